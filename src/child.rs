@@ -1,0 +1,232 @@
+//! The wrapped command (SPEC §4): its environment, its resolution on `PATH`, and
+//! the `exec` that replaces mfa-exec with it (Unix), or spawn-and-wait elsewhere.
+
+use crate::env::Env;
+use crate::error::{exit, fail};
+use crate::store::Session;
+use anyhow::Result;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+
+/// Removed from the inherited environment before the session is set.
+pub const REMOVED: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_SESSION_EXPIRATION",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "MFA_EXEC_TOKEN_CODE",
+    "MFA_EXEC_PROFILE",
+];
+
+/// The variables that carry a session: `(name, value)` in a fixed order.
+pub fn session_vars(
+    profile: &str,
+    s: &Session,
+    region: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let exp = s.expires_rfc3339();
+    let mut v = vec![
+        ("AWS_ACCESS_KEY_ID", s.access_key_id.clone()),
+        ("AWS_SECRET_ACCESS_KEY", s.secret.expose().to_string()),
+        ("AWS_SESSION_TOKEN", s.token.expose().to_string()),
+        ("AWS_SECURITY_TOKEN", s.token.expose().to_string()),
+        ("AWS_CREDENTIAL_EXPIRATION", exp.clone()),
+        ("AWS_SESSION_EXPIRATION", exp),
+    ];
+    if let Some(r) = region {
+        v.push(("AWS_REGION", r.to_string()));
+        v.push(("AWS_DEFAULT_REGION", r.to_string()));
+    }
+    v.push(("MFA_EXEC_PROFILE", profile.to_string()));
+    v
+}
+
+/// The child's whole environment: inherited, minus [`REMOVED`] (and the region
+/// variables when a region is set), plus the session. Each variable once.
+pub fn child_env(
+    base: &Env,
+    profile: &str,
+    s: &Session,
+    region: Option<&str>,
+) -> Vec<(OsString, OsString)> {
+    let set = session_vars(profile, s, region);
+    let mut out: Vec<(OsString, OsString)> = base
+        .vars()
+        .filter(|(k, _)| {
+            let k = k.to_string_lossy();
+            !REMOVED.contains(&k.as_ref()) && !set.iter().any(|(n, _)| *n == k)
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    out.extend(
+        set.into_iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+    );
+    out
+}
+
+/// The command to run: the given one, else `$SHELL`, else `/bin/sh`.
+pub fn command_or_shell(base: &Env, command: &[OsString]) -> Vec<OsString> {
+    if command.is_empty() {
+        vec![base
+            .get_os("SHELL")
+            .filter(|s| !s.is_empty())
+            .map(OsStr::to_os_string)
+            .unwrap_or_else(|| OsString::from("/bin/sh"))]
+    } else {
+        command.to_vec()
+    }
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    p.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// Resolves `name` on the child's `PATH`: 127 when absent, 126 when not executable.
+pub fn resolve(name: &OsStr, path_var: Option<&OsStr>) -> Result<PathBuf> {
+    let shown = name.to_string_lossy();
+    let has_slash = shown.contains('/');
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    if let Ok(p) = which::which_in(name, path_var, &cwd) {
+        return Ok(p);
+    }
+    // Found but not runnable (126), or not found at all (127)?
+    let candidates: Vec<PathBuf> = if has_slash {
+        vec![cwd.join(name)]
+    } else {
+        path_var
+            .map(|p| std::env::split_paths(p).map(|d| d.join(name)).collect())
+            .unwrap_or_default()
+    };
+    if let Some(c) = candidates.iter().find(|c| c.exists()) {
+        let why = if c.is_dir() {
+            "is a directory"
+        } else {
+            "permission denied"
+        };
+        return Err(fail(format!("cannot run {shown}: {why} ({})", c.display()))
+            .code(exit::CANNOT_RUN)
+            .into());
+    }
+    let _ = is_executable;
+    Err(fail(format!("command not found: {shown}"))
+        .code(exit::NOT_FOUND)
+        .into())
+}
+
+/// Replaces this process with the command (Unix). Returns only on failure.
+#[cfg(unix)]
+pub fn exec(
+    command: &[OsString],
+    env: Vec<(OsString, OsString)>,
+) -> Result<std::convert::Infallible> {
+    use std::os::unix::process::CommandExt;
+    let path_var = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone());
+    let program = resolve(&command[0], path_var.as_deref())?;
+    let err = std::process::Command::new(&program)
+        .arg0(&command[0])
+        .args(&command[1..])
+        .env_clear()
+        .envs(env)
+        .exec();
+    let shown = command[0].to_string_lossy();
+    let code = match err.raw_os_error() {
+        Some(libc::ENOENT) => exit::NOT_FOUND,
+        _ => exit::CANNOT_RUN,
+    };
+    Err(fail(format!(
+        "cannot run {shown}: {}",
+        crate::store::io_reason(&err)
+    ))
+    .code(code)
+    .into())
+}
+
+/// Spawns the command, ignores Ctrl-C while it runs, exits with its code.
+#[cfg(not(unix))]
+pub fn exec(
+    command: &[OsString],
+    env: Vec<(OsString, OsString)>,
+) -> Result<std::convert::Infallible> {
+    let path_var = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone());
+    let program = resolve(&command[0], path_var.as_deref())?;
+    let status = std::process::Command::new(&program)
+        .args(&command[1..])
+        .env_clear()
+        .envs(env)
+        .status()
+        .map_err(|e| {
+            fail(format!("cannot run {}: {e}", command[0].to_string_lossy())).code(exit::CANNOT_RUN)
+        })?;
+    std::process::exit(status.code().unwrap_or(1));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use chrono::TimeZone;
+
+    fn session() -> Session {
+        Session {
+            access_key_id: "ASIANEW".into(),
+            secret: Secret::new("s"),
+            token: Secret::new("t"),
+            expires: chrono::Utc.with_ymd_and_hms(2026, 11, 29, 7, 0, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn env_is_replaced_each_once() {
+        let base = Env::from_pairs(
+            &[
+                ("PATH", "/bin"),
+                ("AWS_PROFILE", "x"),
+                ("AWS_ACCESS_KEY_ID", "AKIAOLD"),
+                ("AWS_REGION", "old"),
+                ("MFA_EXEC_TOKEN_CODE", "123456"),
+                ("KEEP", "1"),
+            ],
+            None,
+        );
+        let env = child_env(&base, "test", &session(), Some("ap-northeast-2"));
+        let get = |k: &str| -> Vec<String> {
+            env.iter()
+                .filter(|(n, _)| n == k)
+                .map(|(_, v)| v.to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(get("AWS_ACCESS_KEY_ID"), ["ASIANEW"]);
+        assert_eq!(get("AWS_REGION"), ["ap-northeast-2"]);
+        assert_eq!(get("AWS_DEFAULT_REGION"), ["ap-northeast-2"]);
+        assert_eq!(get("AWS_CREDENTIAL_EXPIRATION"), ["2026-11-29T07:00:00Z"]);
+        assert_eq!(get("MFA_EXEC_PROFILE"), ["test"]);
+        assert!(get("AWS_PROFILE").is_empty());
+        assert!(get("MFA_EXEC_TOKEN_CODE").is_empty());
+        assert_eq!(get("KEEP"), ["1"]);
+        // Without a region, the inherited region variables stay as they are.
+        let env = child_env(&base, "test", &session(), None);
+        assert!(env.iter().any(|(k, v)| k == "AWS_REGION" && v == "old"));
+    }
+
+    #[test]
+    fn shell_default() {
+        let e = Env::from_pairs(&[("SHELL", "/bin/zsh")], None);
+        assert_eq!(command_or_shell(&e, &[]), [OsString::from("/bin/zsh")]);
+        let e = Env::from_pairs(&[], None);
+        assert_eq!(command_or_shell(&e, &[]), [OsString::from("/bin/sh")]);
+    }
+}

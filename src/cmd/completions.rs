@@ -1,0 +1,90 @@
+//! `mfa-exec completions SHELL` and dynamic completion of profile names.
+//!
+//! The scripts are clap_complete's dynamic registrations (`COMPLETE=<shell>`),
+//! with the completer named `mfa-exec` rather than this binary's absolute path,
+//! so the committed files in `completions/` are the same on every machine. While
+//! completing, profile names are read afresh from both AWS files.
+
+use crate::cli::{Cli, Shell};
+use crate::env::Env;
+use crate::profile::AwsFiles;
+use anyhow::Result;
+use clap::CommandFactory;
+use clap_complete::engine::{ArgValueCompleter, CompletionCandidate};
+use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
+use std::ffi::OsStr;
+use std::io::Write;
+
+/// Every profile name in both files, without `profile `, deduplicated.
+pub fn profile_names(env: &Env) -> Vec<String> {
+    let load = || -> Result<AwsFiles> {
+        let c = env.config_path()?;
+        let k = env.credentials_path()?;
+        crate::store::load_files(&c, String::new(), &k, String::new())
+    };
+    match load() {
+        Ok(files) => crate::profile::Resolver::new(&files)
+            .all_profiles()
+            .into_iter()
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn complete_profile(current: &OsStr) -> Vec<CompletionCandidate> {
+    let prefix = current.to_string_lossy();
+    profile_names(&Env::from_process())
+        .into_iter()
+        .filter(|n| n.starts_with(prefix.as_ref()))
+        .map(CompletionCandidate::new)
+        .collect()
+}
+
+/// `Cli::command()` with profile completers attached.
+pub fn command() -> clap::Command {
+    let profile = || ArgValueCompleter::new(complete_profile);
+    let mut cmd = Cli::command()
+        .mut_arg("profile_pos", |a| a.add(profile()))
+        .mut_arg("profile", |a| a.add(profile()));
+    for sub in ["exec", "export", "credential-process", "explain"] {
+        cmd = cmd.mut_subcommand(sub, |s| {
+            s.mut_arg("profile_pos", |a| a.add(profile()))
+                .mut_arg("profile", |a| a.add(profile()))
+        });
+    }
+    cmd = cmd.mut_subcommand("clear", |s| s.mut_arg("profiles", |a| a.add(profile())));
+    cmd = cmd.mut_subcommand("configure", |s| {
+        s.mut_arg("profile", |a| a.add(profile()))
+            .mut_arg("source_profile", |a| a.add(profile()))
+    });
+    cmd
+}
+
+/// Answers a shell's completion request (`COMPLETE=bash mfa-exec -- ...`) and
+/// exits; returns at once when the variable is absent.
+pub fn handle_env() {
+    clap_complete::CompleteEnv::with_factory(command)
+        .bin("mfa-exec")
+        .completer("mfa-exec")
+        .complete();
+}
+
+/// The registration script for `shell`.
+pub fn script(shell: Shell) -> Result<String> {
+    let mut buf = Vec::new();
+    let sh: &dyn EnvCompleter = match shell {
+        Shell::Bash => &Bash,
+        Shell::Zsh => &Zsh,
+        Shell::Fish => &Fish,
+        Shell::Powershell => &Powershell,
+        Shell::Elvish => &Elvish,
+    };
+    sh.write_registration("COMPLETE", "mfa-exec", "mfa-exec", "mfa-exec", &mut buf)?;
+    Ok(String::from_utf8(buf)?)
+}
+
+pub fn run(shell: Shell) -> Result<i32> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(script(shell)?.as_bytes())?;
+    Ok(0)
+}

@@ -1,0 +1,63 @@
+//! The main flow: `mfa-exec P [-- CMD...]` and `mfa-exec exec P [-- CMD...]`.
+
+use super::{profile_arg, App, LOCK_TIMEOUT};
+use crate::child;
+use crate::cli::SessionArgs;
+use crate::env::Env;
+use crate::store::parse_expiry;
+use crate::ui::Ui;
+use anyhow::Result;
+use std::ffi::OsString;
+
+/// Runs the command with P's session; returns only on failure.
+pub fn run(
+    env: Env,
+    ui: Ui,
+    profile: &Option<String>,
+    session: &SessionArgs,
+    command: &[OsString],
+) -> Result<i32> {
+    let name = profile_arg(profile, &session.resolve.profile)?.to_string();
+    let command = child::command_or_shell(&env, command);
+    if let Some(vars) = pass_through(&env, &name, session) {
+        ui.info(&format!(
+            "already inside mfa-exec {name} with a fresh session; passing through"
+        ));
+        child::exec(&command, vars)?;
+    }
+    let app = App::load(env, ui)?;
+    let plan = app.plan(&name, &session.resolve)?;
+    let s = app.session(&plan, session, LOCK_TIMEOUT)?;
+    let region = plan.region.as_ref().map(|r| r.value.as_str());
+    let vars = child::child_env(&app.env, &plan.profile, &s, region);
+    child::exec(&command, vars)?;
+    unreachable!("exec returns only errors")
+}
+
+/// Inside `mfa-exec P`, `mfa-exec P` runs the command with the environment as it
+/// is while the inherited session is fresh (SPEC §4 "Nesting").
+fn pass_through(env: &Env, name: &str, s: &SessionArgs) -> Option<Vec<(OsString, OsString)>> {
+    if s.force || env.get("MFA_EXEC_PROFILE") != Some(name) {
+        return None;
+    }
+    env.get("AWS_ACCESS_KEY_ID")?;
+    env.get("AWS_SESSION_TOKEN")?;
+    let exp = parse_expiry(env.get("AWS_CREDENTIAL_EXPIRATION")?)?;
+    let min = s
+        .resolve
+        .min_remaining
+        .or_else(|| {
+            env.get("MFA_EXEC_MIN_REMAINING")
+                .and_then(|m| crate::cli::parse_duration(m).ok())
+        })
+        .unwrap_or(crate::profile::MIN_REMAINING_DEFAULT);
+    if (exp - chrono::Utc::now()).num_seconds() < min as i64 {
+        return None;
+    }
+    Some(
+        env.vars()
+            .filter(|(k, _)| *k != "MFA_EXEC_TOKEN_CODE")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
+}

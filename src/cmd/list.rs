@@ -1,0 +1,187 @@
+//! `mfa-exec list [--json]`: every profile with an MFA device or a cached
+//! session, and the state of its session. Reads the files only: no network, no
+//! prompt, no lock.
+//!
+//! Decisions: a credentials section that is the destination of a listed profile
+//! (`prod-mfa`, `test`) is shown on that profile's row, not on its own; a
+//! session another tool wrote (no marker) is shown with source `-`.
+
+use super::App;
+use crate::cli::ListArgs;
+use crate::env::Env;
+use crate::profile::{Request, Resolver, MIN_REMAINING_DEFAULT};
+use crate::store::{read_session, Cached};
+use crate::ui::Ui;
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Row {
+    pub profile: String,
+    pub source: Option<String>,
+    pub device: Option<String>,
+    pub section: String,
+    pub state: &'static str,
+    pub expires: Option<String>,
+    pub remaining_seconds: Option<i64>,
+}
+
+fn state(
+    c: Option<&Cached>,
+    now: DateTime<Utc>,
+    min: u64,
+) -> (&'static str, Option<String>, Option<i64>) {
+    match c {
+        None => ("none", None, None),
+        Some(c) => {
+            let left = c.session.remaining(now);
+            let st = if left <= 0 {
+                "expired"
+            } else if left < min as i64 {
+                "expiring"
+            } else {
+                "valid"
+            };
+            (st, Some(c.session.expires_rfc3339()), Some(left))
+        }
+    }
+}
+
+pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
+    let r = Resolver::new(&app.files);
+    let doc = &app.files.credentials.doc;
+    let mut out = Vec::new();
+    let mut shown_sections = BTreeSet::new();
+    let names = r.all_profiles();
+    for name in &names {
+        let req = Request {
+            profile: name.clone(),
+            min_remaining_flag: Some(0),
+            ..Default::default()
+        };
+        if let Ok(plan) = r.resolve(&req) {
+            if plan.serial.is_none() && !plan.is_role() {
+                continue;
+            }
+            let cached = read_session(doc, &plan.destination)
+                .filter(|c| c.marker.as_ref() == Some(&plan.marker()));
+            let (st, exp, left) = state(cached.as_ref(), now, min);
+            shown_sections.insert(plan.destination.clone());
+            out.push(Row {
+                profile: name.clone(),
+                source: Some(plan.source.profile.clone()),
+                device: plan.serial().map(str::to_string),
+                section: plan.destination.clone(),
+                state: st,
+                expires: exp,
+                remaining_seconds: left,
+            });
+        }
+    }
+    for s in doc.sections() {
+        if shown_sections.contains(&s.name) || out.iter().any(|r| r.profile == s.name) {
+            continue;
+        }
+        if let Some(c) = read_session(doc, &s.name) {
+            shown_sections.insert(s.name.clone());
+            let (st, exp, left) = state(Some(&c), now, min);
+            out.push(Row {
+                profile: s.name.clone(),
+                source: c.marker.as_ref().map(|m| m.source.clone()),
+                device: c.marker.as_ref().and_then(|m| m.serial.clone()),
+                section: s.name.clone(),
+                state: st,
+                expires: exp,
+                remaining_seconds: left,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.profile.cmp(&b.profile));
+    out
+}
+
+fn left_text(secs: i64) -> String {
+    format!("{}h {:02}m left", secs / 3600, secs % 3600 / 60)
+}
+
+pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
+    let color =
+        std::io::stdout().is_terminal() && env.get_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let min = a
+        .min_remaining
+        .or_else(|| {
+            env.get("MFA_EXEC_MIN_REMAINING")
+                .and_then(|m| crate::cli::parse_duration(m).ok())
+        })
+        .unwrap_or(MIN_REMAINING_DEFAULT);
+    let app = App::load(env, ui)?;
+    let rows = rows(&app, Utc::now(), min);
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+        return Ok(0);
+    }
+    if rows.is_empty() {
+        writeln!(out, "no profile with an MFA device or a cached session")?;
+        return Ok(0);
+    }
+    let table: Vec<[String; 4]> = rows
+        .iter()
+        .map(|r| {
+            let st = match (r.state, r.remaining_seconds) {
+                ("valid", Some(s)) => format!("valid, {}", left_text(s)),
+                (st, _) => st.to_string(),
+            };
+            [
+                r.profile.clone(),
+                r.source.clone().unwrap_or_else(|| "-".into()),
+                r.device.clone().unwrap_or_else(|| "-".into()),
+                st,
+            ]
+        })
+        .collect();
+    let head = ["PROFILE", "SOURCE", "DEVICE", "STATE"];
+    let mut w = head.map(str::len);
+    for row in &table {
+        for (i, c) in row.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    writeln!(
+        out,
+        "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+        head[0],
+        head[1],
+        head[2],
+        head[3],
+        w0 = w[0],
+        w1 = w[1],
+        w2 = w[2]
+    )?;
+    for (row, r) in table.iter().zip(&rows) {
+        let st = if color {
+            let code = match r.state {
+                "valid" => "32",
+                "expiring" => "33",
+                "expired" => "31",
+                _ => "2",
+            };
+            format!("\x1b[{code}m{}\x1b[0m", row[3])
+        } else {
+            row[3].clone()
+        };
+        writeln!(
+            out,
+            "{:<w0$}  {:<w1$}  {:<w2$}  {st}",
+            row[0],
+            row[1],
+            row[2],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2]
+        )?;
+    }
+    Ok(0)
+}

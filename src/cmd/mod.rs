@@ -1,0 +1,202 @@
+//! One file per subcommand, each with a `run` taking the parsed arguments and the
+//! [`App`] context; this module holds the context they share: the environment
+//! snapshot, the loaded files, the store, and the glue from arguments to a plan
+//! and a session.
+
+pub mod clear;
+pub mod completions;
+pub mod configure;
+pub mod credential_process;
+pub mod exec;
+pub mod explain;
+pub mod export;
+pub mod list;
+
+use crate::cli::{ResolveArgs, SessionArgs};
+use crate::env::Env;
+use crate::error::{fail, Fail};
+use crate::flow::{self, Deps, Options};
+use crate::otp::{CodeSource, PROCESS_TIMEOUT};
+use crate::profile::{AwsFiles, Plan, Request, ResolveError, Resolver};
+use crate::store::{self, Session, Store};
+use crate::sts::AwsSts;
+use crate::ui::Ui;
+use anyhow::Result;
+use std::time::Duration;
+
+/// Default wait for another mfa-exec holding the lock.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(120);
+/// Inside the SDKs' 60 s credential_process limit.
+pub const LOCK_TIMEOUT_CREDENTIAL_PROCESS: Duration = Duration::from_secs(50);
+
+/// What every subcommand works with.
+pub struct App {
+    pub env: Env,
+    pub ui: Ui,
+    pub files: AwsFiles,
+    pub store: Store,
+}
+
+impl From<ResolveError> for Fail {
+    fn from(e: ResolveError) -> Fail {
+        let f = fail(e.message);
+        match e.hint {
+            Some(h) => f.hint(h),
+            None => f,
+        }
+    }
+}
+
+impl App {
+    /// Reads both AWS files.
+    pub fn load(env: Env, ui: Ui) -> Result<App> {
+        let config = env.config_path()?;
+        let creds = env.credentials_path()?;
+        let files = store::load_files(
+            &config,
+            env.display_path(&config),
+            &creds,
+            env.display_path(&creds),
+        )?;
+        let store = Store::new(creds.clone(), env.display_path(&creds));
+        let app = App {
+            env,
+            ui,
+            files,
+            store,
+        };
+        app.warn_loose_mode();
+        Ok(app)
+    }
+
+    fn warn_loose_mode(&self) {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(m) = std::fs::metadata(&self.files.credentials.path) {
+            let mode = m.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                self.ui.warn(&format!(
+                    "{} is readable by others (mode {mode:o}); run: chmod 600 {}",
+                    self.files.credentials.shown,
+                    self.files.credentials.path.display()
+                ));
+            }
+        }
+    }
+
+    pub fn request(&self, profile: &str, r: &ResolveArgs) -> Request {
+        let e = &self.env;
+        Request {
+            profile: profile.to_string(),
+            mfa_serial_flag: r.mfa_serial.clone(),
+            region_flag: r.region.clone(),
+            duration_flag: r.duration,
+            min_remaining_flag: r.min_remaining,
+            mfa_serial_env: e.get("MFA_EXEC_MFA_SERIAL").map(str::to_string),
+            min_remaining_env: e.get("MFA_EXEC_MIN_REMAINING").map(str::to_string),
+            region_env: e
+                .get("AWS_REGION")
+                .map(|v| ("AWS_REGION", v.to_string()))
+                .or_else(|| {
+                    e.get("AWS_DEFAULT_REGION")
+                        .map(|v| ("AWS_DEFAULT_REGION", v.to_string()))
+                }),
+            outer_profile: e.get("MFA_EXEC_PROFILE").map(str::to_string),
+            endpoint_env: e
+                .get("AWS_ENDPOINT_URL_STS")
+                .map(|v| ("AWS_ENDPOINT_URL_STS", v.to_string()))
+                .or_else(|| {
+                    e.get("AWS_ENDPOINT_URL")
+                        .map(|v| ("AWS_ENDPOINT_URL", v.to_string()))
+                }),
+        }
+    }
+
+    /// Resolves a profile into a checked plan, warnings shown.
+    pub fn plan(&self, profile: &str, r: &ResolveArgs) -> Result<Plan> {
+        let req = self.request(profile, r);
+        let plan = Resolver::new(&self.files)
+            .resolve(&req)
+            .map_err(Fail::from)?;
+        for w in &plan.warnings {
+            self.ui.warn(w);
+        }
+        Ok(plan)
+    }
+
+    /// A fresh session for the plan: cached, or refreshed.
+    pub fn session(
+        &self,
+        plan: &Plan,
+        s: &SessionArgs,
+        default_timeout: Duration,
+    ) -> Result<Session> {
+        let now = chrono::Utc::now;
+        if !s.force {
+            if let Some(sess) = flow::cached(plan, &self.files.credentials.doc, now()) {
+                return Ok(sess);
+            }
+        }
+        let codes = CodeSource {
+            profile: plan.profile.clone(),
+            serial: plan.serial().unwrap_or_default().to_string(),
+            flag: s.token_code.clone(),
+            env: self.env.get("MFA_EXEC_TOKEN_CODE").map(str::to_string),
+            process: plan.mfa_process.clone(),
+            no_input: s.no_input,
+            process_timeout: plan
+                .mfa_process_timeout
+                .as_ref()
+                .map(|f| Duration::from_secs(f.value))
+                .unwrap_or(PROCESS_TIMEOUT),
+        };
+        let sts = AwsSts {
+            region: plan.sts_region.value.clone(),
+            endpoint: plan.endpoint.as_ref().map(|e| e.value.clone()),
+            note: std::cell::Cell::new(
+                plan.endpoint
+                    .as_ref()
+                    .filter(|e| !is_aws_endpoint(&e.value))
+                    .map(|e| format!("using STS at {} (from {})", e.value, e.origin)),
+            ),
+            ui: self.ui,
+        };
+        let deps = Deps {
+            store: &self.store,
+            sts: &sts,
+            codes: &codes,
+            now: &now,
+            ui: self.ui,
+        };
+        let opts = Options {
+            force: s.force,
+            lock_timeout: s
+                .lock_timeout
+                .map(Duration::from_secs)
+                .unwrap_or(default_timeout),
+        };
+        flow::obtain(plan, &self.files.credentials.doc, &opts, &deps)
+    }
+}
+
+/// An endpoint on AWS's own domains.
+fn is_aws_endpoint(url: &str) -> bool {
+    let host = url
+        .split("://")
+        .nth(1)
+        .unwrap_or(url)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("");
+    host.ends_with(".amazonaws.com")
+        || host.ends_with(".amazonaws.com.cn")
+        || host.ends_with(".api.aws")
+}
+
+/// The profile from a positional argument or `--profile`, else a usage error.
+pub fn profile_arg<'a>(pos: &'a Option<String>, flag: &'a Option<String>) -> Result<&'a str> {
+    pos.as_deref().or(flag.as_deref()).ok_or_else(|| {
+        fail("a profile is required")
+            .hint("usage: mfa-exec PROFILE [-- COMMAND...]; see 'mfa-exec --help'")
+            .into()
+    })
+}

@@ -1,0 +1,464 @@
+//! Getting a session for a resolved plan (SPEC §1 steps 2-3, §6): the cached
+//! path, and the refresh path with its lock, code, STS calls and write.
+//!
+//! The cached path reads the credentials document already loaded for
+//! resolution and returns: no lock, no tokio, no SDK. Everything else happens
+//! under the lock of (source, device), so N concurrent runs lead to one code and
+//! one STS call: the first holder refreshes, the waiters find its session.
+//!
+//! Decisions:
+//! - A waiter accepts a session written while it waited (its access key id
+//!   changed) whatever `--min-remaining` or `--force` say, if it has not expired.
+//! - `--force` asks for a new code and new sessions, the source's MFA session
+//!   of a role included.
+//! - A fresh GetSessionToken session of the same (source, device) in another
+//!   section is copied into the destination without a code (so `mfa-exec test`
+//!   then `mfa-exec other` asks once when both use the same keys and device).
+
+use crate::error::{fail, Fail};
+use crate::otp::{CodeSource, Origin as CodeOrigin, TRIES};
+use crate::profile::{human, Marker, Plan, CHAIN_MAX};
+use crate::store::{self, apply_session, find_marked, read_session, Session, Store, Waited};
+use crate::sts::{AssumeRoleInput, Issued, Kind, Signer, Sts, StsError};
+use crate::ui::Ui;
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// Options of one run that are not part of the profile.
+pub struct Options {
+    pub force: bool,
+    pub lock_timeout: Duration,
+}
+
+/// The effects the flow needs, passed in.
+pub struct Deps<'a> {
+    pub store: &'a Store,
+    pub sts: &'a dyn Sts,
+    pub codes: &'a CodeSource,
+    pub now: &'a dyn Fn() -> DateTime<Utc>,
+    pub ui: Ui,
+}
+
+/// The cached path: a fresh session for the plan in the loaded document.
+pub fn cached(plan: &Plan, doc: &crate::ini::Document, now: DateTime<Utc>) -> Option<Session> {
+    let c = read_session(doc, &plan.destination)?;
+    (c.marker.as_ref() == Some(&plan.marker()) && c.session.fresh(now, plan.min_remaining.value))
+        .then_some(c.session)
+}
+
+/// A fresh session for the plan: cached, or refreshed under the lock.
+pub fn obtain(
+    plan: &Plan,
+    doc: &crate::ini::Document,
+    opts: &Options,
+    deps: &Deps,
+) -> Result<Session> {
+    if !opts.force {
+        if let Some(s) = cached(plan, doc, (deps.now)()) {
+            deps.ui.info(&format!(
+                "using the cached session in [{}]",
+                plan.destination
+            ));
+            return Ok(s);
+        }
+    }
+    let before = read_session(doc, &plan.destination).map(|c| c.session.access_key_id);
+    let lock_path = deps
+        .store
+        .session_lock_path(&plan.source.profile, plan.serial())?;
+    let note = format!("pid {}, profile {}", std::process::id(), plan.profile);
+    let (_lock, waited) = store::lock(&lock_path, &note, opts.lock_timeout, |holder| {
+        let who = holder
+            .map(|h| h.0)
+            .unwrap_or_else(|| "another mfa-exec".into());
+        deps.ui.notice(&format!(
+            "waiting for {who}, which is getting the MFA session of '{}'",
+            plan.source.profile
+        ));
+    })?;
+    let file = deps.store.load()?;
+    let doc = &file.doc;
+    let now = (deps.now)();
+    if let Some(c) = read_session(doc, &plan.destination) {
+        if c.marker.as_ref() == Some(&plan.marker()) {
+            let new = before.as_deref() != Some(c.session.access_key_id.as_str());
+            if waited == Waited::Yes && new && c.session.remaining(now) > 0 {
+                deps.ui
+                    .info("using the session another mfa-exec just wrote");
+                return Ok(c.session);
+            }
+            if !opts.force && c.session.fresh(now, plan.min_remaining.value) {
+                return Ok(c.session);
+            }
+        }
+    }
+    if plan.is_role() {
+        role_session(plan, doc, opts, deps)
+    } else {
+        let session = match reusable_source(plan, doc, opts, deps) {
+            Some(s) => {
+                deps.ui.info(&format!(
+                    "copying the MFA session of '{}' into [{}]",
+                    plan.source.profile, plan.destination
+                ));
+                s
+            }
+            None => mfa_session(plan, plan.duration.value, deps)?,
+        };
+        write(deps, plan, &plan.destination, &session, &plan.marker())?;
+        Ok(session)
+    }
+}
+
+/// A fresh GetSessionToken session of (source, device) in any section.
+fn reusable_source(
+    plan: &Plan,
+    doc: &crate::ini::Document,
+    opts: &Options,
+    deps: &Deps,
+) -> Option<Session> {
+    if opts.force {
+        return None;
+    }
+    let now = (deps.now)();
+    find_marked(doc, &plan.source_marker())
+        .into_iter()
+        .find(|c| c.session.fresh(now, plan.min_remaining.value))
+        .map(|c| c.session)
+}
+
+fn long_term_signer(plan: &Plan) -> Signer {
+    Signer {
+        access_key_id: plan.source.access_key_id.clone(),
+        secret: plan.source.secret.clone(),
+        token: None,
+    }
+}
+
+fn session_signer(s: &Session) -> Signer {
+    Signer {
+        access_key_id: s.access_key_id.clone(),
+        secret: s.secret.clone(),
+        token: Some(s.token.clone()),
+    }
+}
+
+/// Asks for a code and calls `call` with it, re-asking (prompt only) when STS
+/// rejects the code.
+fn with_code(
+    plan: &Plan,
+    deps: &Deps,
+    what: &str,
+    call: &dyn Fn(&str) -> Result<Issued, StsError>,
+) -> Result<Session> {
+    let mut retry = false;
+    for attempt in 1..=TRIES {
+        let code = deps.codes.get(retry)?;
+        deps.ui.progress(&format!("{what}..."));
+        match call(&code) {
+            Ok(issued) => {
+                check_clock(deps, &issued);
+                return Ok(issued.session);
+            }
+            Err(e)
+                if e.kind == Kind::InvalidCode
+                    && deps.codes.origin() == CodeOrigin::Prompt
+                    && attempt < TRIES =>
+            {
+                retry = true;
+            }
+            Err(e) => return Err(describe(plan, None, &e, deps).into()),
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+/// GetSessionToken with the long-term keys, the device and a code.
+fn mfa_session(plan: &Plan, duration: u64, deps: &Deps) -> Result<Session> {
+    let serial = plan
+        .serial()
+        .expect("a GetSessionToken plan has a device")
+        .to_string();
+    let signer = long_term_signer(plan);
+    deps.ui.info(&format!(
+        "GetSessionToken for '{}' with key {} and device {serial}, {}",
+        plan.source.profile,
+        crate::secret::mask_key_id(&plan.source.access_key_id),
+        human(duration)
+    ));
+    with_code(plan, deps, "getting an MFA session from STS", &|code| {
+        deps.sts
+            .get_session_token(&signer, Some(&serial), Some(code), duration)
+    })
+}
+
+/// The role flow: the source's MFA session (cached or new), then each hop.
+fn role_session(
+    plan: &Plan,
+    doc: &crate::ini::Document,
+    opts: &Options,
+    deps: &Deps,
+) -> Result<Session> {
+    let final_marker = plan.marker();
+    if plan.direct_assume() {
+        // Longer than the chaining cap: AssumeRole directly with the code.
+        let hop = &plan.roles[0];
+        deps.ui.info(&format!(
+            "{} is longer than 1h: assuming {} directly with the MFA code (a code per role)",
+            human(plan.duration.value),
+            hop.role_arn.value
+        ));
+        let signer = long_term_signer(plan);
+        let serial = plan.serial().map(str::to_string);
+        let session = if serial.is_some() {
+            with_code(plan, deps, "assuming the role with STS", &|code| {
+                deps.sts
+                    .assume_role(&signer, &assume_input(plan, 0, Some(code), (deps.now)()))
+            })?
+        } else {
+            let i = deps
+                .sts
+                .assume_role(&signer, &assume_input(plan, 0, None, (deps.now)()))
+                .map_err(|e| describe(plan, Some(0), &e, deps))?;
+            i.session
+        };
+        write(deps, plan, &plan.destination, &session, &final_marker)?;
+        return Ok(session);
+    }
+    let mut started_over = false;
+    loop {
+        // The signer of the first hop: the source's MFA session, or its long-term
+        // keys when the role has no MFA device.
+        let (signer, cached_source) = if plan.serial.is_some() {
+            match reusable_source(plan, doc, opts, deps).filter(|_| !started_over) {
+                Some(s) => (session_signer(&s), Some(s)),
+                None => {
+                    let s = mfa_session(plan, plan.source_duration.value, deps)?;
+                    // Kept even if an AssumeRole after it fails.
+                    let dest = existing_source_section(plan, deps)?
+                        .unwrap_or_else(|| plan.source_destination.clone());
+                    write(deps, plan, &dest, &s, &plan.source_marker())?;
+                    (session_signer(&s), None)
+                }
+            }
+        } else {
+            (long_term_signer(plan), None)
+        };
+        let mut signer = signer;
+        let mut result = None;
+        for i in 0..plan.roles.len() {
+            let input = assume_input(plan, i, None, (deps.now)());
+            deps.ui
+                .progress(&format!("assuming {} with STS...", input.role_arn));
+            match deps.sts.assume_role(&signer, &input) {
+                Ok(issued) => {
+                    check_clock(deps, &issued);
+                    signer = session_signer(&issued.session);
+                    result = Some(issued.session);
+                }
+                Err(e)
+                    if i == 0
+                        && cached_source.is_some()
+                        && !started_over
+                        && matches!(e.kind, Kind::ExpiredToken | Kind::InvalidClientTokenId) =>
+                {
+                    deps.ui
+                        .info("the cached MFA session was refused; dropping it and starting over");
+                    let stale = cached_source.as_ref().map(|s| s.access_key_id.clone());
+                    drop_sessions(deps, plan, stale.as_deref())?;
+                    started_over = true;
+                    result = None;
+                    break;
+                }
+                Err(e) => return Err(describe(plan, Some(i), &e, deps).into()),
+            }
+        }
+        if let Some(session) = result {
+            write(deps, plan, &plan.destination, &session, &final_marker)?;
+            return Ok(session);
+        }
+    }
+}
+
+/// A section already holding (or having held) the source's MFA session.
+fn existing_source_section(plan: &Plan, deps: &Deps) -> Result<Option<String>> {
+    let doc = deps.store.load()?.doc;
+    let marker = plan.source_marker();
+    Ok(doc
+        .sections()
+        .into_iter()
+        .find(|s| read_session(&doc, &s.name).and_then(|c| c.marker).as_ref() == Some(&marker))
+        .map(|s| s.name))
+}
+
+/// Removes the session keys of every section holding the session `key_id`.
+fn drop_sessions(deps: &Deps, plan: &Plan, key_id: Option<&str>) -> Result<()> {
+    let Some(key_id) = key_id else { return Ok(()) };
+    let marker = plan.source_marker();
+    deps.store.modify(Duration::from_secs(10), &|doc| {
+        for c in find_marked(doc, &marker) {
+            if c.session.access_key_id == key_id {
+                for k in store::SESSION_KEYS {
+                    doc.remove_key(&c.section, k)?;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn assume_input(plan: &Plan, i: usize, code: Option<&str>, now: DateTime<Utc>) -> AssumeRoleInput {
+    let hop = &plan.roles[i];
+    let last = i + 1 == plan.roles.len();
+    AssumeRoleInput {
+        role_arn: hop.role_arn.value.clone(),
+        session_name: hop
+            .session_name
+            .clone()
+            .unwrap_or_else(|| format!("mfa-exec-{}", now.timestamp())),
+        external_id: hop.external_id.clone(),
+        duration: if last {
+            plan.duration.value
+        } else {
+            CHAIN_MAX.min(plan.duration.value.max(900))
+        },
+        serial: code.and(plan.serial().map(str::to_string)),
+        code: code.map(str::to_string),
+    }
+}
+
+/// Writes a session into `section` through the store; refuses a section that
+/// became someone else's meanwhile.
+fn write(deps: &Deps, plan: &Plan, section: &str, s: &Session, marker: &Marker) -> Result<()> {
+    let _ = plan;
+    deps.store.modify(Duration::from_secs(10), &|doc| {
+        let key = doc.get(section, "aws_access_key_id");
+        let marked = doc.get(section, crate::profile::KEY_SOURCE).is_some();
+        let foreign = doc.get(section, "aws_session_token").is_some()
+            && key.is_some_and(|k| k.starts_with("ASIA"));
+        if key.is_some() && !marked && !foreign {
+            return Err(fail(format!(
+                "refusing to write the session into [{section}] of {}: it now holds long-term keys",
+                deps.store.shown
+            ))
+            .into());
+        }
+        apply_session(doc, section, s, marker)
+    })?;
+    deps.ui.info(&format!(
+        "wrote the session into [{section}] of {}",
+        deps.store.shown
+    ));
+    Ok(())
+}
+
+fn check_clock(deps: &Deps, issued: &Issued) {
+    if let Some(d) = issued.server_date {
+        let skew = ((deps.now)() - d).num_seconds();
+        if skew.abs() > 60 {
+            let skew = (skew as f64 / 60.0).round() as i64 * 60;
+            deps.ui.warn(&format!(
+                "the system clock is {} {} STS's clock; sessions may look fresher or staler than they are",
+                human(skew.unsigned_abs()),
+                if skew > 0 { "ahead of" } else { "behind" }
+            ));
+        }
+    }
+}
+
+/// The endpoint STS was called at, for messages.
+pub fn endpoint_shown(plan: &Plan) -> String {
+    match &plan.endpoint {
+        Some(e) => e.value.clone(),
+        None => format!("https://sts.{}.amazonaws.com", plan.sts_region.value),
+    }
+}
+
+/// SPEC §7: an STS error as one line naming what is at fault, plus a hint.
+pub fn describe(plan: &Plan, hop: Option<usize>, e: &StsError, deps: &Deps) -> Fail {
+    let p = &plan.profile;
+    let explain = format!("run 'mfa-exec explain {p}'");
+    let keys = format!("[{}] of {}", plan.source.section, source_file(plan));
+    let hop_name = hop.map(|i| plan.roles[i].profile.clone());
+    let role = hop
+        .map(|i| plan.roles[i].role_arn.value.clone())
+        .unwrap_or_default();
+    let sts = e
+        .code
+        .as_deref()
+        .map(|c| format!(" (STS: {c})"))
+        .unwrap_or_default();
+    let f = match e.kind {
+        Kind::InvalidCode => fail(format!("the MFA code was wrong or already used{sts}"))
+            .hint("wait for the next code and run the command again"),
+        Kind::WrongDevice => fail(format!(
+            "the MFA device {} does not belong to the user of the keys in {keys}{sts}",
+            plan.serial().unwrap_or("?")
+        ))
+        .hint(explain),
+        Kind::InvalidClientTokenId => fail(format!("the long-term keys of {keys} are wrong or deactivated{sts}")).hint(explain),
+        Kind::SignatureExpired => {
+            let by = e
+                .server_date
+                .map(|d| {
+                    let s = ((deps.now)() - d).num_seconds();
+                    let s = if s.abs() >= 60 { (s as f64 / 60.0).round() as i64 * 60 } else { s };
+                    format!(" by {} ({})", human(s.unsigned_abs()), if s > 0 { "ahead" } else { "behind" })
+                })
+                .unwrap_or_default();
+            fail(format!("the system clock is off{by}; STS refused the request as expired{sts}"))
+                .hint("set the clock (for example: timedatectl set-ntp true)")
+        }
+        Kind::SignatureMismatch => fail(format!("the secret key of {keys} is wrong{sts}")).hint(explain),
+        Kind::ExpiredToken => fail(format!("the session used to sign the request has expired{sts}"))
+            .hint(format!("run 'mfa-exec clear {p}' and try again")),
+        Kind::RegionDisabled => fail(format!(
+            "STS is not enabled in region {} (from {}){sts}",
+            plan.sts_region.value, plan.sts_region.origin
+        ))
+        .hint("set another region for the profile, or enable the region in IAM account settings"),
+        Kind::AccessDenied if hop.is_some() => fail(format!(
+            "profile '{}': not authorized to assume {role}{sts}: {}",
+            hop_name.clone().unwrap_or_default(),
+            e.message
+        ))
+        .hint("check the role's trust policy, its MFA condition and external_id"),
+        Kind::AccessDenied => fail(format!("access denied by STS{sts}: {}", e.message)).hint(explain),
+        Kind::ChainedDuration => fail(format!(
+            "profile '{}': AWS caps a role assumed with another session (role chaining) at 1 hour, and {} was asked{sts}",
+            hop_name.clone().unwrap_or_else(|| p.clone()),
+            human(plan.duration.value)
+        ))
+        .hint("set duration_seconds = 3600 or less for a chained role"),
+        Kind::MaxSessionDuration => fail(format!(
+            "profile '{}': {} exceeds the MaxSessionDuration of {role}{sts}",
+            hop_name.clone().unwrap_or_else(|| p.clone()),
+            human(plan.duration.value)
+        ))
+        .hint("lower duration_seconds, or raise the role's maximum session duration in IAM"),
+        Kind::Throttled => fail(format!("STS is throttling requests{sts}: {}", e.message)).hint("try again in a minute"),
+        Kind::Unreachable | Kind::TimedOut => fail(format!("STS unreachable at {}: {}", endpoint_shown(plan), e.message))
+            .hint("check the network, or the endpoint (AWS_ENDPOINT_URL_STS, endpoint_url)"),
+        Kind::BadResponse => fail(format!("STS at {} sent an answer mfa-exec cannot read: {}", endpoint_shown(plan), e.message)),
+        Kind::Other => fail(format!("STS refused the request{sts}: {}", e.message)),
+    };
+    match (hop_name, e.kind) {
+        (
+            Some(h),
+            Kind::InvalidClientTokenId | Kind::SignatureMismatch | Kind::Other | Kind::BadResponse,
+        ) => Fail {
+            message: format!("profile '{h}': {}", f.message),
+            ..f
+        },
+        _ => f,
+    }
+}
+
+fn source_file(plan: &Plan) -> String {
+    match &plan.source.origin {
+        crate::profile::Origin::File { file, .. } => file.clone(),
+        o => o.to_string(),
+    }
+}

@@ -1,0 +1,277 @@
+//! The one-time code (SPEC §3): where it comes from, how it is checked, and the
+//! prompt on the controlling terminal.
+//!
+//! Sources, first that applies: `--token-code`, `MFA_EXEC_TOKEN_CODE`, the
+//! profile's `mfa_process`, then a prompt. Only the prompt is asked again when
+//! STS rejects a code; a code from a flag, variable or process is not retried
+//! blindly. The prompt reads and writes `/dev/tty` (never stdin/stdout, which
+//! belong to the wrapped command), and only a process in the terminal's
+//! foreground process group prompts: a background job fails at once instead of
+//! stopping on SIGTTIN.
+
+use crate::error::{exit, fail, Fail};
+use crate::profile::Fact;
+use anyhow::{anyhow, Result};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use wait_timeout::ChildExt;
+
+/// Local re-asks of a malformed code, and re-prompts after STS rejects one.
+pub const TRIES: usize = 3;
+/// Default `mfa_process` timeout.
+pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Exactly six ASCII digits after trimming, kept as a string (`012345`).
+pub fn normalize(code: &str) -> Option<String> {
+    let c = code.trim();
+    (c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit())).then(|| c.to_string())
+}
+
+/// The code in `mfa_process` output: all of it when it is 6 digits, else its last
+/// whitespace-separated token of exactly 6 digits.
+pub fn from_process_output(out: &str) -> Option<String> {
+    normalize(out).or_else(|| out.split_whitespace().rev().find_map(normalize))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Flag,
+    Env,
+    Process,
+    Prompt,
+}
+
+/// Everything needed to obtain a code for one profile and device.
+pub struct CodeSource {
+    pub profile: String,
+    pub serial: String,
+    pub flag: Option<String>,
+    pub env: Option<String>,
+    pub process: Option<Fact<String>>,
+    pub no_input: bool,
+    pub process_timeout: Duration,
+}
+
+impl CodeSource {
+    /// Which source applies.
+    pub fn origin(&self) -> Origin {
+        if self.flag.is_some() {
+            Origin::Flag
+        } else if self.env.is_some() {
+            Origin::Env
+        } else if self.process.is_some() {
+            Origin::Process
+        } else {
+            Origin::Prompt
+        }
+    }
+
+    /// Obtains a code. `retry` is true when STS rejected the previous one.
+    pub fn get(&self, retry: bool) -> Result<String> {
+        let bad = |what: &str| {
+            fail(format!("the MFA code from {what} is not 6 digits"))
+                .hint("a code is exactly 6 digits, such as 012345")
+        };
+        match self.origin() {
+            Origin::Flag => normalize(self.flag.as_deref().unwrap_or(""))
+                .ok_or_else(|| bad("--token-code").into()),
+            Origin::Env => normalize(self.env.as_deref().unwrap_or(""))
+                .ok_or_else(|| bad("MFA_EXEC_TOKEN_CODE").into()),
+            Origin::Process => self.run_process(),
+            Origin::Prompt => {
+                if self.no_input {
+                    return Err(fail(format!(
+                        "an MFA code is needed for {} and --no-input forbids asking",
+                        self.profile
+                    ))
+                    .hint("pass --token-code or set MFA_EXEC_TOKEN_CODE")
+                    .into());
+                }
+                prompt(&self.profile, &self.serial, retry)
+            }
+        }
+    }
+
+    fn run_process(&self) -> Result<String> {
+        let cmd = self.process.as_ref().expect("origin is Process");
+        let tty_in = OpenOptions::new().read(true).open("/dev/tty").ok();
+        let tty_err = OpenOptions::new().write(true).open("/dev/tty").ok();
+        let has_tty = tty_in.is_some();
+        let mut c = Command::new("/bin/sh");
+        c.arg("-c")
+            .arg(&cmd.value)
+            .env("MFA_EXEC_PROFILE", &self.profile)
+            .env("MFA_EXEC_MFA_SERIAL", &self.serial)
+            .env_remove("MFA_EXEC_TOKEN_CODE")
+            .stdout(Stdio::piped())
+            .stdin(tty_in.map(Stdio::from).unwrap_or_else(Stdio::null))
+            .stderr(tty_err.map(Stdio::from).unwrap_or_else(Stdio::inherit));
+        if !has_tty {
+            // No terminal to share: its own process group, so a timeout stops
+            // everything it started (a grandchild would otherwise keep our
+            // stderr open). With a terminal it stays in the foreground group so
+            // it can read the terminal (a YubiKey or a prompt of its own).
+            use std::os::unix::process::CommandExt;
+            c.process_group(0);
+        }
+        let mut child = c
+            .spawn()
+            .map_err(|e| anyhow!("cannot run mfa_process ({}): {e}", cmd.origin))?;
+        let mut stdout = child.stdout.take().expect("piped");
+        let reader = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = stdout.by_ref().take(64 * 1024).read_to_end(&mut buf);
+            buf
+        });
+        let status = match child.wait_timeout(self.process_timeout)? {
+            Some(s) => s,
+            None => {
+                if !has_tty {
+                    unsafe {
+                        libc::kill(-(child.id() as i32), libc::SIGKILL);
+                    }
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(fail(format!(
+                    "mfa_process ({}) gave no code within {}s; it was stopped",
+                    cmd.origin,
+                    self.process_timeout.as_secs()
+                ))
+                .into());
+            }
+        };
+        let out = reader.join().unwrap_or_default();
+        if !status.success() {
+            return Err(fail(format!("mfa_process ({}) failed ({status})", cmd.origin)).into());
+        }
+        let out = String::from_utf8_lossy(&out);
+        from_process_output(&out).ok_or_else(|| {
+            fail(format!(
+                "mfa_process ({}) printed no 6-digit code",
+                cmd.origin
+            ))
+            .hint("it must print the code alone, or as the last 6-digit word of its output")
+            .into()
+        })
+    }
+}
+
+/// The terminal saved before prompting, restored by the SIGINT handler.
+static mut SAVED_TTY: Option<(i32, libc::termios)> = None;
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    // Async-signal-safe only: restore the terminal, end the line, exit 130.
+    unsafe {
+        let saved = std::ptr::addr_of!(SAVED_TTY).read();
+        if let Some((fd, t)) = saved {
+            libc::tcsetattr(fd, libc::TCSANOW, &t);
+            libc::write(fd, b"\n".as_ptr().cast(), 1);
+        }
+        libc::_exit(exit::INTERRUPTED);
+    }
+}
+
+fn no_terminal(profile: &str) -> Fail {
+    fail(format!(
+        "no terminal to ask for the MFA code of profile '{profile}'"
+    ))
+    .hint(format!(
+        "run 'mfa-exec {profile}' in a terminal once, or pass --token-code / MFA_EXEC_TOKEN_CODE"
+    ))
+}
+
+/// Asks on the controlling terminal, up to three times for a well-formed code.
+fn prompt(profile: &str, serial: &str, retry: bool) -> Result<String> {
+    let tty: File = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|_| no_terminal(profile))?;
+    let fd = tty.as_raw_fd();
+    // Only the foreground process group may read the terminal.
+    let (fg, me) = unsafe { (libc::tcgetpgrp(fd), libc::getpgrp()) };
+    if fg != me {
+        return Err(fail(format!(
+            "cannot ask for the MFA code of profile '{profile}': mfa-exec is not in the terminal's foreground"
+        ))
+        .hint("run it in the foreground, or pass --token-code / MFA_EXEC_TOKEN_CODE")
+        .into());
+    }
+    let mut t = std::mem::MaybeUninit::<libc::termios>::uninit();
+    if unsafe { libc::tcgetattr(fd, t.as_mut_ptr()) } == 0 {
+        unsafe {
+            std::ptr::addr_of_mut!(SAVED_TTY).write(Some((fd, t.assume_init())));
+        }
+    }
+    let previous =
+        unsafe { libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t) };
+    let result = ask(&tty, profile, serial, retry);
+    unsafe {
+        libc::signal(libc::SIGINT, previous);
+        std::ptr::addr_of_mut!(SAVED_TTY).write(None);
+    }
+    result
+}
+
+fn ask(tty: &File, profile: &str, serial: &str, retry: bool) -> Result<String> {
+    let term = console::Term::read_write_pair(tty.try_clone()?, tty.try_clone()?);
+    if !term.is_term() {
+        return Err(no_terminal(profile).into());
+    }
+    let mut w = tty.try_clone()?;
+    if retry {
+        let _ = writeln!(
+            w,
+            "mfa-exec: STS rejected that code (wrong or already used); wait for the next one"
+        );
+    }
+    for _ in 0..TRIES {
+        let input: String = dialoguer::Input::new()
+            .with_prompt(format!("MFA code for {profile} ({serial})"))
+            .allow_empty(true)
+            .interact_text_on(&term)
+            .map_err(|e| anyhow!("cannot read the MFA code from the terminal: {e}"))?;
+        if let Some(code) = normalize(&input) {
+            return Ok(code);
+        }
+        let _ = writeln!(w, "mfa-exec: a code is exactly 6 digits; try again");
+    }
+    Err(fail(format!(
+        "no 6-digit MFA code after {TRIES} tries; nothing was sent"
+    ))
+    .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes() {
+        assert_eq!(normalize(" 012345\n").as_deref(), Some("012345"));
+        assert_eq!(normalize("12345"), None);
+        assert_eq!(normalize("1234567"), None);
+        assert_eq!(normalize("12a456"), None);
+        assert_eq!(normalize("١٢٣٤٥٦"), None); // Arabic-Indic digits
+        assert_eq!(normalize("１２３４５６"), None); // full-width digits
+    }
+
+    #[test]
+    fn process_output() {
+        assert_eq!(from_process_output("654321\n").as_deref(), Some("654321"));
+        assert_eq!(
+            from_process_output("work 123456789012 654321").as_deref(),
+            Some("654321")
+        );
+        assert_eq!(
+            from_process_output("code: 111111 then 222222 done").as_deref(),
+            Some("222222")
+        );
+        assert_eq!(from_process_output("garbage"), None);
+        assert_eq!(from_process_output(""), None);
+    }
+}

@@ -1,0 +1,1270 @@
+//! Profile resolution: the config and credentials documents, plus flags and
+//! environment, lowered into one checked [`Plan`] (SPEC §2). Pure: no I/O, no
+//! prompt, no clock; every configuration error surfaces here, before anything
+//! happens.
+//!
+//! Decisions, beyond SPEC §2:
+//! - Config sections: `[profile P]` and `[default]`/`[profile default]` are P's
+//!   own sections; a bare `[P]` (the layout blog posts teach) is merged key by key
+//!   *under* them (the `profile` section wins a key both set). `[default]` and
+//!   `[profile default]` merge in file order, later wins, with a warning.
+//! - The *source chain* of P is P, then `source_profile` of P, then its
+//!   `source_profile`, …; a cycle is an error that shows the path.
+//! - An empty destination section (no keys, only comments) counts as absent.
+//! - The region has no `[default]` fallback (the AWS CLI does not use one either
+//!   for a named profile).
+//! - `mfa_serial` wins over `mfa_arn` when one section has both.
+
+use crate::cli::parse_duration;
+use crate::ini::Document;
+use crate::secret::Secret;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::PathBuf;
+
+/// GetSessionToken limits and default, seconds.
+pub const GST_MIN: u64 = 900;
+pub const GST_MAX: u64 = 129_600;
+pub const GST_DEFAULT: u64 = 43_200;
+/// AssumeRole limits and default, seconds.
+pub const ROLE_MIN: u64 = 900;
+pub const ROLE_MAX: u64 = 43_200;
+pub const ROLE_DEFAULT: u64 = 3_600;
+/// Chained role sessions are capped by AWS at one hour.
+pub const CHAIN_MAX: u64 = 3_600;
+pub const MIN_REMAINING_DEFAULT: u64 = 900;
+
+/// Marker keys written with every session.
+pub const KEY_SOURCE: &str = "x_mfa_exec_source";
+pub const KEY_SERIAL: &str = "x_mfa_exec_serial";
+pub const KEY_ROLE: &str = "x_mfa_exec_role_arn";
+pub const KEY_EXPIRES: &str = "x_security_token_expires";
+
+/// One AWS file, parsed.
+#[derive(Debug, Clone)]
+pub struct AwsFile {
+    pub path: PathBuf,
+    /// The path as shown in messages (`~/.aws/config`).
+    pub shown: String,
+    pub doc: Document,
+    #[allow(dead_code)] // read by `explain`
+    pub exists: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AwsFiles {
+    pub config: AwsFile,
+    pub credentials: AwsFile,
+}
+
+/// Where a fact came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Flag(&'static str),
+    Env(&'static str),
+    File {
+        file: String,
+        line: usize,
+        section: String,
+    },
+    Default,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag(flag) => write!(f, "{flag}"),
+            Origin::Env(var) => write!(f, "${var}"),
+            Origin::File {
+                file,
+                line,
+                section,
+            } => write!(f, "{file}:{line} [{section}]"),
+            Origin::Default => write!(f, "default"),
+        }
+    }
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fact<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+impl<T> Fact<T> {
+    pub fn new(value: T, origin: Origin) -> Fact<T> {
+        Fact { value, origin }
+    }
+}
+
+/// What the flags and the environment add to a profile.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub profile: String,
+    pub mfa_serial_flag: Option<String>,
+    pub region_flag: Option<String>,
+    pub duration_flag: Option<u64>,
+    pub min_remaining_flag: Option<u64>,
+    pub mfa_serial_env: Option<String>,
+    pub min_remaining_env: Option<String>,
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`, with the variable's name.
+    pub region_env: Option<(&'static str, String)>,
+    /// `MFA_EXEC_PROFILE`: set when running inside another mfa-exec.
+    pub outer_profile: Option<String>,
+    /// `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, with the variable's name.
+    pub endpoint_env: Option<(&'static str, String)>,
+}
+
+/// The long-term keys used to call STS.
+#[derive(Debug, Clone)]
+pub struct KeySource {
+    /// The profile whose keys these are (the marker's `x_mfa_exec_source`).
+    pub profile: String,
+    /// Section holding them (`testAccount`, `prod-long-term`, `profile x`).
+    pub section: String,
+    pub origin: Origin,
+    pub access_key_id: String,
+    pub secret: Secret,
+}
+
+/// One AssumeRole hop, from the source outwards.
+#[derive(Debug, Clone)]
+pub struct RoleHop {
+    pub profile: String,
+    pub role_arn: Fact<String>,
+    pub external_id: Option<String>,
+    pub session_name: Option<String>,
+}
+
+/// Identity of a session, as recorded by the marker keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    pub source: String,
+    pub serial: Option<String>,
+    pub role_arn: Option<String>,
+}
+
+/// A resolved, checked profile: everything the flow needs, nothing left to look up.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub profile: String,
+    pub source: KeySource,
+    pub serial: Option<Fact<String>>,
+    /// Empty for a GetSessionToken profile; the hops of a role profile otherwise.
+    pub roles: Vec<RoleHop>,
+    /// Credentials section the final session is written to.
+    pub destination: String,
+    /// Where the source's own MFA session goes when it is written (roles only).
+    pub source_destination: String,
+    pub region: Option<Fact<String>>,
+    pub sts_region: Fact<String>,
+    /// Length of the final credentials, seconds.
+    pub duration: Fact<u64>,
+    /// Length of the source's MFA session a role is assumed from (roles only).
+    pub source_duration: Fact<u64>,
+    pub min_remaining: Fact<u64>,
+    pub endpoint: Option<Fact<String>>,
+    pub mfa_process: Option<Fact<String>>,
+    /// `mfa_process_timeout` (seconds or a duration), default 60 s.
+    pub mfa_process_timeout: Option<Fact<u64>>,
+    /// Config sections that make up the profile, with their origin.
+    #[allow(dead_code)] // read by `explain`
+    pub sections: Vec<Origin>,
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    pub fn is_role(&self) -> bool {
+        !self.roles.is_empty()
+    }
+
+    pub fn serial(&self) -> Option<&str> {
+        self.serial.as_ref().map(|f| f.value.as_str())
+    }
+
+    /// The marker the final session carries.
+    pub fn marker(&self) -> Marker {
+        Marker {
+            source: self.source.profile.clone(),
+            serial: self.serial().map(str::to_string),
+            role_arn: self.roles.last().map(|h| h.role_arn.value.clone()),
+        }
+    }
+
+    /// The marker of the source's GetSessionToken session (what roles reuse).
+    pub fn source_marker(&self) -> Marker {
+        Marker {
+            source: self.source.profile.clone(),
+            serial: self.serial().map(str::to_string),
+            role_arn: None,
+        }
+    }
+
+    /// True when the role is assumed directly with the code (a single hop longer
+    /// than the one-hour chaining cap): no source session is involved.
+    pub fn direct_assume(&self) -> bool {
+        self.roles.len() == 1 && self.duration.value > CHAIN_MAX
+    }
+}
+
+/// A config-file profile: its sections and merged keys.
+#[derive(Debug, Clone, Default)]
+struct ConfigProfile {
+    sections: Vec<(String, usize, bool)>,
+    keys: BTreeMap<String, (String, usize, String)>,
+}
+
+/// Profiles of the config file, merged per SPEC §2.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigIndex {
+    profiles: BTreeMap<String, ConfigProfile>,
+    file: String,
+    pub warnings: Vec<String>,
+}
+
+/// The profile a config section belongs to, and whether it is a bare `[P]`.
+pub fn config_section_profile(section: &str) -> Option<(String, bool)> {
+    let mut parts = section.splitn(2, char::is_whitespace);
+    let first = parts.next().unwrap_or("");
+    let rest = parts.next().map(str::trim).unwrap_or("");
+    if first == "profile" && !rest.is_empty() {
+        return Some((rest.to_string(), false));
+    }
+    if section == "default" {
+        return Some(("default".into(), false));
+    }
+    if section.contains(char::is_whitespace) {
+        // `[sso-session x]`, `[services x]`: not profiles.
+        return None;
+    }
+    Some((section.to_string(), true))
+}
+
+impl ConfigIndex {
+    pub fn build(file: &AwsFile) -> ConfigIndex {
+        let mut idx = ConfigIndex {
+            file: file.shown.clone(),
+            ..Default::default()
+        };
+        let sections = file.doc.sections();
+        // Bare sections first, then `[profile P]`/`[default]`, each in file order:
+        // a later application overrides an earlier one key by key.
+        for pass_bare in [true, false] {
+            for s in &sections {
+                let Some((name, bare)) = config_section_profile(&s.name) else {
+                    continue;
+                };
+                if bare != pass_bare {
+                    continue;
+                }
+                let p = idx.profiles.entry(name).or_default();
+                p.sections.push((s.name.clone(), s.line, bare));
+                for e in &s.entries {
+                    p.keys.insert(
+                        e.key.to_ascii_lowercase(),
+                        (e.value.clone(), e.line, s.name.clone()),
+                    );
+                }
+            }
+        }
+        if let Some(d) = idx.profiles.get("default") {
+            let lines: Vec<_> = d
+                .sections
+                .iter()
+                .filter(|(_, _, bare)| !bare)
+                .map(|(n, l, _)| (n.clone(), *l))
+                .collect();
+            let has_plain = lines.iter().any(|(n, _)| n == "default");
+            let has_prof = lines.iter().any(|(n, _)| n != "default");
+            if has_plain && has_prof {
+                idx.warnings.push(format!(
+                    "{}: [default] and [profile default] are the same profile; the later one wins a key both set",
+                    file.shown
+                ));
+            }
+        }
+        for w in file.doc.warnings() {
+            idx.warnings
+                .push(format!("{}:{}: {}", file.shown, w.line, w.message));
+        }
+        idx
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.profiles.keys()
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.profiles.contains_key(name)
+    }
+
+    /// A key of profile `name`, with its origin.
+    pub fn get(&self, name: &str, key: &str) -> Option<Fact<String>> {
+        let p = self.profiles.get(name)?;
+        let (v, line, section) = p.keys.get(key)?;
+        Some(Fact::new(
+            v.clone(),
+            Origin::File {
+                file: self.file.clone(),
+                line: *line,
+                section: section.clone(),
+            },
+        ))
+    }
+
+    fn has_key_prefix(&self, name: &str, prefix: &str) -> bool {
+        self.profiles
+            .get(name)
+            .is_some_and(|p| p.keys.keys().any(|k| k.starts_with(prefix)))
+    }
+
+    /// The config sections of a profile: `(section, header line, bare)`.
+    pub fn sections_of(&self, name: &str) -> Vec<(String, usize, bool)> {
+        self.profiles
+            .get(name)
+            .map(|p| p.sections.clone())
+            .unwrap_or_default()
+    }
+
+    #[allow(dead_code)] // read by `explain`
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+}
+
+/// Everything resolution reads, with the config file indexed once.
+pub struct Resolver<'a> {
+    pub files: &'a AwsFiles,
+    pub config: ConfigIndex,
+}
+
+/// A resolution error: the message, and a hint when a next step is obvious.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolveError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ResolveError {}
+
+fn err(message: impl Into<String>) -> ResolveError {
+    ResolveError {
+        message: message.into(),
+        hint: None,
+    }
+}
+
+fn err_hint(message: impl Into<String>, hint: impl Into<String>) -> ResolveError {
+    ResolveError {
+        message: message.into(),
+        hint: Some(hint.into()),
+    }
+}
+
+type R<T> = Result<T, ResolveError>;
+
+/// `[\w+=/:,.@-]{9,256}`, as IAM validates a SerialNumber.
+pub fn valid_serial(s: &str) -> bool {
+    (9..=256).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_+=/:,.@-".contains(&b))
+}
+
+/// `arn:aws:iam::123456789012:role/name` (any partition, paths allowed).
+pub fn valid_role_arn(s: &str) -> bool {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && !parts[1].is_empty()
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5].starts_with("role/")
+        && parts[5].len() > 5
+}
+
+/// A session another tool wrote: a token and an `ASIA…` key id.
+fn is_foreign_session(map: &BTreeMap<String, (String, usize)>) -> bool {
+    map.contains_key("aws_session_token")
+        && map
+            .get("aws_access_key_id")
+            .is_some_and(|(v, _)| v.starts_with("ASIA"))
+}
+
+fn section_map(doc: &Document, name: &str) -> BTreeMap<String, (String, usize)> {
+    doc.section_map(name)
+        .into_iter()
+        .map(|(k, v, l)| (k, (v, l)))
+        .collect()
+}
+
+/// Levenshtein distance, for "did you mean".
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+impl<'a> Resolver<'a> {
+    pub fn new(files: &'a AwsFiles) -> Resolver<'a> {
+        Resolver {
+            files,
+            config: ConfigIndex::build(&files.config),
+        }
+    }
+
+    fn creds(&self) -> &Document {
+        &self.files.credentials.doc
+    }
+
+    fn creds_origin(&self, section: &str, line: usize) -> Origin {
+        Origin::File {
+            file: self.files.credentials.shown.clone(),
+            line,
+            section: section.to_string(),
+        }
+    }
+
+    /// Every profile name either file knows (config names without `profile `).
+    pub fn all_profiles(&self) -> BTreeSet<String> {
+        let mut names: BTreeSet<String> = self.config.names().cloned().collect();
+        for s in self.creds().sections() {
+            names.insert(s.name);
+        }
+        names
+    }
+
+    fn exists(&self, name: &str) -> bool {
+        self.config.contains(name) || self.creds().has_section(name)
+    }
+
+    fn unknown(&self, name: &str) -> ResolveError {
+        let best = self
+            .all_profiles()
+            .into_iter()
+            .map(|n| (distance(name, &n), n))
+            .filter(|(d, n)| *d <= 2.max(n.len() / 3))
+            .min();
+        let message = format!(
+            "profile '{name}' not found in {} or {}",
+            self.files.config.shown, self.files.credentials.shown
+        );
+        match best {
+            Some((_, n)) => err_hint(message, format!("did you mean '{n}'?")),
+            None => err_hint(message, "run 'mfa-exec list' to see the profiles"),
+        }
+    }
+
+    /// P, then its `source_profile`, and so on; a cycle is an error.
+    fn chain(&self, name: &str) -> R<Vec<String>> {
+        let mut chain = vec![name.to_string()];
+        let mut cur = name.to_string();
+        while let Some(next) = self.config.get(&cur, "source_profile") {
+            let next = next.value;
+            if let Some(pos) = chain.iter().position(|c| *c == next) {
+                let mut path: Vec<&str> = chain[pos..].iter().map(String::as_str).collect();
+                path.push(&next);
+                return Err(err(format!(
+                    "source_profile cycle: {} (in {})",
+                    path.join(" -> "),
+                    self.files.config.shown
+                )));
+            }
+            if !self.exists(&next) {
+                let mut e = self.unknown(&next);
+                e.message = format!(
+                    "profile '{cur}' has source_profile = {next}, but {}",
+                    e.message
+                        .replacen(&format!("profile '{next}' "), "that profile is ", 1)
+                );
+                return Err(e);
+            }
+            chain.push(next.clone());
+            cur = next;
+        }
+        Ok(chain)
+    }
+
+    /// Long-term keys of `name` (SPEC §2 order), following `source_profile`.
+    pub fn long_term_keys(&self, name: &str) -> R<KeySource> {
+        let chain = self.chain(name)?;
+        let mut searched = Vec::new();
+        let mut session_only: Option<String> = None;
+        for (i, p) in chain.iter().enumerate() {
+            let lt = format!("{p}-long-term");
+            if let Some(k) = self.keys_in_creds(&lt, p)? {
+                return Ok(k);
+            }
+            searched.push(format!("[{lt}]"));
+            let map = section_map(self.creds(), p);
+            if map.contains_key("aws_session_token") {
+                if i > 0 && map.contains_key("aws_access_key_id") && session_only.is_none() {
+                    session_only = Some(p.clone());
+                }
+            } else if let Some(k) = self.keys_in_creds(p, p)? {
+                return Ok(k);
+            }
+            searched.push(format!("[{p}]"));
+            if let (Some(id), Some(secret)) = (
+                self.config.get(p, "aws_access_key_id"),
+                self.config.get(p, "aws_secret_access_key"),
+            ) {
+                if self.config.get(p, "aws_session_token").is_none() {
+                    return Ok(KeySource {
+                        profile: p.clone(),
+                        section: format!("profile {p}"),
+                        origin: id.origin,
+                        access_key_id: id.value,
+                        secret: Secret::new(secret.value),
+                    });
+                }
+            }
+            searched.push(format!("[profile {p}] in {}", self.files.config.shown));
+        }
+        if let Some(s) = session_only {
+            return Err(err_hint(
+                format!(
+                    "[{s}] in {} holds only session credentials (aws_session_token); STS refuses GetSessionToken with them",
+                    self.files.credentials.shown
+                ),
+                format!("put the long-term keys of '{s}' in [{s}] or [{s}-long-term]"),
+            ));
+        }
+        // The config-file entry is per profile; list credentials sections together.
+        let (cfg, creds): (Vec<_>, Vec<_>) = searched.into_iter().partition(|s| s.contains(" in "));
+        Err(err_hint(
+            format!(
+                "no long-term keys for profile '{name}': searched {} in {}, and {}",
+                creds.join(", "),
+                self.files.credentials.shown,
+                cfg.join(", ")
+            ),
+            format!("run 'mfa-exec configure {name}', or 'mfa-exec explain {name}'"),
+        ))
+    }
+
+    fn keys_in_creds(&self, section: &str, profile: &str) -> R<Option<KeySource>> {
+        let map = section_map(self.creds(), section);
+        match (
+            map.get("aws_access_key_id"),
+            map.get("aws_secret_access_key"),
+        ) {
+            (Some((id, line)), Some((secret, _))) => {
+                if map.contains_key("aws_session_token") {
+                    return Ok(None);
+                }
+                Ok(Some(KeySource {
+                    profile: profile.to_string(),
+                    section: section.to_string(),
+                    origin: self.creds_origin(section, *line),
+                    access_key_id: id.clone(),
+                    secret: Secret::new(secret.clone()),
+                }))
+            }
+            (Some((_, line)), None) => Err(err(format!(
+                "[{section}] in {}:{line} has aws_access_key_id but no aws_secret_access_key",
+                self.files.credentials.shown
+            ))),
+            _ => Ok(None),
+        }
+    }
+
+    /// The MFA device of P: flag, env, the chain's config sections, aws-mfa's
+    /// `aws_mfa_device`, then `[default]`.
+    fn device(&self, req: &Request, chain: &[String]) -> R<Option<Fact<String>>> {
+        let found = if let Some(s) = &req.mfa_serial_flag {
+            Some(Fact::new(s.clone(), Origin::Flag("--mfa-serial")))
+        } else if let Some(s) = &req.mfa_serial_env {
+            Some(Fact::new(s.clone(), Origin::Env("MFA_EXEC_MFA_SERIAL")))
+        } else {
+            let mut found = None;
+            for p in chain {
+                found = self
+                    .config
+                    .get(p, "mfa_serial")
+                    .or_else(|| self.config.get(p, "mfa_arn"));
+                if found.is_some() {
+                    break;
+                }
+            }
+            if found.is_none() {
+                for p in chain {
+                    let lt = format!("{p}-long-term");
+                    if let Some(v) = self.creds().get(&lt, "aws_mfa_device") {
+                        let line = self.creds().line_of(&lt, "aws_mfa_device").unwrap_or(0);
+                        found = Some(Fact::new(v.to_string(), self.creds_origin(&lt, line)));
+                        break;
+                    }
+                }
+            }
+            if found.is_none() && !chain.iter().any(|c| c == "default") {
+                found = self
+                    .config
+                    .get("default", "mfa_serial")
+                    .or_else(|| self.config.get("default", "mfa_arn"));
+            }
+            found
+        };
+        if let Some(f) = &found {
+            if !valid_serial(&f.value) {
+                return Err(err(format!(
+                    "invalid MFA device '{}' (from {}): expected an ARN such as arn:aws:iam::123456789012:mfa/name (9-256 characters of letters, digits and +=/:,.@_-)",
+                    f.value, f.origin
+                )));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Where a GetSessionToken session of non-role profile `name` is written.
+    fn nonrole_destination(&self, name: &str) -> String {
+        let map = section_map(self.creds(), name);
+        let long_term =
+            map.contains_key("aws_access_key_id") && !map.contains_key("aws_session_token");
+        let special = self.config.get(name, "role_arn").is_some()
+            || self.config.get(name, "credential_process").is_some()
+            || self.config.has_key_prefix(name, "sso_");
+        if long_term || special {
+            format!("{name}-mfa")
+        } else {
+            name.to_string()
+        }
+    }
+
+    /// May mfa-exec write into `section`? Absent, empty, marked, or another tool's session.
+    pub fn check_writable(&self, section: &str) -> R<()> {
+        let lines = self.creds().section_lines(section);
+        if lines.len() > 1 {
+            return Err(err(format!(
+                "[{section}] appears twice in {} (lines {} and {}); mfa-exec will not write into it",
+                self.files.credentials.shown, lines[0], lines[1]
+            )));
+        }
+        let map = section_map(self.creds(), section);
+        if map.is_empty() || map.contains_key(KEY_SOURCE) || is_foreign_session(&map) {
+            return Ok(());
+        }
+        let line = lines.first().copied().unwrap_or(0);
+        let reason = if map.contains_key("aws_access_key_id") {
+            "it holds long-term keys"
+        } else {
+            "it holds settings that are not a session"
+        };
+        Err(err_hint(
+            format!(
+                "refusing to write the session into [{section}] ({}:{line}): {reason}",
+                self.files.credentials.shown
+            ),
+            format!("move those keys to another section, or run 'mfa-exec explain {section}'"),
+        ))
+    }
+
+    fn duration_key(&self, name: &str, key: &str, min: u64, max: u64) -> R<Option<Fact<u64>>> {
+        let Some(f) = self.config.get(name, key) else {
+            return Ok(None);
+        };
+        let secs =
+            parse_duration(&f.value).map_err(|e| err(format!("{key} in {}: {e}", f.origin)))?;
+        check_range(key, secs, min, max, &f.origin)?;
+        Ok(Some(Fact::new(secs, f.origin)))
+    }
+
+    /// Resolves `req.profile` into a checked plan.
+    pub fn resolve(&self, req: &Request) -> R<Plan> {
+        let name = req.profile.as_str();
+        if name.is_empty() {
+            return Err(err("the profile name is empty"));
+        }
+        if !self.exists(name) {
+            return Err(self.unknown(name));
+        }
+        let chain = self.chain(name)?;
+        let mut warnings = self.config.warnings.clone();
+        for w in self.creds().warnings() {
+            warnings.push(format!(
+                "{}:{}: {}",
+                self.files.credentials.shown, w.line, w.message
+            ));
+        }
+
+        // Role hops: from P along source_profile while role_arn is set.
+        let mut roles = Vec::new();
+        let mut root = None;
+        for p in &chain {
+            match self.config.get(p, "role_arn") {
+                Some(arn) => {
+                    if !valid_role_arn(&arn.value) {
+                        return Err(err(format!(
+                            "invalid role_arn '{}' of profile '{p}' ({}): expected arn:aws:iam::123456789012:role/NAME",
+                            arn.value, arn.origin
+                        )));
+                    }
+                    if self.config.get(p, "source_profile").is_none() {
+                        let hint = if self.config.get(p, "credential_source").is_some() {
+                            "credential_source is not supported; name the profile with the long-term keys in source_profile"
+                        } else {
+                            "add source_profile = <profile with long-term keys>"
+                        };
+                        return Err(err_hint(
+                            format!("role profile '{p}' ({}) has no source_profile", arn.origin),
+                            hint,
+                        ));
+                    }
+                    roles.push(RoleHop {
+                        profile: p.clone(),
+                        role_arn: arn,
+                        external_id: self.config.get(p, "external_id").map(|f| f.value),
+                        session_name: self.config.get(p, "role_session_name").map(|f| f.value),
+                    });
+                }
+                None => {
+                    root = Some(p.clone());
+                    break;
+                }
+            }
+        }
+        roles.reverse();
+        for hop in &roles {
+            if let Some(n) = &hop.session_name {
+                if n.len() < 2
+                    || n.len() > 64
+                    || !n
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+                {
+                    return Err(err(format!(
+                        "invalid role_session_name '{n}' of profile '{}': 2-64 characters of letters, digits and +=,.@_-",
+                        hop.profile
+                    )));
+                }
+            }
+        }
+        let root = root.expect("a chain ends in a profile without role_arn");
+        let source = self.long_term_keys(&root).map_err(|mut e| {
+            if !roles.is_empty() {
+                e.message = format!("role profile '{name}': {}", e.message);
+            }
+            e
+        })?;
+
+        let serial = self.device(req, &chain)?;
+        if roles.is_empty() && serial.is_none() {
+            return Err(err_hint(
+                format!(
+                    "profile '{name}' has no MFA device: set mfa_serial in [profile {name}] of {}",
+                    self.files.config.shown
+                ),
+                format!("or pass --mfa-serial; run 'mfa-exec explain {name}'"),
+            ));
+        }
+
+        let destination = if roles.is_empty() {
+            self.nonrole_destination(name)
+        } else {
+            format!("{name}-mfa")
+        };
+        self.check_writable(&destination)?;
+        let source_destination = self.nonrole_destination(&source.profile);
+        if !roles.is_empty() {
+            self.check_writable(&source_destination)?;
+        }
+
+        // Region: flag; env (below the profile when nested); profile; its chain.
+        let profile_region = chain
+            .iter()
+            .find_map(|p| self.config.get(p, "region"))
+            .filter(|f| !f.value.is_empty());
+        let env_region = req
+            .region_env
+            .as_ref()
+            .map(|(var, v)| Fact::new(v.clone(), Origin::Env(var)));
+        let region = if let Some(r) = &req.region_flag {
+            Some(Fact::new(r.clone(), Origin::Flag("--region")))
+        } else if req.outer_profile.is_some() {
+            profile_region.clone().or(env_region)
+        } else {
+            env_region.or(profile_region.clone())
+        };
+        let sts_region = profile_region
+            .clone()
+            .unwrap_or_else(|| Fact::new("us-east-1".into(), Origin::Default));
+
+        // Durations.
+        let (min, max, default, what) = if roles.is_empty() {
+            (GST_MIN, GST_MAX, GST_DEFAULT, "GetSessionToken")
+        } else {
+            (ROLE_MIN, ROLE_MAX, ROLE_DEFAULT, "AssumeRole")
+        };
+        let duration = match req.duration_flag {
+            Some(d) => {
+                check_range(what, d, min, max, &Origin::Flag("--duration"))?;
+                Fact::new(d, Origin::Flag("--duration"))
+            }
+            None => chain_first(
+                &chain,
+                |p| self.duration_key(p, "duration_seconds", min, max),
+                roles.is_empty(),
+            )?
+            .unwrap_or_else(|| Fact::new(default, Origin::Default)),
+        };
+        let source_duration = if roles.is_empty() {
+            duration.clone()
+        } else {
+            chain_first(
+                &chain,
+                |p| self.duration_key(p, "mfa_session_duration", GST_MIN, GST_MAX),
+                true,
+            )?
+            .unwrap_or_else(|| Fact::new(GST_DEFAULT, Origin::Default))
+        };
+        let min_remaining = match (req.min_remaining_flag, &req.min_remaining_env) {
+            (Some(m), _) => Fact::new(m, Origin::Flag("--min-remaining")),
+            (None, Some(text)) => Fact::new(
+                parse_duration(text).map_err(|e| err(format!("MFA_EXEC_MIN_REMAINING: {e}")))?,
+                Origin::Env("MFA_EXEC_MIN_REMAINING"),
+            ),
+            (None, None) => Fact::new(MIN_REMAINING_DEFAULT, Origin::Default),
+        };
+        for d in [&duration, &source_duration] {
+            if min_remaining.value >= d.value {
+                return Err(err(format!(
+                    "--min-remaining ({}) must be shorter than the session duration ({}, from {})",
+                    human(min_remaining.value),
+                    human(d.value),
+                    d.origin
+                )));
+            }
+        }
+
+        let endpoint = match &req.endpoint_env {
+            Some((var, url)) => Some(Fact::new(url.clone(), Origin::Env(var))),
+            None => chain
+                .iter()
+                .find_map(|p| self.config.get(p, "endpoint_url")),
+        };
+        let mfa_process = chain.iter().find_map(|p| self.config.get(p, "mfa_process"));
+        let mfa_process_timeout = match chain
+            .iter()
+            .find_map(|p| self.config.get(p, "mfa_process_timeout"))
+        {
+            Some(f) => Some(Fact::new(
+                parse_duration(&f.value)
+                    .map_err(|e| err(format!("mfa_process_timeout in {}: {e}", f.origin)))?,
+                f.origin,
+            )),
+            None => None,
+        };
+
+        let mut sections = Vec::new();
+        for (s, line, bare) in self.config.sections_of(name) {
+            if bare && self.config.sections_of(name).iter().all(|(_, _, b)| *b) {
+                warnings.push(format!(
+                    "{}:{line}: [{s}] is a bare section; the AWS CLI ignores it in the config file (use [profile {s}])",
+                    self.files.config.shown
+                ));
+            }
+            sections.push(Origin::File {
+                file: self.files.config.shown.clone(),
+                line,
+                section: s,
+            });
+        }
+
+        Ok(Plan {
+            profile: name.to_string(),
+            source,
+            serial,
+            roles,
+            destination,
+            source_destination,
+            region,
+            sts_region,
+            duration,
+            source_duration,
+            min_remaining,
+            endpoint,
+            mfa_process,
+            mfa_process_timeout,
+            sections,
+            warnings,
+        })
+    }
+}
+
+/// The first profile of the chain that sets the key (only P itself unless `walk`).
+fn chain_first<T>(
+    chain: &[String],
+    mut f: impl FnMut(&str) -> R<Option<T>>,
+    walk: bool,
+) -> R<Option<T>> {
+    let n = if walk { chain.len() } else { 1 };
+    for p in &chain[..n] {
+        if let Some(v) = f(p)? {
+            return Ok(Some(v));
+        }
+    }
+    Ok(None)
+}
+
+fn check_range(what: &str, secs: u64, min: u64, max: u64, origin: &Origin) -> R<()> {
+    if secs < min || secs > max {
+        return Err(err(format!(
+            "{what} duration {} (from {origin}) is out of range: {} to {}",
+            human(secs),
+            human(min),
+            human(max)
+        )));
+    }
+    Ok(())
+}
+
+/// `43200` → `12h`, `5400` → `1h30m`, `45` → `45s`.
+pub fn human(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub const SEED_CONFIG: &str = "# seed layout from the blog post\n[testAccount]\nmfa_arn = arn:aws:iam::123456789012:mfa/test\n\n[profile test]\nuser_arn = arn:aws:iam::123456789012:user/test\nsource_profile = testAccount\nregion = ap-northeast-2\n";
+    pub const SEED_CREDS: &str = "# long-term keys\n[testAccount]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+
+    fn files(config: &str, creds: &str) -> AwsFiles {
+        AwsFiles {
+            config: AwsFile {
+                path: "/h/.aws/config".into(),
+                shown: "~/.aws/config".into(),
+                doc: Document::parse(config).unwrap(),
+                exists: true,
+            },
+            credentials: AwsFile {
+                path: "/h/.aws/credentials".into(),
+                shown: "~/.aws/credentials".into(),
+                doc: Document::parse(creds).unwrap(),
+                exists: true,
+            },
+        }
+    }
+
+    fn req(p: &str) -> Request {
+        Request {
+            profile: p.into(),
+            ..Default::default()
+        }
+    }
+
+    fn resolve(config: &str, creds: &str, r: Request) -> R<Plan> {
+        let f = files(config, creds);
+        Resolver::new(&f).resolve(&r)
+    }
+
+    #[test]
+    fn seed_layout() {
+        let p = resolve(SEED_CONFIG, SEED_CREDS, req("test")).unwrap();
+        assert_eq!(p.source.profile, "testAccount");
+        assert_eq!(p.source.section, "testAccount");
+        assert_eq!(p.source.access_key_id, "AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(p.serial(), Some("arn:aws:iam::123456789012:mfa/test"));
+        assert_eq!(
+            p.serial.as_ref().unwrap().origin,
+            Origin::File {
+                file: "~/.aws/config".into(),
+                line: 3,
+                section: "testAccount".into()
+            }
+        );
+        assert_eq!(p.destination, "test");
+        assert_eq!(p.region.as_ref().unwrap().value, "ap-northeast-2");
+        assert_eq!(p.sts_region.value, "ap-northeast-2");
+        assert_eq!(p.duration.value, 43200);
+        assert_eq!(p.min_remaining.value, 900);
+        assert!(!p.is_role());
+        // The bare [testAccount] is not P's own section: no warning about P.
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    }
+
+    #[test]
+    fn seed_after_first_run_still_resolves() {
+        let creds = format!("{SEED_CREDS}\n[test]\naws_access_key_id = ASIAXXXXXXXXXXXXXXXX\naws_secret_access_key = s\naws_session_token = t\nx_mfa_exec_source = testAccount\n");
+        let p = resolve(SEED_CONFIG, &creds, req("test")).unwrap();
+        assert_eq!(p.source.profile, "testAccount");
+        assert_eq!(p.destination, "test");
+    }
+
+    #[test]
+    fn aws_mfa_long_term_layout() {
+        let creds = "[prod-long-term]\naws_access_key_id = AKIAPROD00000000000\naws_secret_access_key = sec\naws_mfa_device = arn:aws:iam::123456789012:mfa/prod\n\n[prod]\naws_access_key_id = ASIAOLD\naws_secret_access_key = x\naws_session_token = y\nexpiration = 2020-01-01 00:00:00\n";
+        let p = resolve("", creds, req("prod")).unwrap();
+        assert_eq!(p.source.profile, "prod");
+        assert_eq!(p.source.section, "prod-long-term");
+        assert_eq!(p.serial(), Some("arn:aws:iam::123456789012:mfa/prod"));
+        assert_eq!(p.destination, "prod");
+    }
+
+    #[test]
+    fn bare_long_term_default_goes_to_default_mfa() {
+        let config =
+            "[default]\nmfa_serial = arn:aws:iam::123456789012:mfa/me\nregion = us-west-2\n";
+        let creds =
+            "[default]\naws_access_key_id = AKIADEFAULT000000000\naws_secret_access_key = sec\n";
+        let p = resolve(config, creds, req("default")).unwrap();
+        assert_eq!(p.destination, "default-mfa");
+        assert_eq!(p.source.profile, "default");
+        assert_eq!(p.region.unwrap().value, "us-west-2");
+    }
+
+    #[test]
+    fn role_profile_goes_to_p_mfa() {
+        let config = format!("{SEED_CONFIG}\n[profile prod]\nrole_arn = arn:aws:iam::210987654321:role/admin\nsource_profile = testAccount\nmfa_serial = arn:aws:iam::123456789012:mfa/test\nregion = eu-west-1\nduration_seconds = 3600\n");
+        let p = resolve(&config, SEED_CREDS, req("prod")).unwrap();
+        assert_eq!(p.destination, "prod-mfa");
+        assert_eq!(p.source_destination, "testAccount-mfa");
+        assert_eq!(p.roles.len(), 1);
+        assert_eq!(
+            p.roles[0].role_arn.value,
+            "arn:aws:iam::210987654321:role/admin"
+        );
+        assert_eq!(p.duration.value, 3600);
+        assert_eq!(p.source_duration.value, 43200);
+        assert!(!p.direct_assume());
+        assert_eq!(
+            p.marker().role_arn.as_deref(),
+            Some("arn:aws:iam::210987654321:role/admin")
+        );
+    }
+
+    #[test]
+    fn role_chain() {
+        let config = format!("{SEED_CONFIG}\n[profile mid]\nrole_arn = arn:aws:iam::111111111111:role/mid\nsource_profile = testAccount\n\n[profile prod]\nrole_arn = arn:aws:iam::222222222222:role/top\nsource_profile = mid\n");
+        let p = resolve(&config, SEED_CREDS, req("prod")).unwrap();
+        let hops: Vec<_> = p.roles.iter().map(|h| h.profile.as_str()).collect();
+        assert_eq!(hops, ["mid", "prod"]);
+        assert_eq!(p.source.profile, "testAccount");
+        assert_eq!(p.serial(), Some("arn:aws:iam::123456789012:mfa/test"));
+    }
+
+    #[test]
+    fn long_term_destination_refused() {
+        let creds = format!("{SEED_CREDS}\n[test]\naws_access_key_id = AKIASOMEONEELSE00000\naws_secret_access_key = theirs\n");
+        // [test] holds long-term keys, so the session would go to [test-mfa]:
+        let p = resolve(SEED_CONFIG, &creds, req("test")).unwrap();
+        assert_eq!(p.destination, "test-mfa");
+        assert_eq!(p.source.profile, "test");
+        // ...and a [test-mfa] with someone's long-term keys is refused.
+        let creds = format!("{creds}\n[test-mfa]\naws_access_key_id = AKIASOMEONEELSE00001\naws_secret_access_key = theirs\n");
+        let e = resolve(SEED_CONFIG, &creds, req("test")).unwrap_err();
+        assert_eq!(
+            e.message,
+            "refusing to write the session into [test-mfa] (~/.aws/credentials:10): it holds long-term keys"
+        );
+    }
+
+    #[test]
+    fn foreign_session_may_be_overwritten() {
+        let creds = format!("{SEED_CREDS}\n[test]\naws_access_key_id = ASIAFOREIGN000000000\naws_secret_access_key = x\naws_session_token = y\n");
+        assert!(resolve(SEED_CONFIG, &creds, req("test")).is_ok());
+        let creds = format!("{SEED_CREDS}\n[test]\nregion = x\n");
+        let e = resolve(SEED_CONFIG, &creds, req("test")).unwrap_err();
+        assert!(
+            e.message
+                .contains("it holds settings that are not a session"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn cycle() {
+        let config = "[profile a]\nsource_profile = b\nmfa_serial = arn:aws:iam::123456789012:mfa/a\n[profile b]\nsource_profile = c\n[profile c]\nsource_profile = a\n";
+        let e = resolve(config, "", req("a")).unwrap_err();
+        assert_eq!(
+            e.message,
+            "source_profile cycle: a -> b -> c -> a (in ~/.aws/config)"
+        );
+    }
+
+    #[test]
+    fn unknown_with_suggestion() {
+        let e = resolve(SEED_CONFIG, SEED_CREDS, req("tset")).unwrap_err();
+        assert_eq!(
+            e.message,
+            "profile 'tset' not found in ~/.aws/config or ~/.aws/credentials"
+        );
+        assert_eq!(e.hint.as_deref(), Some("did you mean 'test'?"));
+        let e = resolve(SEED_CONFIG, SEED_CREDS, req("zzzzzzzzzz")).unwrap_err();
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("run 'mfa-exec list' to see the profiles")
+        );
+    }
+
+    #[test]
+    fn no_device() {
+        let config = "[profile test]\nsource_profile = base\n";
+        let creds = "[base]\naws_access_key_id = AKIABASE000000000000\naws_secret_access_key = s\n";
+        let e = resolve(config, creds, req("test")).unwrap_err();
+        assert_eq!(
+            e.message,
+            "profile 'test' has no MFA device: set mfa_serial in [profile test] of ~/.aws/config"
+        );
+    }
+
+    #[test]
+    fn device_order() {
+        let config = "[default]\nmfa_serial = arn:aws:iam::123456789012:mfa/default\n[profile test]\nsource_profile = base\n";
+        let creds = "[base]\naws_access_key_id = AKIABASE000000000000\naws_secret_access_key = s\n";
+        let p = resolve(config, creds, req("test")).unwrap();
+        assert_eq!(p.serial(), Some("arn:aws:iam::123456789012:mfa/default"));
+        let mut r = req("test");
+        r.mfa_serial_env = Some("arn:aws:iam::123456789012:mfa/env".into());
+        assert_eq!(
+            resolve(config, creds, r.clone()).unwrap().serial(),
+            Some("arn:aws:iam::123456789012:mfa/env")
+        );
+        r.mfa_serial_flag = Some("arn:aws:iam::123456789012:mfa/flag".into());
+        let p = resolve(config, creds, r.clone()).unwrap();
+        assert_eq!(p.serial(), Some("arn:aws:iam::123456789012:mfa/flag"));
+        assert_eq!(p.serial.unwrap().origin, Origin::Flag("--mfa-serial"));
+        r.mfa_serial_flag = Some("bad serial!".into());
+        let e = resolve(config, creds, r).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("invalid MFA device 'bad serial!' (from --mfa-serial)"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn no_keys_lists_places() {
+        let config = "[profile test]\nmfa_serial = arn:aws:iam::123456789012:mfa/t\n";
+        let e = resolve(config, "", req("test")).unwrap_err();
+        assert_eq!(
+            e.message,
+            "no long-term keys for profile 'test': searched [test-long-term], [test] in ~/.aws/credentials, and [profile test] in ~/.aws/config"
+        );
+    }
+
+    #[test]
+    fn session_only_source() {
+        let config =
+            "[profile test]\nsource_profile = base\nmfa_serial = arn:aws:iam::123456789012:mfa/t\n";
+        let creds = "[base]\naws_access_key_id = ASIABASE000000000000\naws_secret_access_key = s\naws_session_token = t\n";
+        let e = resolve(config, creds, req("test")).unwrap_err();
+        assert_eq!(e.message, "[base] in ~/.aws/credentials holds only session credentials (aws_session_token); STS refuses GetSessionToken with them");
+    }
+
+    #[test]
+    fn durations_and_regions() {
+        let mut r = req("test");
+        r.duration_flag = Some(100);
+        let e = resolve(SEED_CONFIG, SEED_CREDS, r).unwrap_err();
+        assert_eq!(
+            e.message,
+            "GetSessionToken duration 1m40s (from --duration) is out of range: 15m to 36h"
+        );
+        let mut r = req("test");
+        r.min_remaining_flag = Some(3600);
+        r.duration_flag = Some(3600);
+        let e = resolve(SEED_CONFIG, SEED_CREDS, r).unwrap_err();
+        assert_eq!(
+            e.message,
+            "--min-remaining (1h) must be shorter than the session duration (1h, from --duration)"
+        );
+        let mut r = req("test");
+        r.region_env = Some(("AWS_REGION", "us-west-1".into()));
+        assert_eq!(
+            resolve(SEED_CONFIG, SEED_CREDS, r.clone())
+                .unwrap()
+                .region
+                .unwrap()
+                .value,
+            "us-west-1"
+        );
+        r.outer_profile = Some("other".into());
+        assert_eq!(
+            resolve(SEED_CONFIG, SEED_CREDS, r.clone())
+                .unwrap()
+                .region
+                .unwrap()
+                .value,
+            "ap-northeast-2"
+        );
+        r.region_flag = Some("eu-central-1".into());
+        assert_eq!(
+            resolve(SEED_CONFIG, SEED_CREDS, r)
+                .unwrap()
+                .region
+                .unwrap()
+                .value,
+            "eu-central-1"
+        );
+    }
+
+    #[test]
+    fn duplicate_destination_refused() {
+        let creds = format!("{SEED_CREDS}\n[test]\nx_mfa_exec_source = testAccount\n[test]\nx_mfa_exec_source = testAccount\n");
+        let e = resolve(SEED_CONFIG, &creds, req("test")).unwrap_err();
+        assert_eq!(e.message, "[test] appears twice in ~/.aws/credentials (lines 6 and 8); mfa-exec will not write into it");
+    }
+
+    #[test]
+    fn default_and_profile_default_merge() {
+        let config = "[default]\nregion = a\n[profile default]\nregion = b\nmfa_serial = arn:aws:iam::123456789012:mfa/d\n";
+        let creds =
+            "[default]\naws_access_key_id = AKIADEFAULT000000000\naws_secret_access_key = s\n";
+        let p = resolve(config, creds, req("default")).unwrap();
+        assert_eq!(p.region.unwrap().value, "b");
+        assert!(p
+            .warnings
+            .iter()
+            .any(|w| w.contains("[default] and [profile default]")));
+    }
+
+    #[test]
+    fn bad_role_arn() {
+        let config = format!("{SEED_CONFIG}\n[profile prod]\nrole_arn = arn:aws:iam::21098:role/admin\nsource_profile = testAccount\n");
+        let e = resolve(&config, SEED_CREDS, req("prod")).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("invalid role_arn 'arn:aws:iam::21098:role/admin' of profile 'prod'"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn humanize() {
+        assert_eq!(human(43200), "12h");
+        assert_eq!(human(5400), "1h30m");
+        assert_eq!(human(0), "0s");
+    }
+}

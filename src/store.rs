@@ -1,0 +1,585 @@
+//! The credentials store: reading both AWS files, cached sessions and their
+//! freshness, locks, and the one atomic, lossless write path (SPEC §2, §6).
+//!
+//! Writes: under an exclusive lock file, the edit is applied to the current
+//! content, rendered into a temp file with a random name created `O_EXCL` 0600
+//! beside the *canonical* (symlink-resolved) file, fsynced, given the original
+//! mode and owner, and renamed over the target (the symlink itself stays). Just
+//! before the rename the target is read again; if another program changed it, the
+//! edit is re-applied to the new content. Leftover temp files of a killed
+//! mfa-exec are removed under the same lock (only a lock holder creates them).
+//!
+//! Locks are files beside the canonical credentials file, opened 0600 with
+//! `O_NOFOLLOW`, never deleted; an advisory `flock` (std `File::lock`) is
+//! released when the file is closed, so a killed process never wedges the next
+//! run. After taking a lock, the holder writes `pid profile` into it, which a
+//! waiter shows.
+
+use crate::ini::Document;
+use crate::profile::{AwsFile, AwsFiles, Marker, KEY_EXPIRES, KEY_ROLE, KEY_SERIAL, KEY_SOURCE};
+use crate::secret::Secret;
+use anyhow::{anyhow, bail, Context, Result};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Read, Seek, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// aws-mfa's `expiration` format (UTC).
+const AWS_MFA_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// A set of temporary credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub access_key_id: String,
+    pub secret: Secret,
+    pub token: Secret,
+    pub expires: DateTime<Utc>,
+}
+
+impl Session {
+    /// Seconds left at `now` (negative when expired).
+    pub fn remaining(&self, now: DateTime<Utc>) -> i64 {
+        (self.expires - now).num_seconds()
+    }
+
+    /// At least `min_remaining` seconds left.
+    pub fn fresh(&self, now: DateTime<Utc>, min_remaining: u64) -> bool {
+        self.remaining(now) >= min_remaining as i64
+    }
+
+    /// RFC 3339 UTC, second precision: `2026-11-29T07:00:00Z`.
+    pub fn expires_rfc3339(&self) -> String {
+        self.expires.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    }
+}
+
+/// A session found in the credentials file, with its marker if mfa-exec wrote it.
+#[derive(Debug, Clone)]
+pub struct Cached {
+    pub section: String,
+    pub session: Session,
+    pub marker: Option<Marker>,
+}
+
+/// Parses an expiry: RFC 3339 with any offset, or aws-mfa's `%Y-%m-%d %H:%M:%S` (UTC).
+pub fn parse_expiry(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    NaiveDateTime::parse_from_str(s, AWS_MFA_FORMAT)
+        .ok()
+        .map(|n| n.and_utc())
+}
+
+/// The session held by `section`, if it has keys, a token and a readable expiry.
+pub fn read_session(doc: &Document, section: &str) -> Option<Cached> {
+    let get = |k: &str| doc.get(section, k).filter(|v| !v.is_empty());
+    let id = get("aws_access_key_id")?;
+    let secret = get("aws_secret_access_key")?;
+    let token = get("aws_session_token").or_else(|| get("aws_security_token"))?;
+    let expires = get(KEY_EXPIRES)
+        .and_then(parse_expiry)
+        .or_else(|| get("expiration").and_then(parse_expiry))?;
+    let marker = get(KEY_SOURCE).map(|source| Marker {
+        source: source.to_string(),
+        serial: get(KEY_SERIAL).map(str::to_string),
+        role_arn: get(KEY_ROLE).map(str::to_string),
+    });
+    Some(Cached {
+        section: section.to_string(),
+        session: Session {
+            access_key_id: id.to_string(),
+            secret: Secret::new(secret),
+            token: Secret::new(token),
+            expires,
+        },
+        marker,
+    })
+}
+
+/// Every section whose marker equals `marker`, freshest first.
+pub fn find_marked(doc: &Document, marker: &Marker) -> Vec<Cached> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out: Vec<Cached> = doc
+        .sections()
+        .into_iter()
+        .filter(|s| seen.insert(s.name.clone()))
+        .filter_map(|s| read_session(doc, &s.name))
+        .filter(|c| c.marker.as_ref() == Some(marker))
+        .collect();
+    out.sort_by_key(|c| std::cmp::Reverse(c.session.expires));
+    out
+}
+
+/// Writes `session` with `marker` into `section` (SPEC §2 key set).
+pub fn apply_session(
+    doc: &mut Document,
+    section: &str,
+    session: &Session,
+    marker: &Marker,
+) -> Result<()> {
+    let had_security_token = doc.get(section, "aws_security_token").is_some();
+    let had_expiration = doc.get(section, "expiration").is_some();
+    doc.set(section, "aws_access_key_id", &session.access_key_id)?;
+    doc.set(section, "aws_secret_access_key", session.secret.expose())?;
+    doc.set(section, "aws_session_token", session.token.expose())?;
+    if had_security_token {
+        doc.set(section, "aws_security_token", session.token.expose())?;
+    }
+    doc.set(section, KEY_EXPIRES, &session.expires_rfc3339())?;
+    if had_expiration {
+        doc.set(
+            section,
+            "expiration",
+            &session.expires.format(AWS_MFA_FORMAT).to_string(),
+        )?;
+    }
+    doc.set(section, KEY_SOURCE, &marker.source)?;
+    match &marker.serial {
+        Some(s) => doc.set(section, KEY_SERIAL, s)?,
+        None => {
+            doc.remove_key(section, KEY_SERIAL)?;
+        }
+    }
+    match &marker.role_arn {
+        Some(r) => doc.set(section, KEY_ROLE, r)?,
+        None => {
+            doc.remove_key(section, KEY_ROLE)?;
+        }
+    }
+    Ok(())
+}
+
+/// Keys mfa-exec writes; `clear` removes exactly these from a marked section.
+pub const SESSION_KEYS: &[&str] = &[
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_security_token",
+    KEY_EXPIRES,
+    "expiration",
+    KEY_SOURCE,
+    KEY_SERIAL,
+    KEY_ROLE,
+];
+
+/// Reads one AWS file; a missing file is an empty document.
+pub fn load_file(path: &Path, shown: String) -> Result<AwsFile> {
+    let bytes = match fs::read(path) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == ErrorKind::NotFound => None,
+        Err(e) => return Err(anyhow!("cannot read {shown}: {}", io_reason(&e))),
+    };
+    let exists = bytes.is_some();
+    let doc = match bytes {
+        None => Document::empty(),
+        Some(b) => {
+            let text = String::from_utf8(b).map_err(|e| {
+                let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let line = upto.iter().filter(|&&c| c == b'\n').count() + 1;
+                anyhow!("{shown}:{line}: not UTF-8 text")
+            })?;
+            if let Some(pos) = text.find('\0') {
+                let line = text[..pos].matches('\n').count() + 1;
+                bail!("{shown}:{line}: contains a NUL byte; not a text file");
+            }
+            Document::parse(&text).map_err(|e| anyhow!("{shown}:{}: {}", e.line, e.message))?
+        }
+    };
+    Ok(AwsFile {
+        path: path.to_path_buf(),
+        shown,
+        doc,
+        exists,
+    })
+}
+
+/// `Permission denied`, without Rust's `(os error 13)`.
+pub fn io_reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+pub fn load_files(
+    config: &Path,
+    config_shown: String,
+    creds: &Path,
+    creds_shown: String,
+) -> Result<AwsFiles> {
+    Ok(AwsFiles {
+        config: load_file(config, config_shown)?,
+        credentials: load_file(creds, creds_shown)?,
+    })
+}
+
+/// The credentials file with an injectable lock timeout.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub path: PathBuf,
+    pub shown: String,
+}
+
+/// Follows symlinks of `path` itself (the target may not exist yet).
+pub fn canonical_target(path: &Path) -> Result<PathBuf> {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let target = fs::read_link(&p)
+                    .with_context(|| format!("cannot read link {}", p.display()))?;
+                p = match p.parent() {
+                    Some(parent) if target.is_relative() => parent.join(target),
+                    _ => target,
+                };
+            }
+            _ => {
+                let name = p
+                    .file_name()
+                    .ok_or_else(|| anyhow!("{} has no file name", p.display()))?
+                    .to_owned();
+                let parent = match p.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                let parent = fs::canonicalize(&parent).unwrap_or(parent);
+                return Ok(parent.join(name));
+            }
+        }
+    }
+    bail!("too many levels of symbolic links at {}", path.display())
+}
+
+/// Creates the directory (and parents) with mode 0700 when missing.
+fn ensure_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| {
+            anyhow!(
+                "cannot create directory {}: {}",
+                dir.display(),
+                io_reason(&e)
+            )
+        })
+}
+
+use std::os::unix::fs::DirBuilderExt;
+
+/// A held lock; released when dropped (the file is closed, never deleted).
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+}
+
+/// Who holds a lock, as written into it by the holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder(pub String);
+
+fn open_lock(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                anyhow!(
+                    "lock file {} is a symlink; refusing to follow it",
+                    path.display()
+                )
+            } else {
+                anyhow!(
+                    "cannot open lock file {}: {}",
+                    path.display(),
+                    io_reason(&e)
+                )
+            }
+        })
+}
+
+/// What a wait for a lock turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waited {
+    No,
+    Yes,
+}
+
+/// Takes an exclusive lock on `path`, polling until `timeout`; after a second of
+/// waiting `on_wait` is called once with the holder's note.
+pub fn lock(
+    path: &Path,
+    note: &str,
+    timeout: Duration,
+    mut on_wait: impl FnMut(Option<Holder>),
+) -> Result<(Lock, Waited)> {
+    let mut file = open_lock(path)?;
+    let start = Instant::now();
+    let mut told = false;
+    let mut waited = Waited::No;
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(fs::TryLockError::WouldBlock) => {
+                waited = Waited::Yes;
+                if !told && start.elapsed() >= Duration::from_secs(1) {
+                    told = true;
+                    let mut s = String::new();
+                    let _ = file.rewind();
+                    let _ = (&file).take(200).read_to_string(&mut s);
+                    let s = s.trim();
+                    on_wait((!s.is_empty()).then(|| Holder(s.to_string())));
+                }
+                if start.elapsed() >= timeout {
+                    let mut s = String::new();
+                    let _ = file.rewind();
+                    let _ = (&file).take(200).read_to_string(&mut s);
+                    let who = if s.trim().is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (held by {})", s.trim())
+                    };
+                    return Err(crate::error::fail(format!(
+                        "gave up after {}s waiting for the lock {}{who}",
+                        timeout.as_secs(),
+                        path.display()
+                    ))
+                    .hint("another mfa-exec is waiting for a code; answer it, or raise --lock-timeout")
+                    .into());
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(anyhow!("cannot lock {}: {}", path.display(), io_reason(&e)));
+            }
+        }
+    }
+    // Note who holds it (best effort; the lock is what matters).
+    let _ = file.set_len(0);
+    let _ = file.rewind();
+    let _ = file.write_all(note.as_bytes());
+    Ok((Lock { _file: file }, waited))
+}
+
+/// FNV-1a, for stable lock names per (source, device).
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+impl Store {
+    pub fn new(path: PathBuf, shown: String) -> Store {
+        Store { path, shown }
+    }
+
+    fn canonical(&self) -> Result<(PathBuf, PathBuf, String)> {
+        let canon = canonical_target(&self.path)?;
+        let dir = canon
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let name = canon
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "credentials".into());
+        Ok((canon, dir, name))
+    }
+
+    /// Path of the lock for the session of (source, device), creating the directory.
+    pub fn session_lock_path(&self, source: &str, serial: Option<&str>) -> Result<PathBuf> {
+        let (_, dir, name) = self.canonical()?;
+        ensure_dir(&dir)?;
+        let key = format!("{source}\0{}", serial.unwrap_or(""));
+        Ok(dir.join(format!(".{name}.mfa-exec-{:016x}.lock", fnv(&key))))
+    }
+
+    /// Reads the current credentials file.
+    pub fn load(&self) -> Result<AwsFile> {
+        load_file(&self.path, self.shown.clone())
+    }
+
+    /// Applies `edit` to the credentials file atomically, under the write lock.
+    /// Returns the document as written. `edit` may run more than once (when
+    /// another program changes the file meanwhile) and must be repeatable.
+    pub fn modify(
+        &self,
+        timeout: Duration,
+        edit: &dyn Fn(&mut Document) -> Result<()>,
+    ) -> Result<Document> {
+        let (canon, dir, name) = self.canonical()?;
+        ensure_dir(&dir)?;
+        let lock_path = dir.join(format!(".{name}.mfa-exec.lock"));
+        let (_lock, _) = lock(
+            &lock_path,
+            &format!("pid {} (writing)", std::process::id()),
+            timeout,
+            |_| {},
+        )?;
+        self.remove_leftovers(&dir, &name);
+        for _attempt in 0..5 {
+            let before = match fs::read(&canon) {
+                Ok(b) => Some(b),
+                Err(e) if e.kind() == ErrorKind::NotFound => None,
+                Err(e) => bail!("cannot read {}: {}", self.shown, io_reason(&e)),
+            };
+            let meta = fs::metadata(&canon).ok();
+            let text = match &before {
+                Some(b) => {
+                    std::str::from_utf8(b).map_err(|_| anyhow!("{}: not UTF-8 text", self.shown))?
+                }
+                None => "",
+            };
+            let mut doc = Document::parse(text)
+                .map_err(|e| anyhow!("{}:{}: {}", self.shown, e.line, e.message))?;
+            edit(&mut doc)?;
+            let out = doc.render();
+            if before.as_deref() == Some(out.as_bytes()) {
+                return Ok(doc);
+            }
+            let mut tmp = tempfile::Builder::new()
+                .prefix(&format!(".{name}.mfa-exec-"))
+                .suffix(".tmp")
+                .permissions(fs::Permissions::from_mode(0o600))
+                .tempfile_in(&dir)
+                .map_err(|e| {
+                    anyhow!(
+                        "cannot create a temp file in {}: {}",
+                        dir.display(),
+                        io_reason(&e)
+                    )
+                })?;
+            let write = |tmp: &mut tempfile::NamedTempFile| -> std::io::Result<()> {
+                tmp.write_all(out.as_bytes())?;
+                tmp.flush()?;
+                if let Some(m) = &meta {
+                    let f = tmp.as_file();
+                    f.set_permissions(fs::Permissions::from_mode(m.mode() & 0o7777))?;
+                    if m.uid() != unsafe { libc::geteuid() }
+                        || m.gid() != unsafe { libc::getegid() }
+                    {
+                        // Keep the owner (when root edits a user's file); best effort.
+                        let _ = std::os::unix::fs::fchown(f, Some(m.uid()), Some(m.gid()));
+                    }
+                }
+                tmp.as_file().sync_all()
+            };
+            write(&mut tmp).map_err(|e| {
+                anyhow!(
+                    "cannot write {}: {}; the file is unchanged",
+                    self.shown,
+                    io_reason(&e)
+                )
+            })?;
+            crate::testhook::pause("before-rename");
+            // Re-check: if another program changed the file, re-apply to its content.
+            let now = fs::read(&canon).ok();
+            if now != before {
+                continue;
+            }
+            tmp.persist(&canon).map_err(|e| {
+                anyhow!(
+                    "cannot replace {}: {}; the file is unchanged",
+                    self.shown,
+                    io_reason(&e.error)
+                )
+            })?;
+            if let Ok(d) = File::open(&dir) {
+                let _ = d.sync_all();
+            }
+            return Ok(doc);
+        }
+        bail!(
+            "{} kept changing while mfa-exec tried to write it; nothing was written",
+            self.shown
+        )
+    }
+
+    /// Removes temp files a killed mfa-exec left behind (only lock holders make them).
+    fn remove_leftovers(&self, dir: &Path, name: &str) {
+        let prefix = format!(".{name}.mfa-exec-");
+        if let Ok(entries) = fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let n = e.file_name();
+                let n = n.to_string_lossy();
+                if n.starts_with(&prefix) && n.ends_with(".tmp") {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn session(exp: DateTime<Utc>) -> Session {
+        Session {
+            access_key_id: "ASIATESTTESTTESTTEST".into(),
+            secret: Secret::new("sec/ret+key="),
+            token: Secret::new("tok/en+="),
+            expires: exp,
+        }
+    }
+
+    fn marker() -> Marker {
+        Marker {
+            source: "testAccount".into(),
+            serial: Some("arn:aws:iam::123456789012:mfa/test".into()),
+            role_arn: None,
+        }
+    }
+
+    #[test]
+    fn expiry_formats() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 29, 7, 0, 0).unwrap();
+        assert_eq!(parse_expiry("2026-11-29T07:00:00Z"), Some(t));
+        assert_eq!(parse_expiry("2026-11-29T09:00:00+02:00"), Some(t));
+        assert_eq!(parse_expiry("2026-11-29 07:00:00"), Some(t));
+        assert_eq!(parse_expiry("tomorrow"), None);
+    }
+
+    #[test]
+    fn write_then_read_session() {
+        let exp = Utc.with_ymd_and_hms(2026, 11, 29, 7, 0, 0).unwrap();
+        let mut doc =
+            Document::parse("# keep me\r\n[testAccount]\r\naws_access_key_id = AKIA\r\n").unwrap();
+        apply_session(&mut doc, "test", &session(exp), &marker()).unwrap();
+        let text = doc.render();
+        assert!(
+            text.starts_with("# keep me\r\n[testAccount]\r\naws_access_key_id = AKIA\r\n"),
+            "{text:?}"
+        );
+        let c = read_session(&doc, "test").unwrap();
+        assert_eq!(c.session, session(exp));
+        assert_eq!(c.marker, Some(marker()));
+        assert_eq!(find_marked(&doc, &marker()).len(), 1);
+        let now = exp - chrono::Duration::minutes(20);
+        assert!(c.session.fresh(now, 900));
+        assert!(!c.session.fresh(now, 1500));
+    }
+
+    #[test]
+    fn aws_mfa_keys_are_updated_too() {
+        let mut doc = Document::parse("[p]\naws_access_key_id = ASIAOLD\naws_secret_access_key = o\naws_session_token = o\naws_security_token = o\nexpiration = 2020-01-01 00:00:00\n").unwrap();
+        let exp = Utc.with_ymd_and_hms(2026, 11, 29, 7, 0, 0).unwrap();
+        apply_session(&mut doc, "p", &session(exp), &marker()).unwrap();
+        assert_eq!(doc.get("p", "aws_security_token"), Some("tok/en+="));
+        assert_eq!(doc.get("p", "expiration"), Some("2026-11-29 07:00:00"));
+        assert_eq!(doc.get("p", KEY_EXPIRES), Some("2026-11-29T07:00:00Z"));
+    }
+}

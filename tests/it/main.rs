@@ -1,0 +1,8 @@
+//! The one integration-test binary: hermetic runs of the real `mfa-exec` against
+//! a fake STS on 127.0.0.1 (see `support/`).
+
+mod support;
+
+mod cli;
+mod main_flow;
+mod prompt;

@@ -1,0 +1,24 @@
+//! Shared harness for the `mfa-exec` integration tests.
+//!
+//! - [`FakeSts`]: a fake STS (Query protocol) on 127.0.0.1 with scripted
+//!   replies and socket-level faults; records every request.
+//! - [`TestEnv`]: a hermetic HOME with `~/.aws/{config,credentials}` and
+//!   commands for the binary that see nothing of the real environment.
+//! - [`Pty`]: runs the binary (or anything) in a pseudo-terminal.
+#![allow(dead_code)]
+#![allow(unused_imports)]
+
+pub mod env;
+pub mod fake_sts;
+pub mod pty;
+
+pub use env::{
+    bin_path, line_diff, FileState, Snapshot, TestEnv, CMD_TIMEOUT, SEED_CONFIG, SEED_CREDENTIALS,
+    SEED_KEY_ID, SEED_PROFILE, SEED_REGION, SEED_SECRET, SEED_SERIAL, SEED_SOURCE_PROFILE,
+    SEED_USER_ARN,
+};
+pub use fake_sts::{
+    form_decode, free_closed_port, http_date, iso8601, percent_decode, FakeSts, Issued, Recorded,
+    Reply, FAKE_ACCOUNT, INVALID_MFA_MESSAGE, ISSUED_KEY_PREFIX, STS_XMLNS,
+};
+pub use pty::{Pty, PTY_TIMEOUT};
