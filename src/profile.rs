@@ -823,6 +823,17 @@ impl<'a> Resolver<'a> {
             )?
             .unwrap_or_else(|| Fact::new(default, Origin::Default)),
         };
+        if roles.len() > 1 && duration.value > CHAIN_MAX {
+            return Err(err_hint(
+                format!(
+                    "profile '{name}' is a chain of {} roles, and AWS caps a role assumed with another role's session at 1h; {} was asked (from {})",
+                    roles.len(),
+                    human(duration.value),
+                    duration.origin
+                ),
+                "set duration_seconds = 3600 or less",
+            ));
+        }
         let source_duration = if roles.is_empty() {
             duration.clone()
         } else {

@@ -6,3 +6,4 @@ mod support;
 mod cli;
 mod main_flow;
 mod prompt;
+mod roles;

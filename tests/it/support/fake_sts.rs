@@ -206,6 +206,8 @@ struct State {
     requests: Vec<Recorded>,
     issued: Vec<Issued>,
     script: VecDeque<Reply>,
+    /// Scripted replies for one action only (FIFO per action).
+    action_script: Vec<(String, Reply)>,
     always: Option<Reply>,
     valid_code: Option<String>,
     duration_cap: Option<u64>,
@@ -248,6 +250,7 @@ impl FakeSts {
                 requests: Vec::new(),
                 issued: Vec::new(),
                 script: VecDeque::new(),
+                action_script: Vec::new(),
                 always: None,
                 valid_code: None,
                 duration_cap: None,
@@ -363,6 +366,14 @@ impl FakeSts {
         self.shared.lock().script.push_back(reply);
     }
 
+    /// Queues a scripted reply for the next request of `action` only.
+    pub fn push_for(&self, action: &str, reply: Reply) {
+        self.shared
+            .lock()
+            .action_script
+            .push((action.to_string(), reply));
+    }
+
     /// Every request (after the queued ones) gets this reply.
     pub fn fail_always(&self, reply: Reply) {
         self.shared.lock().always = Some(reply);
@@ -447,7 +458,14 @@ fn serve_connection(mut stream: TcpStream, shared: Arc<Shared>, conn_id: u64) {
         let (reply, server_now, request_id) = {
             let mut st = shared.lock();
             st.requests.push(recorded.clone());
-            let scripted = st.script.pop_front().or_else(|| st.always.clone());
+            let for_action = st
+                .action_script
+                .iter()
+                .position(|(a, _)| *a == recorded.action)
+                .map(|i| st.action_script.remove(i).1);
+            let scripted = for_action
+                .or_else(|| st.script.pop_front())
+                .or_else(|| st.always.clone());
             let now = chrono::Utc::now() + st.skew;
             st.counter += 1;
             let rid = format!(
