@@ -52,6 +52,14 @@ fn run() -> i32 {
     match result {
         Ok(code) => code,
         Err(err) => {
+            // `mfa-exec list | head`: a closed pipe is not an error worth a line.
+            let broken_pipe = err.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            });
+            if broken_pipe {
+                return exit::FAILURE;
+            }
             let (code, hint) = error::classify(&err);
             eprintln!("mfa-exec: error: {err:#}");
             if let Some(h) = hint {

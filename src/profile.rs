@@ -169,7 +169,6 @@ pub struct Plan {
     /// `mfa_process_timeout` (seconds or a duration), default 60 s.
     pub mfa_process_timeout: Option<Fact<u64>>,
     /// Config sections that make up the profile, with their origin.
-    #[allow(dead_code)] // read by `explain`
     pub sections: Vec<Origin>,
     pub warnings: Vec<String>,
 }

@@ -1,11 +1,317 @@
-//! `mfa-exec explain P [--json]`: how P resolves (issue 9; not implemented yet).
+//! `mfa-exec explain P [--json]`: how P resolves, one fact a line, each with the
+//! file and line it came from, then the warnings. No network, no prompt, no lock.
+//!
+//! A profile that does not resolve is still explained as far as it goes: the
+//! facts found, then `problem:` with the error; the exit status is then 125, so
+//! scripts can tell.
 
+use super::App;
 use crate::cli::ExplainArgs;
 use crate::env::Env;
 use crate::error::fail;
+use crate::flow;
+use crate::profile::{human, ConfigIndex, Origin, Plan, Resolver};
+use crate::secret::mask_key_id;
+use crate::store::read_session;
 use crate::ui::Ui;
 use anyhow::Result;
+use chrono::Utc;
+use std::io::Write;
 
-pub fn run(_env: Env, _ui: Ui, _a: &ExplainArgs) -> Result<i32> {
-    Err(fail("'mfa-exec explain' is not implemented yet").into())
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Fact {
+    pub fact: &'static str,
+    pub value: String,
+    pub origin: Option<String>,
+}
+
+fn fact(fact: &'static str, value: impl Into<String>, origin: Option<&Origin>) -> Fact {
+    Fact {
+        fact,
+        value: value.into(),
+        origin: origin.map(|o| o.to_string()),
+    }
+}
+
+/// The key name at a config origin (`mfa_serial` or `mfa_arn`, ...).
+fn key_at(app: &App, origin: &Origin) -> Option<String> {
+    let Origin::File {
+        file,
+        line,
+        section,
+    } = origin
+    else {
+        return None;
+    };
+    let doc = if *file == app.files.config.shown {
+        &app.files.config.doc
+    } else {
+        &app.files.credentials.doc
+    };
+    doc.sections()
+        .into_iter()
+        .filter(|s| s.name == *section)
+        .flat_map(|s| s.entries)
+        .find(|e| e.line == *line)
+        .map(|e| e.key)
+}
+
+fn facts(app: &App, plan: &Plan) -> Vec<Fact> {
+    let mut out = vec![fact("profile", plan.profile.clone(), None)];
+    for s in &plan.sections {
+        out.push(fact("config section", "", Some(s)));
+    }
+    out.push(fact(
+        "long-term keys",
+        format!(
+            "[{}] (profile {}), key id {}",
+            plan.source.section,
+            plan.source.profile,
+            mask_key_id(&plan.source.access_key_id)
+        ),
+        Some(&plan.source.origin),
+    ));
+    match &plan.serial {
+        Some(s) => {
+            let key = key_at(app, &s.origin)
+                .map(|k| format!(" ({k})"))
+                .unwrap_or_default();
+            out.push(fact(
+                "mfa device",
+                format!("{}{key}", s.value),
+                Some(&s.origin),
+            ));
+        }
+        None => out.push(fact(
+            "mfa device",
+            "none (the role is assumed without MFA)",
+            None,
+        )),
+    }
+    for hop in &plan.roles {
+        let mut v = format!("{} via profile {}", hop.role_arn.value, hop.profile);
+        if let Some(x) = &hop.external_id {
+            v.push_str(&format!(", external_id {x}"));
+        }
+        if let Some(n) = &hop.session_name {
+            v.push_str(&format!(", session name {n}"));
+        }
+        out.push(fact("role", v, Some(&hop.role_arn.origin)));
+    }
+    if plan.is_role() {
+        let how = if plan.direct_assume() {
+            "AssumeRole directly with the MFA code (longer than 1h: a code per role)".to_string()
+        } else if plan.serial.is_some() {
+            format!(
+                "GetSessionToken session of {} ({}), then AssumeRole",
+                plan.source.profile,
+                human(plan.source_duration.value)
+            )
+        } else {
+            "AssumeRole with the long-term keys (no MFA device)".to_string()
+        };
+        out.push(fact("method", how, None));
+    } else {
+        out.push(fact("method", "GetSessionToken", None));
+    }
+    out.push(fact(
+        "destination",
+        format!("[{}] in {}", plan.destination, app.files.credentials.shown),
+        None,
+    ));
+    match &plan.region {
+        Some(r) => out.push(fact("region", r.value.clone(), Some(&r.origin))),
+        None => out.push(fact(
+            "region",
+            "none (the command's region variables are left as they are)",
+            None,
+        )),
+    }
+    out.push(fact(
+        "sts region",
+        plan.sts_region.value.clone(),
+        Some(&plan.sts_region.origin),
+    ));
+    out.push(fact(
+        "duration",
+        human(plan.duration.value),
+        Some(&plan.duration.origin),
+    ));
+    out.push(fact(
+        "min-remaining",
+        human(plan.min_remaining.value),
+        Some(&plan.min_remaining.origin),
+    ));
+    if let Some(e) = &plan.endpoint {
+        out.push(fact("sts endpoint", e.value.clone(), Some(&e.origin)));
+    }
+    if let Some(p) = &plan.mfa_process {
+        out.push(fact("mfa_process", p.value.clone(), Some(&p.origin)));
+    }
+    let now = Utc::now();
+    let doc = &app.files.credentials.doc;
+    let state = match read_session(doc, &plan.destination) {
+        None => "none".to_string(),
+        Some(c) if c.marker.as_ref() != Some(&plan.marker()) => {
+            "none usable (the section's session was made for another source, device or role)"
+                .to_string()
+        }
+        Some(c) => {
+            let left = c.session.remaining(now);
+            let until = c.session.expires_rfc3339();
+            if flow::cached(plan, doc, now).is_some() {
+                format!("fresh until {until} ({} left)", human(left as u64))
+            } else if left > 0 {
+                format!(
+                    "stale: expires {until}, {} left, under min-remaining",
+                    human(left as u64)
+                )
+            } else {
+                format!("expired at {until}")
+            }
+        }
+    };
+    out.push(fact("session", state, None));
+    out
+}
+
+fn warnings(app: &App, plan: Option<&Plan>, name: &str) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut w = Vec::new();
+    if let Ok(m) = std::fs::metadata(&app.files.credentials.path) {
+        let mode = m.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            w.push(format!(
+                "{} is readable by others (mode {mode:o})",
+                app.files.credentials.shown
+            ));
+        }
+    }
+    let idx = ConfigIndex::build(&app.files.config);
+    let sections = idx.sections_of(name);
+    if !sections.is_empty() && sections.iter().all(|(_, _, bare)| *bare) {
+        let (s, line, _) = &sections[0];
+        w.push(format!(
+            "{}:{line}: [{s}] is a bare section; the AWS CLI ignores it in the config file (use [profile {s}])",
+            app.files.config.shown
+        ));
+    }
+    match plan {
+        Some(plan) => {
+            for x in &plan.warnings {
+                if !w.contains(x) {
+                    w.push(x.clone());
+                }
+            }
+            for other in idx.names() {
+                if let Some(sp) = idx.get(other, "source_profile") {
+                    if sp.value == plan.destination && *other != plan.profile {
+                        w.push(format!(
+                            "profile '{other}' uses [{}] as its source_profile ({}), but mfa-exec writes sessions there",
+                            plan.destination, sp.origin
+                        ));
+                    }
+                }
+            }
+            if let Some(s) = &plan.serial {
+                if let Origin::File { section, .. } = &s.origin {
+                    if section == "default" && !name.eq("default") {
+                        w.push(format!(
+                            "the MFA device was found only in [default] ({})",
+                            s.origin
+                        ));
+                    }
+                }
+            }
+        }
+        None => {
+            for x in &idx.warnings {
+                w.push(x.clone());
+            }
+        }
+    }
+    for d in app.files.credentials.doc.warnings() {
+        let x = format!("{}:{}: {}", app.files.credentials.shown, d.line, d.message);
+        if !w.contains(&x) {
+            w.push(x);
+        }
+    }
+    w
+}
+
+pub fn run(env: Env, ui: Ui, a: &ExplainArgs) -> Result<i32> {
+    let name = super::profile_arg(&a.profile, &a.resolve.profile)?.to_string();
+    let quiet = Ui { quiet: true, ..ui };
+    let app = App::load(env, quiet)?;
+    let req = app.request(&name, &a.resolve);
+    let resolved = Resolver::new(&app.files).resolve(&req);
+    let (facts, problem) = match &resolved {
+        Ok(plan) => (facts(&app, plan), None),
+        Err(e) => {
+            let idx = ConfigIndex::build(&app.files.config);
+            let mut f = vec![fact("profile", name.clone(), None)];
+            for (s, line, _) in idx.sections_of(&name) {
+                let o = Origin::File {
+                    file: app.files.config.shown.clone(),
+                    line,
+                    section: s,
+                };
+                f.push(fact("config section", "", Some(&o)));
+            }
+            for s in app
+                .files
+                .credentials
+                .doc
+                .sections()
+                .into_iter()
+                .filter(|s| s.name == name)
+            {
+                let o = Origin::File {
+                    file: app.files.credentials.shown.clone(),
+                    line: s.line,
+                    section: s.name,
+                };
+                f.push(fact("credentials section", "", Some(&o)));
+            }
+            (f, Some(e.clone()))
+        }
+    };
+    let warns = warnings(&app, resolved.as_ref().ok(), &name);
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        let v = serde_json::json!({
+            "profile": name,
+            "facts": facts,
+            "warnings": warns,
+            "problem": problem.as_ref().map(|p| serde_json::json!({"message": p.message, "hint": p.hint})),
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+    } else {
+        let width = facts.iter().map(|f| f.fact.len()).max().unwrap_or(0);
+        for f in &facts {
+            let text = match (&f.value, &f.origin) {
+                (v, Some(o)) if v.is_empty() => o.clone(),
+                (v, Some(o)) => format!("{v}  ({o})"),
+                (v, None) => v.clone(),
+            };
+            writeln!(out, "{:<width$}  {text}", f.fact)?;
+        }
+        for w in &warns {
+            writeln!(out, "{:<width$}  {w}", "warning")?;
+        }
+        if let Some(p) = &problem {
+            writeln!(out, "{:<width$}  {}", "problem", p.message)?;
+            if let Some(h) = &p.hint {
+                writeln!(out, "{:<width$}  {h}", "hint")?;
+            }
+        }
+    }
+    out.flush()?;
+    match problem {
+        Some(_) => Err(fail(format!(
+            "profile '{name}' does not resolve (see 'problem' above)"
+        ))
+        .into()),
+        None => Ok(0),
+    }
 }

@@ -114,9 +114,13 @@ impl App {
     /// Resolves a profile into a checked plan, warnings shown.
     pub fn plan(&self, profile: &str, r: &ResolveArgs) -> Result<Plan> {
         let req = self.request(profile, r);
-        let plan = Resolver::new(&self.files)
-            .resolve(&req)
-            .map_err(Fail::from)?;
+        let plan = Resolver::new(&self.files).resolve(&req).map_err(|mut e| {
+            // A configuration problem: point at `explain` when nothing better is known.
+            if e.hint.is_none() {
+                e.hint = Some(format!("run 'mfa-exec explain {profile}'"));
+            }
+            Fail::from(e)
+        })?;
         for w in &plan.warnings {
             self.ui.warn(w);
         }

@@ -4,6 +4,8 @@
 mod support;
 
 mod cli;
+mod commands;
+mod explain;
 mod main_flow;
 mod prompt;
 mod roles;

@@ -492,7 +492,7 @@ fn force_refreshes_and_min_remaining_rejected() {
     env.cmd_with_sts(&["test", "--min-remaining", "2h", "-d", "1h", "-t", "123456", "--", "true"], &sts)
         .assert()
         .code(125)
-        .stderr("mfa-exec: error: --min-remaining (2h) must be shorter than the session duration (1h, from --duration)\n");
+        .stderr("mfa-exec: error: --min-remaining (2h) must be shorter than the session duration (1h, from --duration)\nhint: run 'mfa-exec explain test'\n");
     // A fresh session with less than --min-remaining left is refreshed.
     env.cmd_with_sts(
         &[

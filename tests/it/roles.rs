@@ -165,7 +165,7 @@ fn role_cycle() {
     env.cmd(&["a", "--", "true"])
         .assert()
         .code(125)
-        .stderr("mfa-exec: error: source_profile cycle: a -> b -> a (in ~/.aws/config)\n");
+        .stderr("mfa-exec: error: source_profile cycle: a -> b -> a (in ~/.aws/config)\nhint: run 'mfa-exec explain a'\n");
 }
 
 #[test]
@@ -176,7 +176,7 @@ fn malformed_role_arn_caught_locally() {
     env.cmd(&["bad", "--", "true"])
         .assert()
         .code(125)
-        .stderr("mfa-exec: error: invalid role_arn 'arn:aws:iam::12345:role/x' of profile 'bad' (~/.aws/config:23 [profile bad]): expected arn:aws:iam::123456789012:role/NAME\n");
+        .stderr("mfa-exec: error: invalid role_arn 'arn:aws:iam::12345:role/x' of profile 'bad' (~/.aws/config:23 [profile bad]): expected arn:aws:iam::123456789012:role/NAME\nhint: run 'mfa-exec explain bad'\n");
 }
 
 /// The AssumeRole error rows: message, exit 125, source session kept, no role session.
