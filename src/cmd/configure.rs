@@ -1,11 +1,468 @@
-//! `mfa-exec configure P`: interactive setup (issue 9; not implemented yet).
+//! `mfa-exec configure P`: set up (or change) a profile without hand-editing two
+//! INI files.
+//!
+//! Asks, on the terminal (dialoguer), for the source profile holding long-term
+//! keys (or new keys: key id, then the secret typed hidden), the MFA device,
+//! region and session duration; every non-secret answer also has a flag, and
+//! `--yes` makes it scriptable. It shows the exact lines each file gains or
+//! changes (the secret masked), asks to confirm, then writes through the same
+//! lossless, locked, atomic store as sessions.
+//!
+//! Decisions:
+//! - The standard layout: `[profile P]` (`[default]` for `default`) with
+//!   `source_profile` and `mfa_serial`, never the bare-section layout. When
+//!   `[profile P]` is new, every answer goes in; when it exists, only keys whose
+//!   value changes are written (a re-run with the same answers changes nothing).
+//! - New keys go to `[S]` in the credentials file, `S` defaulting to
+//!   `P-long-term`. The secret is read from the terminal or, with
+//!   `--secret-from-stdin`, from stdin; never from a flag.
+//! - The device defaults to the current one, else one derived from a `user_arn`
+//!   key (`arn:aws:iam::A:user/N` → `arn:aws:iam::A:mfa/N`).
 
+use super::App;
 use crate::cli::ConfigureArgs;
 use crate::env::Env;
 use crate::error::fail;
+use crate::ini::Document;
+use crate::profile::{human, valid_serial, ConfigIndex, Fact};
+use crate::store::Store;
 use crate::ui::Ui;
-use anyhow::Result;
+use anyhow::{anyhow, Result};
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::io::{BufRead, Write};
+use std::time::Duration;
 
-pub fn run(_env: Env, _ui: Ui, _a: &ConfigureArgs) -> Result<i32> {
-    Err(fail("'mfa-exec configure' is not implemented yet").into())
+/// The answers, once gathered.
+#[derive(Debug, Default)]
+struct Answers {
+    source: String,
+    new_keys: Option<(String, String)>,
+    serial: String,
+    region: Option<String>,
+    duration: Option<u64>,
+}
+
+/// The terminal, when there is one and prompting is allowed.
+struct Tty {
+    term: console::Term,
+}
+
+impl Tty {
+    fn open(no_input: bool) -> Option<Tty> {
+        if no_input {
+            return None;
+        }
+        let tty = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .ok()?;
+        let term = console::Term::read_write_pair(tty.try_clone().ok()?, tty);
+        term.is_term().then_some(Tty { term })
+    }
+
+    fn input(&self, prompt: &str, default: Option<&str>, allow_empty: bool) -> Result<String> {
+        let mut i = dialoguer::Input::<String>::new()
+            .with_prompt(prompt)
+            .allow_empty(allow_empty);
+        if let Some(d) = default {
+            i = i.default(d.to_string());
+        }
+        Ok(i.interact_text_on(&self.term)?.trim().to_string())
+    }
+}
+
+fn long_term_profiles(app: &App) -> Vec<String> {
+    let doc = &app.files.credentials.doc;
+    let mut out = Vec::new();
+    for s in doc.sections() {
+        let has_keys = doc.get(&s.name, "aws_access_key_id").is_some()
+            && doc.get(&s.name, "aws_secret_access_key").is_some()
+            && doc.get(&s.name, "aws_session_token").is_none();
+        if has_keys && !out.contains(&s.name) {
+            out.push(s.name);
+        }
+    }
+    out
+}
+
+fn valid_key_id(id: &str) -> bool {
+    id.starts_with("AKIA")
+        && (16..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+fn derive_serial(user_arn: &str) -> Option<String> {
+    let (head, user) = user_arn.split_once(":user/")?;
+    let name = user.rsplit('/').next()?;
+    (head.starts_with("arn:aws") && !name.is_empty()).then(|| format!("{head}:mfa/{name}"))
+}
+
+fn read_secret(a: &ConfigureArgs, tty: Option<&Tty>) -> Result<String> {
+    let secret = if a.secret_from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim().to_string()
+    } else if let Some(t) = tty {
+        dialoguer::Password::new()
+            .with_prompt("AWS secret access key")
+            .interact_on(&t.term)?
+            .trim()
+            .to_string()
+    } else {
+        return Err(fail(
+            "the secret access key is read from the terminal or stdin, and there is no terminal",
+        )
+        .hint("pipe it in with --secret-from-stdin")
+        .into());
+    };
+    if secret.len() < 16 || secret.chars().any(char::is_whitespace) {
+        return Err(
+            fail("that does not look like a secret access key (40 characters, no spaces)").into(),
+        );
+    }
+    Ok(secret)
+}
+
+fn gather(
+    app: &App,
+    a: &ConfigureArgs,
+    current: &BTreeMap<&str, Option<Fact<String>>>,
+    tty: Option<&Tty>,
+) -> Result<Answers> {
+    let p = &a.profile;
+    let cur = |k: &str| {
+        current
+            .get(k)
+            .and_then(|f| f.as_ref())
+            .map(|f| f.value.clone())
+    };
+    let mut ans = Answers::default();
+
+    // Source profile and keys.
+    let sources = long_term_profiles(app);
+    let new_keys_wanted = a.access_key_id.is_some();
+    ans.source = match (&a.source_profile, tty) {
+        (Some(s), _) => s.clone(),
+        (None, _) if new_keys_wanted => format!("{p}-long-term"),
+        (None, Some(t)) => {
+            let mut items: Vec<String> = sources.clone();
+            items.push("enter new keys".into());
+            let default = cur("source_profile")
+                .and_then(|c| items.iter().position(|i| *i == c))
+                .unwrap_or(0);
+            let pick = dialoguer::Select::new()
+                .with_prompt("Profile holding the long-term keys")
+                .items(&items)
+                .default(default)
+                .interact_on(&t.term)?;
+            if pick + 1 == items.len() {
+                t.input(
+                    "Name for the keys' profile",
+                    Some(&format!("{p}-long-term")),
+                    false,
+                )?
+            } else {
+                items[pick].clone()
+            }
+        }
+        (None, None) => cur("source_profile").ok_or_else(|| {
+            fail(format!("no source profile for '{p}'"))
+                .hint("pass --source-profile, or --access-key-id with --secret-from-stdin")
+        })?,
+    };
+    if ans.source == *p {
+        return Err(fail(format!("profile '{p}' cannot be its own source_profile")).into());
+    }
+    let needs_keys = new_keys_wanted || !sources.contains(&ans.source);
+    if needs_keys {
+        let id = match (&a.access_key_id, tty) {
+            (Some(id), _) => id.clone(),
+            (None, Some(t)) => t.input("AWS access key id", None, false)?,
+            (None, None) => {
+                return Err(fail(format!("[{}] holds no long-term keys", ans.source))
+                    .hint("pass --access-key-id and --secret-from-stdin")
+                    .into())
+            }
+        };
+        if !valid_key_id(&id) {
+            return Err(fail(format!(
+                "'{id}' is not a long-term access key id (AKIA followed by letters and digits)"
+            ))
+            .into());
+        }
+        let secret = read_secret(a, tty)?;
+        ans.new_keys = Some((id, secret));
+    }
+
+    // MFA device.
+    let idx = ConfigIndex::build(&app.files.config);
+    let user_arn = idx
+        .get(p, "user_arn")
+        .or_else(|| idx.get(&ans.source, "user_arn"))
+        .map(|f| f.value);
+    let default_serial = cur("mfa_serial").or_else(|| user_arn.as_deref().and_then(derive_serial));
+    ans.serial = match (&a.mfa_serial, tty) {
+        (Some(s), _) => s.clone(),
+        (None, Some(t)) => t.input("MFA device ARN", default_serial.as_deref(), false)?,
+        (None, None) => default_serial
+            .ok_or_else(|| fail(format!("no MFA device for '{p}'")).hint("pass --mfa-serial"))?,
+    };
+    if !valid_serial(&ans.serial) {
+        return Err(fail(format!(
+            "invalid MFA device '{}': expected an ARN such as arn:aws:iam::123456789012:mfa/name",
+            ans.serial
+        ))
+        .into());
+    }
+
+    // Region and duration (optional).
+    ans.region = match (&a.region, tty) {
+        (Some(r), _) => Some(r.clone()),
+        (None, Some(t)) => Some(t.input("Region (empty: none)", cur("region").as_deref(), true)?)
+            .filter(|r| !r.is_empty()),
+        (None, None) => None,
+    };
+    ans.duration = match (a.duration, tty) {
+        (Some(d), _) => Some(d),
+        (None, Some(t)) => {
+            let d = t.input(
+                "Session duration (empty: 12h default)",
+                cur("duration_seconds").as_deref(),
+                true,
+            )?;
+            if d.is_empty() {
+                None
+            } else {
+                Some(crate::cli::parse_duration(&d).map_err(|e| anyhow!(e))?)
+            }
+        }
+        (None, None) => None,
+    };
+    if let Some(d) = ans.duration {
+        if !(crate::profile::GST_MIN..=crate::profile::GST_MAX).contains(&d) {
+            return Err(fail(format!(
+                "session duration {} is out of range: 15m to 36h",
+                human(d)
+            ))
+            .into());
+        }
+    }
+    Ok(ans)
+}
+
+/// Lines that differ between two texts, as `-`/`+` lines (a small LCS diff).
+pub fn line_diff(old: &str, new: &str) -> Vec<String> {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let (n, m) = (a.len(), b.len());
+    if n * m > 4_000_000 {
+        return vec![format!(
+            "({} lines changed)",
+            b.len().abs_diff(a.len()).max(1)
+        )];
+    }
+    let mut l = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            l[i][j] = if a[i] == b[j] {
+                l[i + 1][j + 1] + 1
+            } else {
+                l[i + 1][j].max(l[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            i += 1;
+            j += 1;
+        } else if j < m && (i == n || l[i][j + 1] >= l[i + 1][j]) {
+            out.push(format!("+ {}", b[j]));
+            j += 1;
+        } else {
+            out.push(format!("- {}", a[i]));
+            i += 1;
+        }
+    }
+    out
+}
+
+pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
+    let app = App::load(env, ui)?;
+    let p = a.profile.clone();
+    if p.is_empty() || p.contains(char::is_whitespace) || p.contains(['[', ']']) {
+        return Err(fail(format!(
+            "'{p}' cannot be a profile name (no spaces or brackets)"
+        ))
+        .into());
+    }
+    if a.no_input && !a.yes {
+        return Err(fail("--no-input needs --yes (there is nobody to confirm)").into());
+    }
+    let tty = Tty::open(a.no_input);
+    let idx = ConfigIndex::build(&app.files.config);
+    let mut current = BTreeMap::new();
+    current.insert("source_profile", idx.get(&p, "source_profile"));
+    current.insert(
+        "mfa_serial",
+        idx.get(&p, "mfa_serial").or_else(|| idx.get(&p, "mfa_arn")),
+    );
+    current.insert("region", idx.get(&p, "region"));
+    current.insert("duration_seconds", idx.get(&p, "duration_seconds"));
+    if let Some(role) = idx.get(&p, "role_arn") {
+        return Err(fail(format!(
+            "profile '{p}' is a role profile ({}); configure sets up GetSessionToken profiles",
+            role.origin
+        ))
+        .hint("edit role profiles by hand: role_arn, source_profile, mfa_serial")
+        .into());
+    }
+    let ans = gather(&app, a, &current, tty.as_ref())?;
+
+    // The config edit.
+    let section = if p == "default" {
+        "default".to_string()
+    } else {
+        format!("profile {p}")
+    };
+    let section_exists = app.files.config.doc.has_section(&section);
+    let cur = |k: &str| {
+        current
+            .get(k)
+            .and_then(|f| f.as_ref())
+            .map(|f| f.value.clone())
+    };
+    let mut config_sets: Vec<(&str, String)> = Vec::new();
+    let mut want = |k: &'static str, v: String| {
+        if !section_exists || cur(k).as_deref() != Some(v.as_str()) {
+            config_sets.push((k, v));
+        }
+    };
+    want("source_profile", ans.source.clone());
+    want("mfa_serial", ans.serial.clone());
+    if let Some(r) = &ans.region {
+        want("region", r.clone());
+    }
+    if let Some(d) = ans.duration {
+        let keep =
+            cur("duration_seconds").and_then(|c| crate::cli::parse_duration(&c).ok()) == Some(d);
+        if !keep || !section_exists {
+            config_sets.push(("duration_seconds", d.to_string()));
+        }
+    }
+    let config_edit = |doc: &mut Document| -> Result<()> {
+        for (k, v) in &config_sets {
+            doc.set(&section, k, v)?;
+        }
+        Ok(())
+    };
+    let creds_edit = |doc: &mut Document| -> Result<()> {
+        if let Some((id, secret)) = &ans.new_keys {
+            doc.set(&ans.source, "aws_access_key_id", id)?;
+            doc.set(&ans.source, "aws_secret_access_key", secret)?;
+        }
+        Ok(())
+    };
+
+    // Preview: the exact lines, the secret masked.
+    let mut cfg_doc = app.files.config.doc.clone();
+    config_edit(&mut cfg_doc)?;
+    let mut cred_doc = app.files.credentials.doc.clone();
+    creds_edit(&mut cred_doc)?;
+    let cfg_diff = line_diff(&app.files.config.doc.render(), &cfg_doc.render());
+    let mut cred_diff = line_diff(&app.files.credentials.doc.render(), &cred_doc.render());
+    if let Some((_, secret)) = &ans.new_keys {
+        for l in &mut cred_diff {
+            *l = l.replace(secret.as_str(), "****************");
+        }
+    }
+    if cfg_diff.is_empty() && cred_diff.is_empty() {
+        eprintln!("mfa-exec: profile '{p}' is already configured that way; nothing to change");
+        return Ok(0);
+    }
+    let mut preview = String::new();
+    for (file, diff) in [
+        (&app.files.config.shown, &cfg_diff),
+        (&app.files.credentials.shown, &cred_diff),
+    ] {
+        if !diff.is_empty() {
+            preview.push_str(&format!("{file}:\n"));
+            for l in diff {
+                preview.push_str(&format!("  {l}\n"));
+            }
+        }
+    }
+    match &tty {
+        Some(t) => {
+            t.term.write_str(&preview)?;
+        }
+        None => eprint!("{preview}"),
+    }
+    if !a.yes {
+        let t = tty
+            .as_ref()
+            .ok_or_else(|| fail("no terminal to confirm on").hint("pass --yes"))?;
+        let ok = dialoguer::Confirm::new()
+            .with_prompt("Write these changes?")
+            .default(true)
+            .interact_on(&t.term)?;
+        if !ok {
+            eprintln!("mfa-exec: nothing written");
+            return Ok(crate::error::exit::FAILURE);
+        }
+    }
+    let timeout = Duration::from_secs(10);
+    if !cred_diff.is_empty() {
+        app.store.modify(timeout, &creds_edit)?;
+    }
+    if !cfg_diff.is_empty() {
+        Store::new(
+            app.files.config.path.clone(),
+            app.files.config.shown.clone(),
+        )
+        .modify(timeout, &config_edit)?;
+    }
+    eprintln!(
+        "mfa-exec: profile '{p}' configured; try: mfa-exec {p} -- aws sts get-caller-identity"
+    );
+    let _ = std::io::stderr().flush();
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derive() {
+        assert_eq!(
+            derive_serial("arn:aws:iam::123456789012:user/test").as_deref(),
+            Some("arn:aws:iam::123456789012:mfa/test")
+        );
+        assert_eq!(
+            derive_serial("arn:aws:iam::123456789012:user/path/to/bob").as_deref(),
+            Some("arn:aws:iam::123456789012:mfa/bob")
+        );
+        assert_eq!(derive_serial("nonsense"), None);
+    }
+
+    #[test]
+    fn diff() {
+        assert_eq!(
+            line_diff("a\nb\nc\n", "a\nb2\nc\nd\n"),
+            ["- b", "+ b2", "+ d"]
+        );
+        assert!(line_diff("same\n", "same\n").is_empty());
+    }
+
+    #[test]
+    fn key_ids() {
+        assert!(valid_key_id("AKIAIOSFODNN7EXAMPLE"));
+        assert!(!valid_key_id("ASIAIOSFODNN7EXAMPLE"));
+        assert!(!valid_key_id("akiaiosfodnn7example"));
+    }
 }

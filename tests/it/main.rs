@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod commands;
+mod configure;
 mod explain;
 mod main_flow;
 mod prompt;
