@@ -472,10 +472,13 @@ mod tests {
     use chrono::TimeZone;
     use std::cell::RefCell;
 
+    /// (action, signing key id, serial, code, duration)
+    type Call = (String, String, Option<String>, Option<String>, u64);
+
     /// A scripted STS: records calls, answers from a queue.
     #[derive(Default)]
     struct MockSts {
-        calls: RefCell<Vec<(String, String, Option<String>, Option<String>, u64)>>,
+        calls: RefCell<Vec<Call>>,
         answers: RefCell<Vec<Result<Issued, StsError>>>,
     }
 
