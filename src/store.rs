@@ -429,6 +429,7 @@ impl Store {
             |_| {},
         )?;
         self.remove_leftovers(&dir, &name);
+        crate::testhook::pause("after-lock");
         for _attempt in 0..5 {
             let before = match fs::read(&canon) {
                 Ok(b) => Some(b),
@@ -461,8 +462,14 @@ impl Store {
                         io_reason(&e)
                     )
                 })?;
+            crate::testhook::pause("after-temp-create");
             let write = |tmp: &mut tempfile::NamedTempFile| -> std::io::Result<()> {
-                tmp.write_all(out.as_bytes())?;
+                let bytes = out.as_bytes();
+                let half = bytes.len() / 2;
+                tmp.write_all(&bytes[..half])?;
+                tmp.flush()?;
+                crate::testhook::pause("mid-write");
+                tmp.write_all(&bytes[half..])?;
                 tmp.flush()?;
                 if let Some(m) = &meta {
                     let f = tmp.as_file();
@@ -474,6 +481,7 @@ impl Store {
                         let _ = std::os::unix::fs::fchown(f, Some(m.uid()), Some(m.gid()));
                     }
                 }
+                crate::testhook::pause("before-fsync");
                 tmp.as_file().sync_all()
             };
             write(&mut tmp).map_err(|e| {
@@ -489,6 +497,7 @@ impl Store {
             if now != before {
                 continue;
             }
+            crate::testhook::pause("after-recheck");
             tmp.persist(&canon).map_err(|e| {
                 anyhow!(
                     "cannot replace {}: {}; the file is unchanged",
@@ -496,6 +505,7 @@ impl Store {
                     io_reason(&e.error)
                 )
             })?;
+            crate::testhook::pause("after-rename");
             if let Ok(d) = File::open(&dir) {
                 let _ = d.sync_all();
             }

@@ -1,6 +1,16 @@
 //! Fault-injection points for the reliability tests, compiled into debug builds
-//! only: `MFA_EXEC_TEST_PAUSE=<point>:<millis>` sleeps at the named point (so a
-//! test can kill a writer there). Release builds contain an empty function.
+//! only: `MFA_EXEC_TEST_PAUSE=<point>:<millis>[,<point>:<millis>...]` sleeps at
+//! the named points (so a test can kill a writer there). Before sleeping, the
+//! hook says `mfa-exec: test-hook: pause at <point>` on stderr, so a test knows
+//! the process has reached the point. Release builds contain an empty function.
+//!
+//! Points (all in `store.rs`, on the write path, in order): `after-lock` (write
+//! lock held, nothing created yet), `after-temp-create` (empty temp file
+//! exists), `mid-write` (half of the new content written to the temp file),
+//! `before-fsync` (all written, not yet synced), `before-rename` (synced; the
+//! target is re-checked right after this point), `after-recheck` (re-checked,
+//! not yet renamed: the window a lock-less editor can still lose an edit in),
+//! `after-rename` (renamed, the directory not yet synced).
 
 /// Sleeps at `point` when the test variable names it (debug builds only).
 #[cfg(debug_assertions)]
@@ -10,6 +20,11 @@ pub fn pause(point: &str) {
             if let Some((p, ms)) = item.split_once(':') {
                 if p == point {
                     if let Ok(ms) = ms.parse::<u64>() {
+                        use std::io::Write;
+                        let mut err = std::io::stderr().lock();
+                        let _ = writeln!(err, "mfa-exec: test-hook: pause at {point}");
+                        let _ = err.flush();
+                        drop(err);
                         std::thread::sleep(std::time::Duration::from_millis(ms));
                     }
                 }

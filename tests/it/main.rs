@@ -9,4 +9,5 @@ mod configure;
 mod explain;
 mod main_flow;
 mod prompt;
+mod reliability;
 mod roles;
