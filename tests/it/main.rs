@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod configure;
 mod explain;
+mod generated;
 mod main_flow;
 mod prompt;
 mod reliability;

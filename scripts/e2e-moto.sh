@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# End-to-end suite: the built mfa-exec against moto's STS and the real AWS CLI,
+# in a throwaway HOME with the seed layout. No AWS account, no network beyond
+# 127.0.0.1 (PyPI once, for scripts/venv.sh).
+#
+#   scripts/e2e-moto.sh          # prints "ok N - ..." lines and "e2e: N passed, M failed"
+#
+# Requests are counted by a small reverse proxy (Python stdlib) between the
+# clients and moto: moto keeps no request log, and the wrapped
+# `aws sts get-caller-identity` makes STS requests of its own, so the proxy
+# records each request's Action and the access key id that signed it, and the
+# checks count GetSessionToken requests specifically.
+#
+# Environment: MFA_EXEC_VENV (default ./target/venv), E2E_KEEP=1 keeps the
+# temporary directory for inspection.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root=$PWD
+
+# --- environment -------------------------------------------------------------
+# Nothing of the caller's AWS setup may leak in.
+while read -r var; do unset "$var"; done < <(compgen -e | grep -E '^(AWS_|MFA_EXEC_)' || true)
+unset COMPLETE || true
+
+echo "e2e: building mfa-exec" >&2
+cargo build --quiet
+bin_dir="${CARGO_TARGET_DIR:-$root/target}/debug"
+[[ -x "$bin_dir/mfa-exec" ]] || { echo "e2e: no binary at $bin_dir/mfa-exec" >&2; exit 1; }
+
+export MFA_EXEC_VENV="${MFA_EXEC_VENV:-$root/target/venv}"
+bash "$root/scripts/venv.sh" >&2
+py="$MFA_EXEC_VENV/bin/python"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mfa-exec-e2e.XXXXXX")
+pids=()
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [[ "${E2E_KEEP:-}" == 1 ]]; then
+        echo "e2e: kept $tmp" >&2
+    else
+        rm -rf "$tmp"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_http() { # URL LOGFILE: wait up to 30 s until URL answers
+    local url=$1 log=$2
+    for _ in $(seq 1 150); do
+        if "$py" - "$url" <<'PY' 2>/dev/null; then return 0; fi
+import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=1)
+except urllib.error.HTTPError:
+    pass
+PY
+        sleep 0.2
+    done
+    echo "e2e: $url did not answer; its log:" >&2
+    cat "$log" >&2 || true
+    return 1
+}
+
+# --- moto, and the counting proxy in front of it -----------------------------
+moto_port=$(free_port)
+"$MFA_EXEC_VENV/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$tmp/moto.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$moto_port/moto-api/" "$tmp/moto.log"
+
+cat >"$tmp/proxy.py" <<'PY'
+"""Forwards every request to moto and appends "ACTION KEYID" to a log file."""
+import http.client, re, sys, urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+listen, upstream, logfile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+
+
+class Proxy(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _forward(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        form = urllib.parse.parse_qs(body.decode("latin-1"))
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        action = (form.get("Action") or query.get("Action") or [""])[0]
+        if not action:
+            action = (self.headers.get("X-Amz-Target") or "-").split(".")[-1]
+        m = re.search(r"Credential=([A-Z0-9]+)/", self.headers.get("Authorization") or "")
+        with open(logfile, "a") as f:
+            f.write(f"{action} {m.group(1) if m else '-'}\n")
+        conn = http.client.HTTPConnection("127.0.0.1", upstream, timeout=30)
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+        headers["Host"] = f"127.0.0.1:{upstream}"
+        conn.request(self.command, self.path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        self.send_response(resp.status, resp.reason)
+        for k, v in resp.getheaders():
+            if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        conn.close()
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+
+    def log_message(self, *args):
+        pass
+
+
+ThreadingHTTPServer(("127.0.0.1", listen), Proxy).serve_forever()
+PY
+proxy_port=$(free_port)
+: >"$tmp/requests.log"
+"$py" "$tmp/proxy.py" "$proxy_port" "$moto_port" "$tmp/requests.log" >"$tmp/proxy.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$proxy_port/moto-api/" "$tmp/proxy.log"
+: >"$tmp/requests.log"
+
+# --- throwaway HOME with the seed layout --------------------------------------
+export HOME="$tmp/home"
+mkdir -p "$HOME/.aws"
+chmod 700 "$HOME/.aws"
+cat >"$HOME/.aws/config" <<'EOF'
+[testAccount]
+mfa_arn = arn:aws:iam::123456789012:mfa/test
+
+[profile test]
+user_arn = arn:aws:iam::123456789012:user/test
+source_profile = testAccount
+region = ap-northeast-2
+EOF
+# moto's GetSessionToken always answers with the key id AKIAIOSFODNN7EXAMPLE, so
+# the long-term key here is a different one: requests show which key signed them.
+long_term_key=AKIAMFAEXECE2ETEST01
+cat >"$HOME/.aws/credentials" <<EOF
+[testAccount]
+aws_access_key_id = $long_term_key
+aws_secret_access_key = mfaExecE2eLongTermSecretKeyForTests00000
+EOF
+chmod 600 "$HOME/.aws/credentials"
+cp "$HOME/.aws/credentials" "$tmp/credentials.before"
+
+export PATH="$bin_dir:$MFA_EXEC_VENV/bin:$PATH"
+export AWS_ENDPOINT_URL="http://127.0.0.1:$proxy_port"
+export AWS_EC2_METADATA_DISABLED=true
+export NO_COLOR=1
+creds="$HOME/.aws/credentials"
+
+echo "e2e: moto on 127.0.0.1:$moto_port behind the counting proxy on 127.0.0.1:$proxy_port" >&2
+echo "e2e: $(mfa-exec --version), $(aws --version 2>&1)" >&2
+
+# --- helpers -------------------------------------------------------------------
+passed=0 failed=0 n=0
+check() { # DESCRIPTION FUNCTION: run FUNCTION, its output to a log shown on failure
+    local desc=$1 fn=$2
+    local rc
+    n=$((n + 1))
+    # A subshell run outside any condition, so that `set -e` holds inside it.
+    set +e
+    (set -e; "$fn") >"$tmp/check-$n.log" 2>&1
+    rc=$?
+    set -e
+    if [[ $rc == 0 ]]; then
+        passed=$((passed + 1))
+        echo "ok $n - $desc"
+    else
+        failed=$((failed + 1))
+        echo "not ok $n - $desc"
+        sed 's/^/#   /' "$tmp/check-$n.log"
+    fi
+}
+count() { grep -c "^$1 " "$tmp/requests.log" || true; }
+# Value of KEY in [SECTION] of the credentials file.
+ini_get() {
+    awk -v s="[$1]" -v k="$2" '
+        /^\[/ { in_s = ($0 == s); next }
+        in_s { split($0, kv, "="); key = kv[1]; gsub(/[ \t]/, "", key)
+               if (key == k) { v = substr($0, index($0, "=") + 1); gsub(/^[ \t]+|[ \t]+$/, "", v); print v; exit } }
+    ' "$creds"
+}
+fail() { echo "$*"; return 1; }
+
+# --- checks --------------------------------------------------------------------
+t_first_run() {
+    mfa-exec test -t 123456 -- aws sts get-caller-identity >"$tmp/first.out" </dev/null
+    cat "$tmp/first.out"
+    grep -q '"Account"' "$tmp/first.out" || fail "no identity printed"
+}
+check "first run: mfa-exec test -t 123456 -- aws sts get-caller-identity succeeds" t_first_run
+
+t_session_written() {
+    cat "$creds"
+    grep -qx '\[test\]' "$creds" || fail "no [test] section"
+    [[ "$(ini_get test x_mfa_exec_source)" == testAccount ]] || fail "x_mfa_exec_source is not testAccount"
+    [[ "$(ini_get test aws_access_key_id)" != "$long_term_key" ]] || fail "long-term key copied"
+    [[ -n "$(ini_get test aws_session_token)" ]] || fail "no aws_session_token"
+    [[ -n "$(ini_get test x_security_token_expires)" ]] || fail "no x_security_token_expires"
+    [[ "$(ini_get testAccount aws_access_key_id)" == "$long_term_key" ]] || fail "[testAccount] changed"
+    [[ "$(stat -c %a "$creds")" == 600 ]] || fail "credentials mode is $(stat -c %a "$creds")"
+}
+check "[test] written with the session and x_mfa_exec_source = testAccount; [testAccount] kept" t_session_written
+
+t_first_run_requests() {
+    cat "$tmp/requests.log"
+    [[ "$(count GetSessionToken)" == 1 ]] || fail "GetSessionToken requests: $(count GetSessionToken)"
+    grep -q "^GetSessionToken $long_term_key$" "$tmp/requests.log" || fail "not signed with the long-term key"
+    local key
+    key=$(ini_get test aws_access_key_id)
+    grep -q "^GetCallerIdentity $key$" "$tmp/requests.log" || fail "aws did not sign with the session key $key"
+}
+check "first run: one GetSessionToken (long-term key); aws signed with the session key" t_first_run_requests
+
+t_second_run() {
+    local before_gst before_gci
+    before_gst=$(count GetSessionToken)
+    before_gci=$(count GetCallerIdentity)
+    mfa-exec test --no-input -- aws sts get-caller-identity </dev/null
+    cat "$tmp/requests.log"
+    [[ "$(count GetSessionToken)" == "$before_gst" ]] || fail "second run called GetSessionToken"
+    [[ "$(count GetCallerIdentity)" == $((before_gci + 1)) ]] || fail "the wrapped aws call was not seen"
+}
+check "second run (--no-input): no STS GetSessionToken request, the wrapped aws call still works" t_second_run
+
+t_aws_profile() {
+    local before key
+    before=$(count GetSessionToken)
+    aws --profile test sts get-caller-identity </dev/null
+    key=$(ini_get test aws_access_key_id)
+    [[ "$(tail -n 1 "$tmp/requests.log")" == "GetCallerIdentity $key" ]] || fail "not signed with [test]'s key"
+    [[ "$(count GetSessionToken)" == "$before" ]] || fail "GetSessionToken called"
+}
+check "aws --profile test sts get-caller-identity works without the wrapper" t_aws_profile
+
+t_export() {
+    local key out
+    out=$(mfa-exec export test --no-input </dev/null)
+    grep -q '^export AWS_SESSION_TOKEN=' <<<"$out" || fail "no AWS_SESSION_TOKEN in export"
+    (
+        eval "$out"
+        [[ "$MFA_EXEC_PROFILE" == test ]] || fail "MFA_EXEC_PROFILE=$MFA_EXEC_PROFILE"
+        [[ "${AWS_REGION:-}" == ap-northeast-2 ]] || fail "AWS_REGION=${AWS_REGION:-}"
+        aws sts get-caller-identity </dev/null
+    )
+    key=$(ini_get test aws_access_key_id)
+    [[ "$(tail -n 1 "$tmp/requests.log")" == "GetCallerIdentity $key" ]] || fail "not signed with the session key"
+    [[ "$(count GetSessionToken)" == 1 ]] || fail "GetSessionToken called again"
+}
+check "eval \"\$(mfa-exec export test)\" then aws sts get-caller-identity works" t_export
+
+t_list() {
+    mfa-exec list </dev/null | tee "$tmp/list.out"
+    grep -E '^ *test .*valid' "$tmp/list.out" || fail "test is not listed as valid"
+}
+check "mfa-exec list shows test with a valid session" t_list
+
+# Drive the committed bash completion the way bash does on TAB.
+complete_words() { # WORDS...: prints the candidates for the last word, one a line
+    bash --norc --noprofile -c '
+        source "$1"; shift
+        spec=$(complete -p mfa-exec) || exit 1
+        fn=${spec##*-F }; fn=${fn%% *}
+        COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+        COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; COMP_TYPE=9; COMP_KEY=9
+        prev=""; ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD-1]}
+        "$fn" mfa-exec "${COMP_WORDS[COMP_CWORD]}" "$prev"
+        printf "%s\n" "${COMPREPLY[@]}"
+    ' complete_words "$root/completions/mfa-exec.bash" "$@"
+}
+t_completion() {
+    # A third profile only in the credentials file, and one in both files.
+    printf '\n[tester-only-creds]\naws_access_key_id = AKIAEXAMPLE2\naws_secret_access_key = x\n' >>"$creds"
+    local got
+    got=$(complete_words mfa-exec te)
+    echo "mfa-exec te<TAB> -> $(echo $got)"
+    grep -qx test <<<"$got" || fail "test not offered"
+    grep -qx testAccount <<<"$got" || fail "testAccount not offered"
+    grep -qx tester-only-creds <<<"$got" || fail "a profile only in the credentials file is not offered"
+    ! grep -q 'profile ' <<<"$got" || fail "a 'profile ' name offered"
+    [[ "$(grep -cx test <<<"$got")" == 1 ]] || fail "test offered twice"
+    got=$(complete_words mfa-exec exec testA)
+    echo "mfa-exec exec testA<TAB> -> $(echo $got)"
+    [[ "$got" == testAccount ]] || fail "exec: expected testAccount only"
+    got=$(complete_words mfa-exec --profile t)
+    echo "mfa-exec --profile t<TAB> -> $(echo $got)"
+    grep -qx test <<<"$got" || fail "--profile: test not offered"
+    got=$(complete_words mfa-exec li)
+    echo "mfa-exec li<TAB> -> $(echo $got)"
+    grep -qx list <<<"$got" || fail "subcommand list not offered"
+}
+check "bash completion (committed completions/mfa-exec.bash) offers profile names from both files" t_completion
+
+echo
+echo "mfa-exec list:"
+mfa-exec list </dev/null | sed 's/^/  /' || true
+echo
+echo "credentials file, before -> after:"
+diff -u "$tmp/credentials.before" "$creds" | sed -e 's/^/  /' \
+    -e 's/\(aws_secret_access_key = \)[^ ]\{6\}.*/\1******/' -e 's/\(aws_session_token = \)[^ ]\{6\}.*/\1******/' || true
+echo
+echo "STS requests seen by the proxy: $(wc -l <"$tmp/requests.log") ($(count GetSessionToken) GetSessionToken)"
+
+echo "e2e: $passed passed, $failed failed"
+[[ "$failed" == 0 ]]
