@@ -109,6 +109,49 @@ fn shift_into_command(
     }
 }
 
+/// Subcommand names (`help` included), for [`globals_after_subcommand`].
+const SUBCOMMANDS: &[&str] = &[
+    "exec",
+    "list",
+    "clear",
+    "export",
+    "credential-process",
+    "completions",
+    "configure",
+    "explain",
+    "help",
+];
+
+/// `mfa-exec -v list` → `mfa-exec list -v`: with `args_conflicts_with_subcommands`
+/// any top-level flag, even a global one, would turn `list` into a profile.
+fn globals_after_subcommand<I, T>(args: I) -> Vec<OsString>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let is_global = |a: &OsString| {
+        let a = a.to_string_lossy();
+        matches!(a.as_ref(), "--verbose" | "--quiet")
+            || (a.len() > 1
+                && a.starts_with('-')
+                && !a.starts_with("--")
+                && a[1..].chars().all(|c| c == 'v' || c == 'q'))
+    };
+    let first = args
+        .iter()
+        .skip(1)
+        .position(|a| !is_global(a))
+        .map(|i| i + 1);
+    if let Some(i) = first {
+        if i > 1 && SUBCOMMANDS.contains(&args[i].to_string_lossy().as_ref()) {
+            let globals: Vec<OsString> = args.drain(1..i).collect();
+            args.splice(2..2, globals);
+        }
+    }
+    args
+}
+
 impl Cli {
     /// Parses and applies the `--profile` rule (see [`shift_into_command`]).
     pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
@@ -116,7 +159,7 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        let mut cli = Cli::try_parse_from(args)?;
+        let mut cli = Cli::try_parse_from(globals_after_subcommand(args))?;
         let r = &mut cli.run;
         shift_into_command(&mut r.profile, &r.session.resolve.profile, &mut r.command);
         if let Some(Command::Exec(e)) = &mut cli.command {
@@ -503,6 +546,18 @@ mod tests {
         let c = parse(&["test", "aws", "s3", "ls", "--recursive"]);
         assert_eq!(c.run.command.len(), 4);
         assert!(!c.run.session.force);
+    }
+
+    #[test]
+    fn global_flags_before_subcommand() {
+        let c = parse(&["-v", "list"]);
+        assert!(matches!(c.command, Some(Command::List(_))));
+        assert_eq!(c.global.verbose, 1);
+        let c = parse(&["-vv", "clear", "--all"]);
+        assert!(matches!(c.command, Some(Command::Clear(_))));
+        let c = parse(&["-v", "test", "--", "true"]);
+        assert!(c.command.is_none());
+        assert_eq!(c.run.profile_name(), Some("test"));
     }
 
     #[test]

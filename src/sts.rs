@@ -170,7 +170,25 @@ impl Intercept for DateCapture {
 }
 
 fn to_session(c: &aws_sdk_sts::types::Credentials) -> Result<Session, StsError> {
+    let bad = |what: &str| StsError {
+        kind: Kind::BadResponse,
+        code: None,
+        message: format!("the credentials in its answer have no {what}"),
+        server_date: None,
+    };
+    if c.access_key_id().trim().is_empty() {
+        return Err(bad("access key id"));
+    }
+    if c.secret_access_key().trim().is_empty() {
+        return Err(bad("secret access key"));
+    }
+    if c.session_token().trim().is_empty() {
+        return Err(bad("session token"));
+    }
     let exp = c.expiration();
+    if exp.secs() <= 0 {
+        return Err(bad("expiration"));
+    }
     let expires =
         DateTime::from_timestamp(exp.secs(), exp.subsec_nanos()).ok_or_else(|| StsError {
             kind: Kind::BadResponse,
@@ -231,17 +249,11 @@ fn map_sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
                 (Kind::Unreachable, None, short_chain(&msg))
             }
         }
-        SdkError::ResponseError(_) => {
-            let msg = format!(
-                "{}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
-            );
-            (
-                Kind::BadResponse,
-                None,
-                format!("unreadable answer ({})", short_chain(&msg)),
-            )
-        }
+        SdkError::ResponseError(_) => (
+            Kind::BadResponse,
+            None,
+            "it was cut off or malformed".to_string(),
+        ),
         _ => {
             let msg = format!(
                 "{}",
@@ -261,8 +273,14 @@ fn map_sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
 /// The last, most specific part of an error chain, on one line.
 fn short_chain(s: &str) -> String {
     let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    let last = one.rsplit(": ").next().unwrap_or(&one);
-    last.chars().take(200).collect()
+    // The SDK's chain ends in Debug dumps (`HttpInfo { .. }`); keep the last
+    // plain-language part.
+    one.split(": ")
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && !p.contains(['{', '}', '(', ')']))
+        .last()
+        .map(|p| p.chars().take(200).collect())
+        .unwrap_or_else(|| "unexpected error".to_string())
 }
 
 impl AwsSts {

@@ -280,12 +280,12 @@ pub fn line_diff(old: &str, new: &str) -> Vec<String> {
         if i < n && j < m && a[i] == b[j] {
             i += 1;
             j += 1;
-        } else if j < m && (i == n || l[i][j + 1] >= l[i + 1][j]) {
-            out.push(format!("+ {}", b[j]));
-            j += 1;
-        } else {
+        } else if i < n && (j == m || l[i + 1][j] >= l[i][j + 1]) {
             out.push(format!("- {}", a[i]));
             i += 1;
+        } else {
+            out.push(format!("+ {}", b[j]));
+            j += 1;
         }
     }
     out
