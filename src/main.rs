@@ -21,6 +21,18 @@ use cli::{Cli, Command};
 use error::exit;
 
 fn main() {
+    // SPEC §7: never a panic message or a backtrace (RUST_BACKTRACE may be set).
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        eprintln!("mfa-exec: error: internal error: {msg}");
+        eprintln!("hint: please report this; nothing was written");
+        std::process::exit(exit::FAILURE);
+    }));
     cmd::completions::handle_env();
     std::process::exit(run());
 }

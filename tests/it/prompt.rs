@@ -37,3 +37,68 @@ fn ctrl_c_at_prompt_exits_130_and_writes_nothing() {
     assert!(!env.home().join("ran").exists());
     env.assert_unchanged(&snap);
 }
+
+/// A background job never prompts (no SIGTTIN hang): it fails at once.
+#[test]
+fn background_job_fails_at_once() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let snap = env.snapshot();
+    let bin = bin_path();
+    let script = format!(
+        "set -m; '{}' test -- true 2>err.txt & wait $!; echo rc=$?; cat err.txt",
+        bin.display()
+    );
+    let mut pty = env.pty_program(
+        std::path::Path::new("/bin/sh"),
+        &["-c", &script],
+        Some(&sts),
+    );
+    pty.expect("rc=125");
+    pty.expect("mfa-exec: error: cannot ask for the MFA code of profile 'test': mfa-exec is not in the terminal's foreground");
+    assert_eq!(pty.wait(), 0);
+    assert_eq!(sts.count(), 0);
+    env.assert_unchanged(&snap);
+}
+
+/// A second process waiting for the lock says who holds it, then uses the
+/// session the holder wrote (one code, one STS call).
+#[test]
+fn waiter_names_the_holder_and_reuses_its_session() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let log = env.home().join("codes.log");
+    env.write_config(&format!(
+        "{SEED_CONFIG}mfa_process = echo asked >> {} ; sleep 2 ; echo 123456\n",
+        log.display()
+    ));
+    let holder = env
+        .std_cmd_with_sts(&["test", "--", "true"], &sts)
+        .spawn()
+        .unwrap();
+    let holder_pid = holder.id();
+    // The holder has the lock once its mfa_process runs.
+    let start = std::time::Instant::now();
+    while !log.exists() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "holder never asked"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = env
+        .cmd_with_sts(&["test", "--", "true"], &sts)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("mfa-exec: waiting for pid {holder_pid}, profile test, which is getting the MFA session of 'testAccount'")),
+        "{err}"
+    );
+    let status = holder.wait_with_output().unwrap().status;
+    assert!(status.success());
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "asked\n");
+    assert_eq!(sts.count(), 1);
+}
