@@ -43,13 +43,22 @@ fn complete_profile(current: &OsStr) -> Vec<CompletionCandidate> {
 /// `Cli::command()` with profile completers attached.
 pub fn command() -> clap::Command {
     let profile = || ArgValueCompleter::new(complete_profile);
+    // `mut_arg` moves the argument last; the trailing COMMAND must stay after
+    // PROFILE, so it is moved last again.
     let mut cmd = Cli::command()
         .mut_arg("profile_pos", |a| a.add(profile()))
+        .mut_arg("command", |a| a)
         .mut_arg("profile", |a| a.add(profile()));
     for sub in ["exec", "export", "credential-process", "explain"] {
         cmd = cmd.mut_subcommand(sub, |s| {
-            s.mut_arg("profile_pos", |a| a.add(profile()))
-                .mut_arg("profile", |a| a.add(profile()))
+            let s = s
+                .mut_arg("profile_pos", |a| a.add(profile()))
+                .mut_arg("profile", |a| a.add(profile()));
+            if sub == "exec" {
+                s.mut_arg("command", |a| a)
+            } else {
+                s
+            }
         });
     }
     cmd = cmd.mut_subcommand("clear", |s| s.mut_arg("profiles", |a| a.add(profile())));
@@ -87,4 +96,12 @@ pub fn run(shell: Shell) -> Result<i32> {
     let mut out = std::io::stdout().lock();
     out.write_all(script(shell)?.as_bytes())?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn completion_command_is_valid() {
+        super::command().debug_assert();
+    }
 }
