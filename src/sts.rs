@@ -283,6 +283,26 @@ fn short_chain(s: &str) -> String {
         .unwrap_or_else(|| "unexpected error".to_string())
 }
 
+/// The credentials of a successful answer, or the mapped error.
+fn finish<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    out: Result<Option<aws_sdk_sts::types::Credentials>, SdkError<E>>,
+    server_date: Option<DateTime<Utc>>,
+) -> Result<Issued, StsError> {
+    match out {
+        Ok(Some(c)) => Ok(Issued {
+            session: to_session(&c)?,
+            server_date,
+        }),
+        Ok(None) => Err(StsError {
+            kind: Kind::BadResponse,
+            code: None,
+            message: "its answer has no credentials".into(),
+            server_date,
+        }),
+        Err(e) => Err(map_sdk_error(e, server_date)),
+    }
+}
+
 impl AwsSts {
     fn client(
         &self,
@@ -352,21 +372,7 @@ impl Sts for AwsSts {
                 .send(),
         );
         let server_date = *date.lock().unwrap_or_else(|e| e.into_inner());
-        match out {
-            Ok(o) => {
-                let c = o.credentials().ok_or_else(|| StsError {
-                    kind: Kind::BadResponse,
-                    code: None,
-                    message: "STS answered without credentials".into(),
-                    server_date,
-                })?;
-                Ok(Issued {
-                    session: to_session(c)?,
-                    server_date,
-                })
-            }
-            Err(e) => Err(map_sdk_error(e, server_date)),
-        }
+        finish(out.map(|o| o.credentials), server_date)
     }
 
     fn assume_role(&self, signer: &Signer, input: &AssumeRoleInput) -> Result<Issued, StsError> {
@@ -385,21 +391,7 @@ impl Sts for AwsSts {
                 .send(),
         );
         let server_date = *date.lock().unwrap_or_else(|e| e.into_inner());
-        match out {
-            Ok(o) => {
-                let c = o.credentials().ok_or_else(|| StsError {
-                    kind: Kind::BadResponse,
-                    code: None,
-                    message: "STS answered without credentials".into(),
-                    server_date,
-                })?;
-                Ok(Issued {
-                    session: to_session(c)?,
-                    server_date,
-                })
-            }
-            Err(e) => Err(map_sdk_error(e, server_date)),
-        }
+        finish(out.map(|o| o.credentials), server_date)
     }
 }
 
