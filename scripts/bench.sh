@@ -1,0 +1,349 @@
+#!/usr/bin/env bash
+# Benchmarks of mfa-exec side by side with aws-mfa and awsume (issue 8).
+#
+#   bash scripts/bench.sh            # full run, rewrites BENCHMARKS.md
+#   BENCH_QUICK=1 bash scripts/bench.sh   # fewer runs, a smoke test
+#
+# On a fresh Debian machine: installs hyperfine, GNU time and python3-venv with
+# apt when missing (as root; otherwise says what to install), builds the release
+# binary (own target dir, so it does not block debug builds), creates a venv with
+# aws-mfa, awsume, moto[server] and awscli from PyPI, starts moto_server on
+# loopback behind a small counting proxy (scripts/bench/sts_proxy.py), primes
+# every tool's cache in throwaway HOMEs, measures with hyperfine, and writes
+# BENCHMARKS.md from the results (scripts/bench/report.py).
+#
+# Nothing leaves the machine: every STS call goes to 127.0.0.1.
+#
+# Knobs (environment):
+#   CARGO_TARGET_DIR  release build dir         (default target/bench)
+#   BENCH_VENV        venv of the Python peers  (default target/bench-venv)
+#   BENCH_RESULTS     raw results dir           (default target/bench-results)
+#   BENCH_MD          the report                (default BENCHMARKS.md)
+#   BENCH_QUICK=1     few runs (smoke test; the report says so)
+#   BENCH_KEEP=1      keep the throwaway HOMEs (path printed at the end)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+BENCH_DIR=$ROOT/scripts/bench
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target/bench}
+VENV=${BENCH_VENV:-$ROOT/target/bench-venv}
+RESULTS=${BENCH_RESULTS:-$ROOT/target/bench-results}
+OUT_MD=${BENCH_MD:-$ROOT/BENCHMARKS.md}
+QUICK=${BENCH_QUICK:-0}
+STAMPEDE_N=16
+CODE=123456
+T_START=$(date +%s)
+
+say() { printf '\n== %s\n' "$*" >&2; }
+die() {
+    printf 'bench: error: %s\n' "$*" >&2
+    exit 1
+}
+
+# Run counts: hyperfine's own minimum is 10 runs and 3 s per command.
+if [ "$QUICK" = 1 ]; then
+    WARM=2 MIN_FAST=10 MIN_SLOW=3 REFRESH_RUNS=5 STAMPEDE_ROUNDS=2 RSS_RUNS=2
+else
+    WARM=10 MIN_FAST=300 MIN_SLOW=20 REFRESH_RUNS=40 STAMPEDE_ROUNDS=10 RSS_RUNS=10
+fi
+
+# ---------------------------------------------------------------- tools
+say "tools"
+missing=()
+command -v hyperfine >/dev/null || missing+=(hyperfine)
+[ -x /usr/bin/time ] || missing+=(time)
+command -v python3 >/dev/null || missing+=(python3)
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) first"
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "installing ${missing[*]} with apt-get" >&2
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        die "missing: ${missing[*]}; install them (Debian: sudo apt-get install -y ${missing[*]}) and run again"
+    fi
+fi
+hyperfine --version >&2
+
+# ---------------------------------------------------------------- build
+say "release build (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
+BUILD_T0=$(date +%s)
+cargo build --release --locked --quiet
+BUILD_S=$(($(date +%s) - BUILD_T0))
+BIN=$CARGO_TARGET_DIR/release/mfa-exec
+[ -x "$BIN" ] || die "no binary at $BIN"
+"$BIN" --version >&2
+
+# ---------------------------------------------------------------- venv
+say "venv with aws-mfa, awsume, moto[server], awscli ($VENV)"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/pip" install --quiet --disable-pip-version-check aws-mfa awsume 'moto[server]' awscli
+PY=$VENV/bin/python
+
+# ---------------------------------------------------------------- sandbox
+# Inherited AWS settings must not leak into any tool.
+for v in $(compgen -e); do
+    case $v in AWS_* | MFA_EXEC_* | BOTO_* | XDG_CONFIG_HOME | XDG_CACHE_HOME | XDG_DATA_HOME) unset "$v" ;; esac
+done
+W=$(mktemp -d "${TMPDIR:-/tmp}/mfa-exec-bench.XXXXXX")
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $W" >&2; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS"
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+    local port=$1 i
+    for i in $(seq 1 100); do
+        "$PY" -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1',$port)))" && return 0
+        sleep 0.1
+    done
+    die "nothing listens on 127.0.0.1:$port"
+}
+
+say "moto_server and the counting proxy on 127.0.0.1"
+MOTO_PORT=$(free_port)
+"$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$W/moto.log" 2>&1 &
+PIDS+=($!)
+wait_port "$MOTO_PORT"
+PROXY_PORT=$(free_port)
+STS_LOG=$W/sts.log
+"$PY" "$BENCH_DIR/sts_proxy.py" "$PROXY_PORT" "$MOTO_PORT" "$STS_LOG" &
+PIDS+=($!)
+wait_port "$PROXY_PORT"
+ENDPOINT=http://127.0.0.1:$PROXY_PORT
+echo "moto on :$MOTO_PORT, proxy (the endpoint every tool uses) on :$PROXY_PORT" >&2
+
+sts_reset() { : >"$STS_LOG"; }
+sts_count() { grep -c "^${1:-GetSessionToken}	" "$STS_LOG" || true; }
+
+# mfa-exec's HOME: the seed layout.
+MH=$W/mfa-exec-home
+mkdir -p "$MH/.aws" && chmod 700 "$MH/.aws"
+"$PY" "$BENCH_DIR/gen_profiles.py" 2 "$MH/.aws"
+export HOME=$MH
+export AWS_CONFIG_FILE=$MH/.aws/config
+export AWS_SHARED_CREDENTIALS_FILE=$MH/.aws/credentials
+export AWS_ENDPOINT_URL_STS=$ENDPOINT
+CREDS=$AWS_SHARED_CREDENTIALS_FILE
+
+# aws-mfa's HOME: its documented layout; it reads ~/.aws/credentials only and
+# takes the STS endpoint from botocore's AWS_ENDPOINT_URL_STS.
+AH=$W/aws-mfa-home
+mkdir -p "$AH/.aws"
+cat >"$AH/.aws/credentials" <<'EOF'
+[test-long-term]
+aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+aws_mfa_device = arn:aws:iam::123456789012:mfa/test
+EOF
+: >"$AH/.aws/config"
+AWSMFA=(env "HOME=$AH" "AWS_CONFIG_FILE=$AH/.aws/config" "AWS_SHARED_CREDENTIALS_FILE=$AH/.aws/credentials" AWS_DEFAULT_REGION=us-east-1 "$VENV/bin/aws-mfa" --profile test)
+
+# awsume's HOME: awsume needs `mfa_serial` in a `[profile ...]` section (it does
+# not read the seed's bare `[testAccount]` / `mfa_arn`); its cache is
+# ~/.awsume/cache/aws-credentials-<key id>.
+SH=$W/awsume-home
+mkdir -p "$SH/.aws"
+printf '[profile testAccount]\nmfa_serial = arn:aws:iam::123456789012:mfa/test\nregion = ap-northeast-2\n' >"$SH/.aws/config"
+printf '[testAccount]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n' >"$SH/.aws/credentials"
+AWSUME=(env "HOME=$SH" "AWS_CONFIG_FILE=$SH/.aws/config" "AWS_SHARED_CREDENTIALS_FILE=$SH/.aws/credentials" "$VENV/bin/awsumepy" testAccount)
+
+# ---------------------------------------------------------------- prime
+say "priming every tool's cache against moto"
+sts_reset
+"$BIN" test -t "$CODE" -- true
+echo "mfa-exec: $(sts_count) GetSessionToken" >&2
+"$BIN" list >&2
+echo "$CODE" | "${AWSMFA[@]}" >/dev/null
+grep -q '^expiration' "$AH/.aws/credentials" || die "aws-mfa did not write its session"
+"${AWSMFA[@]}" >"$W/aws-mfa.out"
+grep -q 'still valid' "$W/aws-mfa.out" || die "aws-mfa does not see its session as valid"
+"${AWSUME[@]}" --mfa-token "$CODE" >/dev/null
+ls "$SH/.awsume/cache/aws-credentials-"* >/dev/null || die "awsume did not cache its session"
+echo "after priming: $(sts_count) GetSessionToken (mfa-exec, aws-mfa, awsume: 3 expected)" >&2
+# The cached runs must not call STS.
+sts_reset
+"$BIN" test -- true
+"${AWSMFA[@]}" >/dev/null
+"${AWSUME[@]}" >/dev/null
+[ "$(sts_count)" = 0 ] || die "a cached run called STS ($(sts_count) requests)"
+# The session works for the AWS CLI run under mfa-exec (against moto).
+"$BIN" test -- "$VENV/bin/aws" --endpoint-url "$ENDPOINT" sts get-caller-identity --output text >&2
+cp "$CREDS" "$W/credentials.primed"
+
+HF=(hyperfine --style basic --warmup "$WARM")
+
+# ---------------------------------------------------------------- 1 cached
+say "1. cached path"
+"${HF[@]}" -N --min-runs "$MIN_SLOW" \
+    --export-json "$RESULTS/1-cached.json" --export-markdown "$RESULTS/1-cached.md" \
+    -n "mfa-exec test -- true" "$BIN test -- true" \
+    -n "/bin/true" "/bin/true" \
+    -n "aws-mfa --profile test (still valid)" "${AWSMFA[*]}" \
+    -n "awsumepy testAccount (cached)" "${AWSUME[*]}"
+# sub-ms commands get many more runs on their own
+"${HF[@]}" -N --min-runs "$MIN_FAST" \
+    --export-json "$RESULTS/1-cached-fast.json" --export-markdown "$RESULTS/1-cached-fast.md" \
+    -n "mfa-exec test -- true" "$BIN test -- true" \
+    -n "/bin/true" "/bin/true"
+
+# ---------------------------------------------------------------- 2 scale
+# One command of the scale section. A first timed run decides the run count, so
+# a command that grows badly (seconds per run) does not stall the script: over
+# 1 s it gets 3 runs and no warm-up; over 20 s the first run is the result.
+scale_bench() { # name, result prefix, command
+    local name=$1 out=$2 cmd=$3 t0 t1 secs
+    t0=$(date +%s%N)
+    $cmd >"$out.out"
+    t1=$(date +%s%N)
+    secs=$(((t1 - t0) / 1000000000))
+    if [ "$secs" -ge 20 ]; then
+        echo "$name: one run took ${secs} s; that run is the result" >&2
+        "$PY" - "$name" "$(((t1 - t0) / 1000))" "$out.json" <<'PYEOF'
+import json, sys
+name, us, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+t = us / 1e6
+json.dump({"results": [{"command": name, "mean": t, "stddev": None, "median": t,
+           "min": t, "max": t, "times": [t], "single_run": True}]}, open(out, "w"))
+PYEOF
+    elif [ "$(((t1 - t0) / 1000000))" -ge 1000 ]; then
+        hyperfine --style basic -N --runs 3 --export-json "$out.json" -n "$name" "$cmd"
+    else
+        "${HF[@]}" -N --min-runs "$MIN_SLOW" --export-json "$out.json" -n "$name" "$cmd"
+    fi
+}
+
+say "2. scale: 10 .. 10,000 profiles"
+for n in 10 100 1000 10000; do
+    d=$W/scale-$n
+    "$PY" "$BENCH_DIR/gen_profiles.py" "$n" "$d"
+    AWS_CONFIG_FILE=$d/config AWS_SHARED_CREDENTIALS_FILE=$d/credentials "$BIN" test -t "$CODE" -- true
+    grep -c '^\[' "$d/credentials" >"$RESULTS/2-sections-$n.txt"
+    stat -c %s "$d/credentials" >"$RESULTS/2-bytes-$n.txt"
+    for kind in cached list; do
+        if [ $kind = cached ]; then cmd="$BIN test -- true"; else cmd="$BIN list"; fi
+        AWS_CONFIG_FILE=$d/config AWS_SHARED_CREDENTIALS_FILE=$d/credentials \
+            scale_bench "$kind, $n profiles" "$RESULTS/2-scale-$kind-$n" "$cmd"
+    done
+done
+
+# ---------------------------------------------------------------- 3 refresh
+say "3. refresh path against moto"
+# One refresh alone: exactly one STS request.
+sts_reset
+"$BIN" test --force -t "$CODE" -- true
+sts_count GetSessionToken >"$RESULTS/3-requests-single.txt"
+wc -l <"$STS_LOG" >"$RESULTS/3-requests-single-all.txt"
+sts_reset
+"${HF[@]}" -N --runs "$REFRESH_RUNS" \
+    --export-json "$RESULTS/3-refresh-mfa-exec.json" --export-markdown "$RESULTS/3-refresh-mfa-exec.md" \
+    -n "mfa-exec test --force -t $CODE -- true" "$BIN test --force -t $CODE -- true"
+cp "$STS_LOG" "$RESULTS/3-sts-mfa-exec.tsv"
+echo "$((REFRESH_RUNS + WARM))" >"$RESULTS/3-invocations-mfa-exec.txt"
+sts_reset
+# aws-mfa reads the code from stdin: through the shell (hyperfine subtracts the
+# shell's own start-up).
+"${HF[@]}" --runs "$REFRESH_RUNS" \
+    --export-json "$RESULTS/3-refresh-aws-mfa.json" --export-markdown "$RESULTS/3-refresh-aws-mfa.md" \
+    -n "echo $CODE | aws-mfa --profile test --force" "echo $CODE | ${AWSMFA[*]} --force"
+cp "$STS_LOG" "$RESULTS/3-sts-aws-mfa.tsv"
+echo "$((REFRESH_RUNS + WARM))" >"$RESULTS/3-invocations-aws-mfa.txt"
+sts_reset
+"${HF[@]}" --runs "$REFRESH_RUNS" \
+    --export-json "$RESULTS/3-refresh-awsume.json" --export-markdown "$RESULTS/3-refresh-awsume.md" \
+    -n "awsumepy testAccount --refresh --mfa-token $CODE" "${AWSUME[*]} --refresh --mfa-token $CODE"
+cp "$STS_LOG" "$RESULTS/3-sts-awsume.tsv"
+echo "$((REFRESH_RUNS + WARM))" >"$RESULTS/3-invocations-awsume.txt"
+
+# ---------------------------------------------------------------- 4 stampede
+say "4. stampede: $STAMPEDE_N parallel runs on a stale session, $STAMPEDE_ROUNDS rounds"
+: >"$RESULTS/4-stampede.tsv"
+for r in $(seq 1 "$STAMPEDE_ROUNDS"); do
+    # Stale: the session's expiry moved into the past (the section stays).
+    "$PY" - "$CREDS" <<'EOF'
+import re, sys
+p = sys.argv[1]
+s = open(p).read()
+s2 = re.sub(r"(?m)^(x_security_token_expires\s*=\s*).*$", r"\g<1>2000-01-01T00:00:00Z", s)
+assert s2 != s, "no x_security_token_expires to make stale"
+open(p, "w").write(s2)
+EOF
+    "$BIN" list >"$W/list.out"
+    grep -q 'expired' "$W/list.out" || die "the session is not stale: $(cat "$W/list.out")"
+    sts_reset
+    t0=$(date +%s%N)
+    pids=()
+    for i in $(seq 1 "$STAMPEDE_N"); do
+        "$BIN" test -t "$CODE" -- true 2>"$W/stampede-$i.err" &
+        pids+=($!)
+    done
+    fails=0
+    for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+    t1=$(date +%s%N)
+    printf '%s\t%s\t%s\t%s\t%s\n' "$r" "$(((t1 - t0) / 1000))" "$(sts_count GetSessionToken)" "$(wc -l <"$STS_LOG")" "$fails" >>"$RESULTS/4-stampede.tsv"
+    [ "$fails" = 0 ] || { cat "$W"/stampede-*.err >&2; die "$fails of $STAMPEDE_N runs failed"; }
+done
+cat "$RESULTS/4-stampede.tsv" >&2
+
+# ---------------------------------------------------------------- 5 memory
+say "5. peak memory (max RSS, /usr/bin/time -v)"
+cp "$W/credentials.primed" "$CREDS"
+"$BIN" test -- true
+: >"$RESULTS/5-rss.tsv"
+rss() { # name, command...
+    local name=$1 i
+    shift
+    for i in $(seq 1 "$RSS_RUNS"); do
+        /usr/bin/time -v -o "$W/time.txt" "$@" >/dev/null 2>&1 </dev/null
+        printf '%s\t%s\n' "$name" "$(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time.txt")" >>"$RESULTS/5-rss.tsv"
+    done
+}
+rss "/bin/true" /bin/true
+rss "mfa-exec cached" "$BIN" test -- true
+rss "mfa-exec refresh" "$BIN" test --force -t "$CODE" -- true
+rss "mfa-exec list" "$BIN" list
+rss "aws-mfa cached" "${AWSMFA[@]}"
+rss "awsumepy cached" "${AWSUME[@]}"
+sts_reset
+for i in $(seq 1 "$RSS_RUNS"); do
+    echo "$CODE" >"$W/code"
+    /usr/bin/time -v -o "$W/time.txt" "${AWSMFA[@]}" --force <"$W/code" >/dev/null 2>&1
+    printf '%s\t%s\n' "aws-mfa refresh" "$(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time.txt")" >>"$RESULTS/5-rss.tsv"
+done
+
+# ---------------------------------------------------------------- profile
+say "profile of the cached path (syscalls, binary size)"
+stat -c %s "$BIN" >"$RESULTS/binary-bytes.txt"
+if command -v strace >/dev/null; then
+    strace -f -c -o "$RESULTS/strace-cached.txt" "$BIN" test -- true || true
+    strace -f -o "$W/strace-full.txt" "$BIN" test -- true || true
+    # syscalls before the exec of the child
+    awk '/execve\(/ {n++} n<2' "$W/strace-full.txt" | wc -l >"$RESULTS/strace-cached-before-exec.txt"
+    AWS_CONFIG_FILE=$W/scale-1000/config AWS_SHARED_CREDENTIALS_FILE=$W/scale-1000/credentials \
+        strace -f -c -o "$RESULTS/strace-list-1000.txt" "$BIN" list >/dev/null || true
+fi
+
+# ---------------------------------------------------------------- report
+say "writing $OUT_MD"
+{
+    echo "quick=$QUICK"
+    echo "build_seconds=$BUILD_S"
+    echo "total_seconds=$(($(date +%s) - T_START))"
+    echo "warmup=$WARM"
+    echo "refresh_runs=$REFRESH_RUNS"
+    echo "stampede_n=$STAMPEDE_N"
+    echo "stampede_rounds=$STAMPEDE_ROUNDS"
+    echo "rss_runs=$RSS_RUNS"
+    echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$RESULTS/run.env"
+"$PY" "$BENCH_DIR/report.py" "$RESULTS" "$BIN" "$VENV" "$OUT_MD"
+echo "bench: done in $(($(date +%s) - T_START)) s; results in $RESULTS, report in $OUT_MD" >&2
