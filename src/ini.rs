@@ -140,8 +140,15 @@ pub struct Warning {
 enum Kind {
     Blank,
     Comment,
-    Header { name: String },
-    Key { key: String, value: String },
+    Header {
+        name: String,
+    },
+    /// Byte ranges of the trimmed key and value within the line's text (no
+    /// copies: a large file's lines are allocated once).
+    Key {
+        key: (usize, usize),
+        value: (usize, usize),
+    },
     Continuation,
 }
 
@@ -159,6 +166,10 @@ struct Line {
 pub struct Document {
     bom: bool,
     lines: Vec<Line>,
+    /// Section name → indices of its header lines, so a lookup reads one
+    /// section instead of the whole file (a credentials file may hold
+    /// thousands). Rebuilt after every edit.
+    index: HashMap<String, Vec<usize>>,
 }
 
 const BOM: char = '\u{feff}';
@@ -223,9 +234,13 @@ fn classify(text: &str) -> Result<Kind, &'static str> {
     if key.is_empty() {
         return Err("empty key");
     }
+    let key_start = text.len() - text.trim_start().len();
+    let after = &text[sep + 1..];
+    let value = after.trim();
+    let value_start = sep + 1 + (after.len() - after.trim_start().len());
     Ok(Kind::Key {
-        key: key.to_string(),
-        value: text[sep + 1..].trim().to_string(),
+        key: (key_start, key_start + key.len()),
+        value: (value_start, value_start + value.len()),
     })
 }
 
@@ -304,7 +319,23 @@ impl Document {
                 kind,
             });
         }
-        Ok(Document { bom, lines })
+        let mut doc = Document {
+            bom,
+            lines,
+            index: HashMap::new(),
+        };
+        doc.reindex();
+        Ok(doc)
+    }
+
+    /// Rebuilds the section index (after parsing and after every edit).
+    fn reindex(&mut self) {
+        self.index.clear();
+        for (i, line) in self.lines.iter().enumerate() {
+            if let Kind::Header { name } = &line.kind {
+                self.index.entry(name.clone()).or_default().push(i);
+            }
+        }
     }
 
     /// A document with no lines; renders to `""`.
@@ -312,6 +343,7 @@ impl Document {
         Document {
             bom: false,
             lines: Vec::new(),
+            index: HashMap::new(),
         }
     }
 
@@ -347,8 +379,8 @@ impl Document {
                 Kind::Key { key, value } => {
                     if let Some(section) = out.last_mut() {
                         section.entries.push(Entry {
-                            key: key.clone(),
-                            value: value.clone(),
+                            key: line.text[key.0..key.1].to_string(),
+                            value: line.text[value.0..value.1].to_string(),
                             line: i + 1,
                         });
                     }
@@ -359,10 +391,21 @@ impl Document {
         out
     }
 
-    pub fn has_section(&self, name: &str) -> bool {
+    /// Every section header `(name, line)` in file order, duplicates included
+    /// (cheaper than [`Document::sections`]: no entries are collected).
+    pub fn headers(&self) -> Vec<(&str, usize)> {
         self.lines
             .iter()
-            .any(|l| matches!(&l.kind, Kind::Header { name: n } if n == name))
+            .enumerate()
+            .filter_map(|(i, l)| match &l.kind {
+                Kind::Header { name } => Some((name.as_str(), i + 1)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn has_section(&self, name: &str) -> bool {
+        self.index.contains_key(name)
     }
 
     /// Header line of each occurrence of section `name`.
@@ -376,8 +419,9 @@ impl Document {
     /// Later-wins value of `key` (case-insensitive) across all occurrences of section `name`.
     pub fn get(&self, name: &str, key: &str) -> Option<&str> {
         let idx = self.winning(name, key)?;
-        match &self.lines[idx].kind {
-            Kind::Key { value, .. } => Some(value),
+        let line = &self.lines[idx];
+        match &line.kind {
+            Kind::Key { value, .. } => Some(&line.text[value.0..value.1]),
             _ => None,
         }
     }
@@ -405,39 +449,39 @@ impl Document {
         self.winning(name, key).map(|i| i + 1)
     }
 
-    /// Repeated sections and keys (each repeat names the previous occurrence).
+    /// Repeated sections and keys (each repeat names the previous occurrence),
+    /// in line order. Only repeated sections and each section's own keys are
+    /// compared, so a large file costs one pass.
     pub fn warnings(&self) -> Vec<Warning> {
         let mut out = Vec::new();
-        let mut sections: HashMap<&str, usize> = HashMap::new();
-        let mut keys: HashMap<(&str, String), usize> = HashMap::new();
-        let mut current: Option<&str> = None;
-        for (i, line) in self.lines.iter().enumerate() {
-            match &line.kind {
-                Kind::Header { name } => {
-                    if let Some(prev) = sections.insert(name, i + 1) {
+        for (name, headers) in &self.index {
+            for pair in headers.windows(2) {
+                out.push(Warning {
+                    line: pair[1] + 1,
+                    message: format!(
+                        "section [{name}] repeats the one at line {}; later wins",
+                        pair[0] + 1
+                    ),
+                });
+            }
+            let mut seen: Vec<(&str, usize)> = Vec::new();
+            for (i, key, _) in self.keys_of(name) {
+                match seen.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+                    Some(prev) => {
                         out.push(Warning {
                             line: i + 1,
                             message: format!(
-                                "section [{name}] repeats the one at line {prev}; later wins"
+                                "key '{key}' repeats line {} in [{name}]; later wins",
+                                prev.1
                             ),
                         });
+                        prev.1 = i + 1;
                     }
-                    current = Some(name);
+                    None => seen.push((key, i + 1)),
                 }
-                Kind::Key { key, .. } => {
-                    let Some(section) = current else { continue };
-                    if let Some(prev) = keys.insert((section, key.to_ascii_lowercase()), i + 1) {
-                        out.push(Warning {
-                            line: i + 1,
-                            message: format!(
-                                "key '{key}' repeats line {prev} in [{section}]; later wins"
-                            ),
-                        });
-                    }
-                }
-                _ => {}
             }
         }
+        out.sort_by_key(|w| w.line);
         out
     }
 
@@ -462,6 +506,12 @@ impl Document {
     /// already ends with a blank line). New lines use [`Self::line_ending`]; a
     /// missing final newline stays missing.
     pub fn set(&mut self, name: &str, key: &str, value: &str) -> Result<(), EditError> {
+        let result = self.set_inner(name, key, value);
+        self.reindex();
+        result
+    }
+
+    fn set_inner(&mut self, name: &str, key: &str, value: &str) -> Result<(), EditError> {
         debug_assert!(
             !value.contains(['\n', '\r']),
             "INI values cannot contain newlines"
@@ -518,6 +568,12 @@ impl Document {
 
     /// Remove the key line (and its continuation lines). `Ok(false)` if absent.
     pub fn remove_key(&mut self, name: &str, key: &str) -> Result<bool, EditError> {
+        let result = self.remove_key_inner(name, key);
+        self.reindex();
+        result
+    }
+
+    fn remove_key_inner(&mut self, name: &str, key: &str) -> Result<bool, EditError> {
         let had_final = self.has_final_newline();
         let Some((h, end)) = self.unique_section(name)? else {
             return Ok(false);
@@ -536,6 +592,12 @@ impl Document {
     /// keeping its comment lines. Blank lines the removal makes redundant are
     /// dropped. `Ok(false)` if absent.
     pub fn remove_section(&mut self, name: &str) -> Result<bool, EditError> {
+        let result = self.remove_section_inner(name);
+        self.reindex();
+        result
+    }
+
+    fn remove_section_inner(&mut self, name: &str) -> Result<bool, EditError> {
         let had_final = self.has_final_newline();
         let Some((h, end)) = self.unique_section(name)? else {
             return Ok(false);
@@ -590,12 +652,7 @@ impl Document {
     }
 
     fn header_indices(&self, name: &str) -> Vec<usize> {
-        self.lines
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| matches!(&l.kind, Kind::Header { name: n } if n == name))
-            .map(|(i, _)| i)
-            .collect()
+        self.index.get(name).cloned().unwrap_or_default()
     }
 
     /// Index one past the last line of the section whose header is at `h`.
@@ -627,7 +684,10 @@ impl Document {
         end: usize,
     ) -> Result<Option<usize>, EditError> {
         let found: Vec<usize> = (h + 1..end)
-            .filter(|&i| matches!(&self.lines[i].kind, Kind::Key { key: k, .. } if k.eq_ignore_ascii_case(key)))
+            .filter(|&i| {
+                let l = &self.lines[i];
+                matches!(&l.kind, Kind::Key { key: k, .. } if l.text[k.0..k.1].eq_ignore_ascii_case(key))
+            })
             .collect();
         match found[..] {
             [] => Ok(None),
@@ -656,18 +716,21 @@ impl Document {
 
     /// `(index, key, value)` of every key line in any occurrence of `name`.
     fn keys_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (usize, &'a str, &'a str)> {
-        let mut inside = false;
-        self.lines
-            .iter()
-            .enumerate()
-            .filter_map(move |(i, line)| match &line.kind {
-                Kind::Header { name: n } => {
-                    inside = n == name;
-                    None
-                }
-                Kind::Key { key, value } if inside => Some((i, key.as_str(), value.as_str())),
-                _ => None,
-            })
+        let headers: &[usize] = self.index.get(name).map(Vec::as_slice).unwrap_or(&[]);
+        headers.iter().flat_map(move |&h| {
+            self.lines[h + 1..]
+                .iter()
+                .enumerate()
+                .take_while(|(_, l)| !matches!(l.kind, Kind::Header { .. }))
+                .filter_map(move |(j, line)| match &line.kind {
+                    Kind::Key { key, value } => Some((
+                        h + 1 + j,
+                        &line.text[key.0..key.1],
+                        &line.text[value.0..value.1],
+                    )),
+                    _ => None,
+                })
+        })
     }
 
     fn winning(&self, name: &str, key: &str) -> Option<usize> {

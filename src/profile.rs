@@ -207,17 +207,17 @@ impl Plan {
     }
 }
 
-/// A config-file profile: its sections and merged keys.
-#[derive(Debug, Clone, Default)]
-struct ConfigProfile {
-    sections: Vec<(String, usize, bool)>,
-    keys: BTreeMap<String, (String, usize, String)>,
-}
-
 /// Profiles of the config file, merged per SPEC §2.
-#[derive(Debug, Clone, Default)]
-pub struct ConfigIndex {
-    profiles: BTreeMap<String, ConfigProfile>,
+///
+/// Only the section list of each profile is built up front (one pass over the
+/// headers); keys are looked up on demand through the document's section
+/// index, so a config of thousands of profiles costs little on the cached path.
+#[derive(Debug, Clone)]
+pub struct ConfigIndex<'a> {
+    doc: &'a Document,
+    /// Profile → its sections `(name, header line, bare)`, bare ones first,
+    /// each group in file order: the order in which keys override.
+    profiles: BTreeMap<String, Vec<(String, usize, bool)>>,
     file: String,
     pub warnings: Vec<String>,
 }
@@ -240,54 +240,44 @@ pub fn config_section_profile(section: &str) -> Option<(String, bool)> {
     Some((section.to_string(), true))
 }
 
-impl ConfigIndex {
-    pub fn build(file: &AwsFile) -> ConfigIndex {
-        let mut idx = ConfigIndex {
-            file: file.shown.clone(),
-            ..Default::default()
-        };
-        let sections = file.doc.sections();
+impl<'a> ConfigIndex<'a> {
+    pub fn build(file: &'a AwsFile) -> ConfigIndex<'a> {
+        let mut profiles: BTreeMap<String, Vec<(String, usize, bool)>> = BTreeMap::new();
+        let headers = file.doc.headers();
         // Bare sections first, then `[profile P]`/`[default]`, each in file order:
         // a later application overrides an earlier one key by key.
         for pass_bare in [true, false] {
-            for s in &sections {
-                let Some((name, bare)) = config_section_profile(&s.name) else {
+            for (name, line) in &headers {
+                let Some((profile, bare)) = config_section_profile(name) else {
                     continue;
                 };
-                if bare != pass_bare {
-                    continue;
-                }
-                let p = idx.profiles.entry(name).or_default();
-                p.sections.push((s.name.clone(), s.line, bare));
-                for e in &s.entries {
-                    p.keys.insert(
-                        e.key.to_ascii_lowercase(),
-                        (e.value.clone(), e.line, s.name.clone()),
-                    );
+                if bare == pass_bare {
+                    profiles
+                        .entry(profile)
+                        .or_default()
+                        .push((name.to_string(), *line, bare));
                 }
             }
         }
-        if let Some(d) = idx.profiles.get("default") {
-            let lines: Vec<_> = d
-                .sections
-                .iter()
-                .filter(|(_, _, bare)| !bare)
-                .map(|(n, l, _)| (n.clone(), *l))
-                .collect();
-            let has_plain = lines.iter().any(|(n, _)| n == "default");
-            let has_prof = lines.iter().any(|(n, _)| n != "default");
-            if has_plain && has_prof {
-                idx.warnings.push(format!(
+        let mut warnings = Vec::new();
+        if let Some(d) = profiles.get("default") {
+            let own: Vec<&String> = d.iter().filter(|s| !s.2).map(|s| &s.0).collect();
+            if own.iter().any(|n| *n == "default") && own.iter().any(|n| *n != "default") {
+                warnings.push(format!(
                     "{}: [default] and [profile default] are the same profile; the later one wins a key both set",
                     file.shown
                 ));
             }
         }
         for w in file.doc.warnings() {
-            idx.warnings
-                .push(format!("{}:{}: {}", file.shown, w.line, w.message));
+            warnings.push(format!("{}:{}: {}", file.shown, w.line, w.message));
         }
-        idx
+        ConfigIndex {
+            doc: &file.doc,
+            profiles,
+            file: file.shown.clone(),
+            warnings,
+        }
     }
 
     pub fn names(&self) -> impl Iterator<Item = &String> {
@@ -300,42 +290,45 @@ impl ConfigIndex {
 
     /// A key of profile `name`, with its origin.
     pub fn get(&self, name: &str, key: &str) -> Option<Fact<String>> {
-        let p = self.profiles.get(name)?;
-        let (v, line, section) = p.keys.get(key)?;
+        let sections = self.profiles.get(name)?;
+        let (section, line) = sections
+            .iter()
+            .rev()
+            .find_map(|(s, _, _)| self.doc.line_of(s, key).map(|l| (s, l)))?;
+        let value = self.doc.get(section, key)?.to_string();
         Some(Fact::new(
-            v.clone(),
+            value,
             Origin::File {
                 file: self.file.clone(),
-                line: *line,
+                line,
                 section: section.clone(),
             },
         ))
     }
 
     fn has_key_prefix(&self, name: &str, prefix: &str) -> bool {
-        self.profiles
-            .get(name)
-            .is_some_and(|p| p.keys.keys().any(|k| k.starts_with(prefix)))
+        self.profiles.get(name).is_some_and(|sections| {
+            sections.iter().any(|(s, _, _)| {
+                self.doc
+                    .section_map(s)
+                    .iter()
+                    .any(|(k, _, _)| k.starts_with(prefix))
+            })
+        })
     }
 
     /// The config sections of a profile: `(section, header line, bare)`.
     pub fn sections_of(&self, name: &str) -> Vec<(String, usize, bool)> {
-        self.profiles
-            .get(name)
-            .map(|p| p.sections.clone())
-            .unwrap_or_default()
-    }
-
-    #[allow(dead_code)] // read by `explain`
-    pub fn file(&self) -> &str {
-        &self.file
+        self.profiles.get(name).cloned().unwrap_or_default()
     }
 }
 
 /// Everything resolution reads, with the config file indexed once.
 pub struct Resolver<'a> {
     pub files: &'a AwsFiles,
-    pub config: ConfigIndex,
+    pub config: ConfigIndex<'a>,
+    /// Duplicate sections and keys of both files, computed once.
+    warnings: Vec<String>,
 }
 
 /// A resolution error: the message, and a hint when a next step is obvious.
@@ -422,9 +415,18 @@ fn distance(a: &str, b: &str) -> usize {
 
 impl<'a> Resolver<'a> {
     pub fn new(files: &'a AwsFiles) -> Resolver<'a> {
+        let config = ConfigIndex::build(&files.config);
+        let mut warnings = config.warnings.clone();
+        for w in files.credentials.doc.warnings() {
+            warnings.push(format!(
+                "{}:{}: {}",
+                files.credentials.shown, w.line, w.message
+            ));
+        }
         Resolver {
             files,
-            config: ConfigIndex::build(&files.config),
+            config,
+            warnings,
         }
     }
 
@@ -694,13 +696,7 @@ impl<'a> Resolver<'a> {
             return Err(self.unknown(name));
         }
         let chain = self.chain(name)?;
-        let mut warnings = self.config.warnings.clone();
-        for w in self.creds().warnings() {
-            warnings.push(format!(
-                "{}:{}: {}",
-                self.files.credentials.shown, w.line, w.message
-            ));
-        }
+        let mut warnings = self.warnings.clone();
 
         // Role hops: from P along source_profile while role_arn is set.
         let mut roles = Vec::new();

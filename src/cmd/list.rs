@@ -80,8 +80,9 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
             });
         }
     }
+    let listed: BTreeSet<String> = out.iter().map(|r| r.profile.clone()).collect();
     for s in doc.sections() {
-        if shown_sections.contains(&s.name) || out.iter().any(|r| r.profile == s.name) {
+        if shown_sections.contains(&s.name) || listed.contains(&s.name) {
             continue;
         }
         if let Some(c) = read_session(doc, &s.name) {
