@@ -146,16 +146,53 @@ enum Kind {
     /// Byte ranges of the trimmed key and value within the line's text (no
     /// copies: a large file's lines are allocated once).
     Key {
-        key: (usize, usize),
-        value: (usize, usize),
+        key: (u32, u32),
+        value: (u32, u32),
     },
     Continuation,
+}
+
+/// A line's content: a slice of the parsed source (shared, not copied, so a
+/// file of thousands of lines costs one allocation), or text an edit wrote.
+#[derive(Debug, Clone)]
+enum Text {
+    Src {
+        src: std::sync::Arc<String>,
+        start: usize,
+        end: usize,
+    },
+    Own(String),
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Text::Src { src, start, end } => &src[*start..*end],
+            Text::Own(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Text {}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Line {
     /// Content without the line ending (and without the BOM).
-    text: String,
+    text: Text,
     /// `""`, `"\n"` or `"\r\n"`.
     ending: &'static str,
     kind: Kind,
@@ -169,7 +206,7 @@ pub struct Document {
     /// Section name → indices of its header lines, so a lookup reads one
     /// section instead of the whole file (a credentials file may hold
     /// thousands). Rebuilt after every edit.
-    index: HashMap<String, Vec<usize>>,
+    index: rustc_hash::FxHashMap<String, Vec<usize>>,
 }
 
 const BOM: char = '\u{feff}';
@@ -239,8 +276,8 @@ fn classify(text: &str) -> Result<Kind, &'static str> {
     let value = after.trim();
     let value_start = sep + 1 + (after.len() - after.trim_start().len());
     Ok(Kind::Key {
-        key: (key_start, key_start + key.len()),
-        value: (value_start, value_start + value.len()),
+        key: (key_start as u32, (key_start + key.len()) as u32),
+        value: (value_start as u32, (value_start + value.len()) as u32),
     })
 }
 
@@ -280,17 +317,30 @@ fn new_key_text(key: &str, value: &str) -> String {
 
 fn line_of_text(text: String, ending: &'static str) -> Line {
     let kind = classify(&text).expect("generated line is well-formed");
-    Line { text, ending, kind }
+    Line {
+        text: Text::Own(text),
+        ending,
+        kind,
+    }
 }
 
 impl Document {
     /// Parses `text`; fails on the first malformed line.
     pub fn parse(text: &str) -> Result<Document, ParseError> {
+        Document::parse_owned(text.to_string())
+    }
+
+    /// [`Document::parse`] of a string it keeps (the lines point into it: no copy).
+    pub fn parse_owned(text: String) -> Result<Document, ParseError> {
+        let src = std::sync::Arc::new(text);
+        let text: &str = &src;
         let (bom, body) = match text.strip_prefix(BOM) {
             Some(rest) => (true, rest),
             None => (false, text),
         };
-        let mut lines = Vec::new();
+        // One allocation of the right size: a large file's lines are most of
+        // the memory the cached path touches.
+        let mut lines = Vec::with_capacity(body.bytes().filter(|&b| b == b'\n').count() + 1);
         let mut in_section = false;
         let mut have_key = false;
         for (idx, (content, ending)) in split_lines(body).enumerate() {
@@ -314,7 +364,11 @@ impl Document {
                 _ => {}
             }
             lines.push(Line {
-                text: content.to_string(),
+                text: Text::Src {
+                    src: src.clone(),
+                    start: content.as_ptr() as usize - text.as_ptr() as usize,
+                    end: content.as_ptr() as usize - text.as_ptr() as usize + content.len(),
+                },
                 ending,
                 kind,
             });
@@ -322,7 +376,7 @@ impl Document {
         let mut doc = Document {
             bom,
             lines,
-            index: HashMap::new(),
+            index: Default::default(),
         };
         doc.reindex();
         Ok(doc)
@@ -343,7 +397,7 @@ impl Document {
         Document {
             bom: false,
             lines: Vec::new(),
-            index: HashMap::new(),
+            index: Default::default(),
         }
     }
 
@@ -379,8 +433,8 @@ impl Document {
                 Kind::Key { key, value } => {
                     if let Some(section) = out.last_mut() {
                         section.entries.push(Entry {
-                            key: line.text[key.0..key.1].to_string(),
-                            value: line.text[value.0..value.1].to_string(),
+                            key: line.text[key.0 as usize..key.1 as usize].to_string(),
+                            value: line.text[value.0 as usize..value.1 as usize].to_string(),
                             line: i + 1,
                         });
                     }
@@ -404,6 +458,14 @@ impl Document {
             .collect()
     }
 
+    /// The name of the section whose header is on `line` (1-based).
+    pub fn header_name_at(&self, line: usize) -> Option<&str> {
+        match &self.lines.get(line.checked_sub(1)?)?.kind {
+            Kind::Header { name } => Some(name),
+            _ => None,
+        }
+    }
+
     pub fn has_section(&self, name: &str) -> bool {
         self.index.contains_key(name)
     }
@@ -421,7 +483,7 @@ impl Document {
         let idx = self.winning(name, key)?;
         let line = &self.lines[idx];
         match &line.kind {
-            Kind::Key { value, .. } => Some(&line.text[value.0..value.1]),
+            Kind::Key { value, .. } => Some(&line.text[value.0 as usize..value.1 as usize]),
             _ => None,
         }
     }
@@ -450,11 +512,45 @@ impl Document {
     }
 
     /// Repeated sections and keys (each repeat names the previous occurrence),
-    /// in line order. Only repeated sections and each section's own keys are
-    /// compared, so a large file costs one pass.
+    /// in line order. One pass over the lines: keys are compared within their
+    /// section (and across the occurrences of a repeated section only), so a
+    /// large file stays cheap on the cached path.
     pub fn warnings(&self) -> Vec<Warning> {
         let mut out = Vec::new();
+        // Keys of the current section occurrence: (key, line).
+        let mut seen: Vec<(&str, usize)> = Vec::new();
+        let mut current: Option<&str> = None;
+        for (i, line) in self.lines.iter().enumerate() {
+            match &line.kind {
+                Kind::Header { name } => {
+                    seen.clear();
+                    current = Some(name);
+                }
+                Kind::Key { key, .. } => {
+                    let Some(section) = current else { continue };
+                    let key = &line.text[key.0 as usize..key.1 as usize];
+                    match seen.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+                        Some(prev) => {
+                            out.push(Warning {
+                                line: i + 1,
+                                message: format!(
+                                    "key '{key}' repeats line {} in [{section}]; later wins",
+                                    prev.1
+                                ),
+                            });
+                            prev.1 = i + 1;
+                        }
+                        None => seen.push((key, i + 1)),
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Repeated sections, and keys repeated across their occurrences.
         for (name, headers) in &self.index {
+            if headers.len() < 2 {
+                continue;
+            }
             for pair in headers.windows(2) {
                 out.push(Warning {
                     line: pair[1] + 1,
@@ -464,20 +560,26 @@ impl Document {
                     ),
                 });
             }
-            let mut seen: Vec<(&str, usize)> = Vec::new();
+            let mut keys: Vec<(&str, usize, usize)> = Vec::new(); // key, line, header
             for (i, key, _) in self.keys_of(name) {
-                match seen.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+                let header = headers.iter().rev().find(|&&h| h < i).copied().unwrap_or(0);
+                match keys
+                    .iter_mut()
+                    .find(|(k, _, _)| k.eq_ignore_ascii_case(key))
+                {
                     Some(prev) => {
-                        out.push(Warning {
-                            line: i + 1,
-                            message: format!(
-                                "key '{key}' repeats line {} in [{name}]; later wins",
-                                prev.1
-                            ),
-                        });
-                        prev.1 = i + 1;
+                        if prev.2 != header {
+                            out.push(Warning {
+                                line: i + 1,
+                                message: format!(
+                                    "key '{key}' repeats line {} in [{name}]; later wins",
+                                    prev.1
+                                ),
+                            });
+                        }
+                        *prev = (key, i + 1, header);
                     }
-                    None => seen.push((key, i + 1)),
+                    None => keys.push((key, i + 1, header)),
                 }
             }
         }
@@ -540,7 +642,7 @@ impl Document {
                         self.lines.remove(i);
                     }
                     let line = &mut self.lines[k];
-                    line.text = rewrite_value(&line.text, value);
+                    line.text = Text::Own(rewrite_value(&line.text, value));
                     line.kind = classify(&line.text).expect("rewritten key line is well-formed");
                 }
                 None => {
@@ -686,7 +788,7 @@ impl Document {
         let found: Vec<usize> = (h + 1..end)
             .filter(|&i| {
                 let l = &self.lines[i];
-                matches!(&l.kind, Kind::Key { key: k, .. } if l.text[k.0..k.1].eq_ignore_ascii_case(key))
+                matches!(&l.kind, Kind::Key { key: k, .. } if l.text[k.0 as usize..k.1 as usize].eq_ignore_ascii_case(key))
             })
             .collect();
         match found[..] {
@@ -725,8 +827,8 @@ impl Document {
                 .filter_map(move |(j, line)| match &line.kind {
                     Kind::Key { key, value } => Some((
                         h + 1 + j,
-                        &line.text[key.0..key.1],
-                        &line.text[value.0..value.1],
+                        &line.text[key.0 as usize..key.1 as usize],
+                        &line.text[value.0 as usize..value.1 as usize],
                     )),
                     _ => None,
                 })
@@ -1419,7 +1521,7 @@ mod tests {
                 prop_assert_eq!(&again, &e);
                 prop_assert!(!e.has_section(&name));
                 let comments = |doc: &Document| -> Vec<String> {
-                    doc.lines.iter().filter(|l| l.kind == Kind::Comment).map(|l| l.text.clone()).collect()
+                    doc.lines.iter().filter(|l| l.kind == Kind::Comment).map(|l| l.text.to_string()).collect()
                 };
                 prop_assert_eq!(comments(&e), comments(&d));
                 let kv = |doc: &Document, name: &str| -> Vec<(String, String)> {

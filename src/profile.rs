@@ -215,9 +215,9 @@ impl Plan {
 #[derive(Debug, Clone)]
 pub struct ConfigIndex<'a> {
     doc: &'a Document,
-    /// Profile → its sections `(name, header line, bare)`, bare ones first,
-    /// each group in file order: the order in which keys override.
-    profiles: BTreeMap<String, Vec<(String, usize, bool)>>,
+    /// Profile → its sections `(header line, bare)`, bare ones first, each
+    /// group in file order: the order in which keys override.
+    profiles: BTreeMap<String, Vec<(usize, bool)>>,
     file: String,
     pub warnings: Vec<String>,
 }
@@ -242,7 +242,7 @@ pub fn config_section_profile(section: &str) -> Option<(String, bool)> {
 
 impl<'a> ConfigIndex<'a> {
     pub fn build(file: &'a AwsFile) -> ConfigIndex<'a> {
-        let mut profiles: BTreeMap<String, Vec<(String, usize, bool)>> = BTreeMap::new();
+        let mut profiles: BTreeMap<String, Vec<(usize, bool)>> = BTreeMap::new();
         let headers = file.doc.headers();
         // Bare sections first, then `[profile P]`/`[default]`, each in file order:
         // a later application overrides an earlier one key by key.
@@ -252,17 +252,18 @@ impl<'a> ConfigIndex<'a> {
                     continue;
                 };
                 if bare == pass_bare {
-                    profiles
-                        .entry(profile)
-                        .or_default()
-                        .push((name.to_string(), *line, bare));
+                    profiles.entry(profile).or_default().push((*line, bare));
                 }
             }
         }
         let mut warnings = Vec::new();
         if let Some(d) = profiles.get("default") {
-            let own: Vec<&String> = d.iter().filter(|s| !s.2).map(|s| &s.0).collect();
-            if own.iter().any(|n| *n == "default") && own.iter().any(|n| *n != "default") {
+            let own: Vec<&str> = d
+                .iter()
+                .filter(|s| !s.1)
+                .filter_map(|s| file.doc.header_name_at(s.0))
+                .collect();
+            if own.contains(&"default") && own.iter().any(|n| *n != "default") {
                 warnings.push(format!(
                     "{}: [default] and [profile default] are the same profile; the later one wins a key both set",
                     file.shown
@@ -290,36 +291,44 @@ impl<'a> ConfigIndex<'a> {
 
     /// A key of profile `name`, with its origin.
     pub fn get(&self, name: &str, key: &str) -> Option<Fact<String>> {
-        let sections = self.profiles.get(name)?;
-        let (section, line) = sections
-            .iter()
-            .rev()
-            .find_map(|(s, _, _)| self.doc.line_of(s, key).map(|l| (s, l)))?;
+        let (section, line) = self.profiles.get(name)?.iter().rev().find_map(|(h, _)| {
+            let section = self.doc.header_name_at(*h)?;
+            self.doc.line_of(section, key).map(|l| (section, l))
+        })?;
         let value = self.doc.get(section, key)?.to_string();
         Some(Fact::new(
             value,
             Origin::File {
                 file: self.file.clone(),
                 line,
-                section: section.clone(),
+                section: section.to_string(),
             },
         ))
     }
 
     fn has_key_prefix(&self, name: &str, prefix: &str) -> bool {
-        self.profiles.get(name).is_some_and(|sections| {
-            sections.iter().any(|(s, _, _)| {
-                self.doc
-                    .section_map(s)
-                    .iter()
-                    .any(|(k, _, _)| k.starts_with(prefix))
-            })
+        self.sections_of(name).iter().any(|(s, _, _)| {
+            self.doc
+                .section_map(s)
+                .iter()
+                .any(|(k, _, _)| k.starts_with(prefix))
         })
     }
 
     /// The config sections of a profile: `(section, header line, bare)`.
     pub fn sections_of(&self, name: &str) -> Vec<(String, usize, bool)> {
-        self.profiles.get(name).cloned().unwrap_or_default()
+        self.profiles
+            .get(name)
+            .map(|v| {
+                v.iter()
+                    .filter_map(|(h, bare)| {
+                        self.doc
+                            .header_name_at(*h)
+                            .map(|n| (n.to_string(), *h, *bare))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
