@@ -152,6 +152,34 @@ where
     args
 }
 
+/// The common case `mfa-exec PROFILE [--] [COMMAND...]` (no options before the
+/// command) without building clap's whole command tree: the cached path runs on
+/// every command a user types. Anything else (an option, a subcommand name, a
+/// profile starting with `-`) returns `None` and goes through clap; a test
+/// checks both agree.
+fn fast_path(args: &[OsString]) -> Option<Cli> {
+    let profile = args.get(1)?.to_str()?;
+    if profile.is_empty() || profile.starts_with('-') || SUBCOMMANDS.contains(&profile) {
+        return None;
+    }
+    let rest = &args[2..];
+    let command = match rest.first().map(|a| a.as_os_str()) {
+        None => Vec::new(),
+        Some(first) if first == "--" => rest[1..].to_vec(),
+        Some(first) if first.as_encoded_bytes().starts_with(b"-") => return None,
+        Some(_) => rest.to_vec(),
+    };
+    Some(Cli {
+        global: GlobalArgs::default(),
+        run: RunArgs {
+            profile: Some(profile.to_string()),
+            session: SessionArgs::default(),
+            command,
+        },
+        command: None,
+    })
+}
+
 impl Cli {
     /// Parses and applies the `--profile` rule (see [`shift_into_command`]).
     pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
@@ -159,7 +187,11 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        let mut cli = Cli::try_parse_from(globals_after_subcommand(args))?;
+        let args = globals_after_subcommand(args);
+        if let Some(cli) = fast_path(&args) {
+            return Ok(cli);
+        }
+        let mut cli = Cli::try_parse_from(args)?;
         let r = &mut cli.run;
         shift_into_command(&mut r.profile, &r.session.resolve.profile, &mut r.command);
         if let Some(Command::Exec(e)) = &mut cli.command {
@@ -546,6 +578,54 @@ mod tests {
         let c = parse(&["test", "aws", "s3", "ls", "--recursive"]);
         assert_eq!(c.run.command.len(), 4);
         assert!(!c.run.session.force);
+    }
+
+    /// The fast path gives what clap gives, and declines what it cannot take.
+    #[test]
+    fn fast_path_agrees_with_clap() {
+        let cases: &[&[&str]] = &[
+            &["test"],
+            &["test", "--", "aws", "s3", "ls", "--recursive"],
+            &["test", "aws", "s3", "ls", "--recursive"],
+            &["test", "--", "--weird"],
+            &["test", "--", "sh", "-c", "exit 7"],
+            &["my.prof", "env"],
+        ];
+        for case in cases {
+            let argv: Vec<OsString> = std::iter::once("mfa-exec")
+                .chain(case.iter().copied())
+                .map(OsString::from)
+                .collect();
+            let fast = fast_path(&argv).unwrap_or_else(|| panic!("declined {case:?}"));
+            let clap = Cli::try_parse_from(&argv).unwrap();
+            assert_eq!(fast.run.profile, clap.run.profile, "{case:?}");
+            assert_eq!(fast.run.command, clap.run.command, "{case:?}");
+            assert!(clap.command.is_none());
+            assert_eq!(
+                format!("{:?}", fast.run.session),
+                format!("{:?}", clap.run.session),
+                "{case:?}"
+            );
+            assert_eq!(
+                format!("{:?}", fast.global),
+                format!("{:?}", clap.global),
+                "{case:?}"
+            );
+        }
+        for declined in [
+            &["list"][..],
+            &["test", "-f", "--", "true"],
+            &["--profile", "x"],
+            &["-v", "test"],
+            &["test", "--help"],
+            &[],
+        ] {
+            let argv: Vec<OsString> = std::iter::once("mfa-exec")
+                .chain(declined.iter().copied())
+                .map(OsString::from)
+                .collect();
+            assert!(fast_path(&argv).is_none(), "{declined:?}");
+        }
     }
 
     #[test]

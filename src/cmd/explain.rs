@@ -160,7 +160,7 @@ fn facts(app: &App, plan: &Plan) -> Vec<Fact> {
             let left = c.session.remaining(now);
             let until = c.session.expires_rfc3339();
             if flow::cached(plan, doc, now).is_some() {
-                format!("fresh until {until} ({} left)", human(left as u64))
+                format!("fresh until {until} ({} left)", hours_minutes(left))
             } else if left > 0 {
                 format!(
                     "stale: expires {until}, {} left, under min-remaining",
@@ -173,6 +173,11 @@ fn facts(app: &App, plan: &Plan) -> Vec<Fact> {
     };
     out.push(fact("session", state, None));
     out
+}
+
+/// `11h 02m`, as `list` shows it.
+fn hours_minutes(secs: i64) -> String {
+    format!("{}h {:02}m", secs / 3600, secs % 3600 / 60)
 }
 
 fn warnings(app: &App, plan: Option<&Plan>, name: &str) -> Vec<String> {
