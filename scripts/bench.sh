@@ -22,6 +22,8 @@
 #   BENCH_QUICK=1     few runs (smoke test; the report says so)
 #   BENCH_KEEP=1      keep the throwaway HOMEs (path printed at the end)
 set -euo pipefail
+# rustup's proxy needs the real HOME, which later steps replace.
+RUSTC_VERSION="$(rustc --version 2>/dev/null || echo unknown)"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -345,5 +347,5 @@ say "writing $OUT_MD"
     echo "rss_runs=$RSS_RUNS"
     echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$RESULTS/run.env"
-"$PY" "$BENCH_DIR/report.py" "$RESULTS" "$BIN" "$VENV" "$OUT_MD"
+MFA_EXEC_RUSTC_VERSION="$RUSTC_VERSION" "$PY" "$BENCH_DIR/report.py" "$RESULTS" "$BIN" "$VENV" "$OUT_MD"
 echo "bench: done in $(($(date +%s) - T_START)) s; results in $RESULTS, report in $OUT_MD" >&2
