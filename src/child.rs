@@ -6,7 +6,7 @@ use crate::error::{exit, fail};
 use crate::store::Session;
 use anyhow::Result;
 use std::ffi::{OsStr, OsString};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Removed from the inherited environment before the session is set.
 pub const REMOVED: &[&str] = &[
@@ -82,13 +82,6 @@ pub fn command_or_shell(base: &Env, command: &[OsString]) -> Vec<OsString> {
     }
 }
 
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    p.metadata()
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
-}
-
 /// Resolves `name` on the child's `PATH`: 127 when absent, 126 when not executable.
 pub fn resolve(name: &OsStr, path_var: Option<&OsStr>) -> Result<PathBuf> {
     let shown = name.to_string_lossy();
@@ -115,7 +108,6 @@ pub fn resolve(name: &OsStr, path_var: Option<&OsStr>) -> Result<PathBuf> {
             .code(exit::CANNOT_RUN)
             .into());
     }
-    let _ = is_executable;
     Err(fail(format!("command not found: {shown}"))
         .code(exit::NOT_FOUND)
         .into())

@@ -106,7 +106,7 @@ pub fn obtain(
             }
             None => mfa_session(plan, plan.duration.value, deps)?,
         };
-        write(deps, plan, &plan.destination, &session, &plan.marker())?;
+        write(deps, &plan.destination, &session, &plan.marker())?;
         Ok(session)
     }
 }
@@ -223,7 +223,7 @@ fn role_session(
                 .map_err(|e| describe(plan, Some(0), &e, deps))?;
             i.session
         };
-        write(deps, plan, &plan.destination, &session, &final_marker)?;
+        write(deps, &plan.destination, &session, &final_marker)?;
         return Ok(session);
     }
     let mut started_over = false;
@@ -236,9 +236,14 @@ fn role_session(
                 None => {
                     let s = mfa_session(plan, plan.source_duration.value, deps)?;
                     // Kept even if an AssumeRole after it fails.
-                    let dest = existing_source_section(plan, deps)?
+                    // A section already holding (or having held) this session,
+                    // else the source's own destination. `doc` was read under
+                    // the session lock, so no other mfa-exec changed it since.
+                    let dest = find_marked(doc, &plan.source_marker())
+                        .first()
+                        .map(|c| c.section.clone())
                         .unwrap_or_else(|| plan.source_destination.clone());
-                    write(deps, plan, &dest, &s, &plan.source_marker())?;
+                    write(deps, &dest, &s, &plan.source_marker())?;
                     (session_signer(&s), None)
                 }
             }
@@ -275,21 +280,10 @@ fn role_session(
             }
         }
         if let Some(session) = result {
-            write(deps, plan, &plan.destination, &session, &final_marker)?;
+            write(deps, &plan.destination, &session, &final_marker)?;
             return Ok(session);
         }
     }
-}
-
-/// A section already holding (or having held) the source's MFA session.
-fn existing_source_section(plan: &Plan, deps: &Deps) -> Result<Option<String>> {
-    let doc = deps.store.load()?.doc;
-    let marker = plan.source_marker();
-    Ok(doc
-        .sections()
-        .into_iter()
-        .find(|s| read_session(&doc, &s.name).and_then(|c| c.marker).as_ref() == Some(&marker))
-        .map(|s| s.name))
 }
 
 /// Removes the session keys of every section holding the session `key_id`.
@@ -331,16 +325,11 @@ fn assume_input(plan: &Plan, i: usize, code: Option<&str>, now: DateTime<Utc>) -
 
 /// Writes a session into `section` through the store; refuses a section that
 /// became someone else's meanwhile.
-fn write(deps: &Deps, plan: &Plan, section: &str, s: &Session, marker: &Marker) -> Result<()> {
-    let _ = plan;
+fn write(deps: &Deps, section: &str, s: &Session, marker: &Marker) -> Result<()> {
     deps.store.modify(Duration::from_secs(10), &|doc| {
-        let key = doc.get(section, "aws_access_key_id");
-        let marked = doc.get(section, crate::profile::KEY_SOURCE).is_some();
-        let foreign = doc.get(section, "aws_session_token").is_some()
-            && key.is_some_and(|k| k.starts_with("ASIA"));
-        if key.is_some() && !marked && !foreign {
+        if let Err(reason) = crate::profile::writable(doc, section) {
             return Err(fail(format!(
-                "refusing to write the session into [{section}] of {}: it now holds long-term keys",
+                "refusing to write the session into [{section}] of {}: {reason} now",
                 deps.store.shown
             ))
             .into());
@@ -542,13 +531,11 @@ mod tests {
                 path: dir.path().join("config"),
                 shown: "config".into(),
                 doc: Document::parse(CONFIG).unwrap(),
-                exists: true,
             },
             credentials: AwsFile {
                 path: path.clone(),
                 shown: "credentials".into(),
                 doc: Document::parse(creds).unwrap(),
-                exists: true,
             },
         };
         (dir, Store::new(path, "credentials".into()), files)
@@ -563,6 +550,7 @@ mod tests {
             process: None,
             no_input: true,
             process_timeout: Duration::from_secs(1),
+            serving: "test".into(),
         }
     }
 

@@ -44,6 +44,11 @@ pub enum Origin {
     Prompt,
 }
 
+/// Profiles whose code is being fetched, comma-separated, passed to
+/// `mfa_process`: `mfa-exec credential-process P` refuses to run under it for a
+/// P it lists (an `mfa_process` that asks mfa-exec for the same session loops).
+pub const SERVING_VAR: &str = "MFA_EXEC_CREDENTIAL_PROCESS";
+
 /// Everything needed to obtain a code for one profile and device.
 pub struct CodeSource {
     pub profile: String,
@@ -53,6 +58,8 @@ pub struct CodeSource {
     pub process: Option<Fact<String>>,
     pub no_input: bool,
     pub process_timeout: Duration,
+    /// The value of [`SERVING_VAR`] for `mfa_process`.
+    pub serving: String,
 }
 
 impl CodeSource {
@@ -105,6 +112,7 @@ impl CodeSource {
             .arg(&cmd.value)
             .env("MFA_EXEC_PROFILE", &self.profile)
             .env("MFA_EXEC_MFA_SERIAL", &self.serial)
+            .env(SERVING_VAR, &self.serving)
             .env_remove("MFA_EXEC_TOKEN_CODE")
             .stdout(Stdio::piped())
             .stdin(tty_in.map(Stdio::from).unwrap_or_else(Stdio::null))

@@ -47,8 +47,6 @@ pub struct AwsFile {
     /// The path as shown in messages (`~/.aws/config`).
     pub shown: String,
     pub doc: Document,
-    #[allow(dead_code)] // read by `explain`
-    pub exists: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -392,12 +390,21 @@ pub fn valid_role_arn(s: &str) -> bool {
         && parts[5].len() > 5
 }
 
-/// A session another tool wrote: a token and an `ASIA…` key id.
-fn is_foreign_session(map: &BTreeMap<String, (String, usize)>) -> bool {
-    map.contains_key("aws_session_token")
-        && map
-            .get("aws_access_key_id")
-            .is_some_and(|(v, _)| v.starts_with("ASIA"))
+/// SPEC §2: mfa-exec writes a session into `section` only if it is absent (or
+/// empty), carries mfa-exec's marker, or holds another tool's session (a token
+/// and an `ASIA…` key id). Otherwise the reason it may not. Used when resolving
+/// and again under the write lock.
+pub fn writable(doc: &Document, section: &str) -> Result<(), &'static str> {
+    let key = doc.get(section, "aws_access_key_id");
+    let foreign = doc.get(section, "aws_session_token").is_some()
+        && key.is_some_and(|k| k.starts_with("ASIA"));
+    if doc.section_map(section).is_empty() || doc.get(section, KEY_SOURCE).is_some() || foreign {
+        Ok(())
+    } else if key.is_some() {
+        Err("it holds long-term keys")
+    } else {
+        Err("it holds settings that are not a session")
+    }
 }
 
 fn section_map(doc: &Document, name: &str) -> BTreeMap<String, (String, usize)> {
@@ -514,14 +521,15 @@ impl<'a> Resolver<'a> {
     /// Long-term keys of `name` (SPEC §2 order), following `source_profile`.
     pub fn long_term_keys(&self, name: &str) -> R<KeySource> {
         let chain = self.chain(name)?;
-        let mut searched = Vec::new();
+        // Sections searched, per file, for the error.
+        let (mut creds, mut cfg) = (Vec::new(), Vec::new());
         let mut session_only: Option<String> = None;
         for (i, p) in chain.iter().enumerate() {
             let lt = format!("{p}-long-term");
             if let Some(k) = self.keys_in_creds(&lt, p)? {
                 return Ok(k);
             }
-            searched.push(format!("[{lt}]"));
+            creds.push(format!("[{lt}]"));
             let map = section_map(self.creds(), p);
             if map.contains_key("aws_session_token") {
                 if i > 0 && map.contains_key("aws_access_key_id") && session_only.is_none() {
@@ -530,7 +538,7 @@ impl<'a> Resolver<'a> {
             } else if let Some(k) = self.keys_in_creds(p, p)? {
                 return Ok(k);
             }
-            searched.push(format!("[{p}]"));
+            creds.push(format!("[{p}]"));
             if let (Some(id), Some(secret)) = (
                 self.config.get(p, "aws_access_key_id"),
                 self.config.get(p, "aws_secret_access_key"),
@@ -545,7 +553,7 @@ impl<'a> Resolver<'a> {
                     });
                 }
             }
-            searched.push(format!("[profile {p}] in {}", self.files.config.shown));
+            cfg.push(format!("[profile {p}]"));
         }
         if let Some(s) = session_only {
             return Err(err_hint(
@@ -557,13 +565,13 @@ impl<'a> Resolver<'a> {
             ));
         }
         // The config-file entry is per profile; list credentials sections together.
-        let (cfg, creds): (Vec<_>, Vec<_>) = searched.into_iter().partition(|s| s.contains(" in "));
         Err(err_hint(
             format!(
-                "no long-term keys for profile '{name}': searched {} in {}, and {}",
+                "no long-term keys for profile '{name}': searched {} in {}, and {} in {}",
                 creds.join(", "),
                 self.files.credentials.shown,
-                cfg.join(", ")
+                cfg.join(", "),
+                self.files.config.shown
             ),
             format!("run 'mfa-exec configure {name}', or 'mfa-exec explain {name}'"),
         ))
@@ -666,16 +674,10 @@ impl<'a> Resolver<'a> {
                 self.files.credentials.shown, lines[0], lines[1]
             )));
         }
-        let map = section_map(self.creds(), section);
-        if map.is_empty() || map.contains_key(KEY_SOURCE) || is_foreign_session(&map) {
+        let Err(reason) = writable(self.creds(), section) else {
             return Ok(());
-        }
-        let line = lines.first().copied().unwrap_or(0);
-        let reason = if map.contains_key("aws_access_key_id") {
-            "it holds long-term keys"
-        } else {
-            "it holds settings that are not a session"
         };
+        let line = lines.first().copied().unwrap_or(0);
         Err(err_hint(
             format!(
                 "refusing to write the session into [{section}] ({}:{line}): {reason}",
@@ -691,7 +693,7 @@ impl<'a> Resolver<'a> {
         };
         let secs =
             parse_duration(&f.value).map_err(|e| err(format!("{key} in {}: {e}", f.origin)))?;
-        check_range(key, secs, min, max, &f.origin)?;
+        check_range(key, secs, min, max, &f.origin)?; // "duration_seconds 10s (from ...)"
         Ok(Some(Fact::new(secs, f.origin)))
     }
 
@@ -817,7 +819,13 @@ impl<'a> Resolver<'a> {
         };
         let duration = match req.duration_flag {
             Some(d) => {
-                check_range(what, d, min, max, &Origin::Flag("--duration"))?;
+                check_range(
+                    &format!("{what} duration"),
+                    d,
+                    min,
+                    max,
+                    &Origin::Flag("--duration"),
+                )?;
                 Fact::new(d, Origin::Flag("--duration"))
             }
             None => chain_first(
@@ -848,14 +856,8 @@ impl<'a> Resolver<'a> {
             )?
             .unwrap_or_else(|| Fact::new(GST_DEFAULT, Origin::Default))
         };
-        let min_remaining = match (req.min_remaining_flag, &req.min_remaining_env) {
-            (Some(m), _) => Fact::new(m, Origin::Flag("--min-remaining")),
-            (None, Some(text)) => Fact::new(
-                parse_duration(text).map_err(|e| err(format!("MFA_EXEC_MIN_REMAINING: {e}")))?,
-                Origin::Env("MFA_EXEC_MIN_REMAINING"),
-            ),
-            (None, None) => Fact::new(MIN_REMAINING_DEFAULT, Origin::Default),
-        };
+        let min_remaining =
+            min_remaining(req.min_remaining_flag, req.min_remaining_env.as_deref())?;
         for d in [&duration, &source_duration] {
             if min_remaining.value >= d.value {
                 return Err(err(format!(
@@ -922,6 +924,19 @@ impl<'a> Resolver<'a> {
     }
 }
 
+/// `--min-remaining`, else `MFA_EXEC_MIN_REMAINING`, else 15 minutes: the one
+/// rule for resolution, `list` and the nested pass-through.
+pub fn min_remaining(flag: Option<u64>, env: Option<&str>) -> R<Fact<u64>> {
+    Ok(match (flag, env) {
+        (Some(m), _) => Fact::new(m, Origin::Flag("--min-remaining")),
+        (None, Some(text)) => Fact::new(
+            parse_duration(text).map_err(|e| err(format!("MFA_EXEC_MIN_REMAINING: {e}")))?,
+            Origin::Env("MFA_EXEC_MIN_REMAINING"),
+        ),
+        (None, None) => Fact::new(MIN_REMAINING_DEFAULT, Origin::Default),
+    })
+}
+
 /// The first profile of the chain that sets the key (only P itself unless `walk`).
 fn chain_first<T>(
     chain: &[String],
@@ -940,7 +955,7 @@ fn chain_first<T>(
 fn check_range(what: &str, secs: u64, min: u64, max: u64, origin: &Origin) -> R<()> {
     if secs < min || secs > max {
         return Err(err(format!(
-            "{what} duration {} (from {origin}) is out of range: {} to {}",
+            "{what} {} (from {origin}) is out of range: {} to {}",
             human(secs),
             human(min),
             human(max)
@@ -978,13 +993,11 @@ mod tests {
                 path: "/h/.aws/config".into(),
                 shown: "~/.aws/config".into(),
                 doc: Document::parse(config).unwrap(),
-                exists: true,
             },
             credentials: AwsFile {
                 path: "/h/.aws/credentials".into(),
                 shown: "~/.aws/credentials".into(),
                 doc: Document::parse(creds).unwrap(),
-                exists: true,
             },
         }
     }

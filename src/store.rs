@@ -173,7 +173,6 @@ pub fn load_file(path: &Path, shown: String) -> Result<AwsFile> {
         Err(e) if e.kind() == ErrorKind::NotFound => None,
         Err(e) => return Err(anyhow!("cannot read {shown}: {}", io_reason(&e))),
     };
-    let exists = bytes.is_some();
     let doc = match bytes {
         None => Document::empty(),
         Some(b) => {
@@ -193,7 +192,6 @@ pub fn load_file(path: &Path, shown: String) -> Result<AwsFile> {
         path: path.to_path_buf(),
         shown,
         doc,
-        exists,
     })
 }
 

@@ -5,7 +5,6 @@
 use super::App;
 use crate::cli::ClearArgs;
 use crate::env::Env;
-use crate::error::fail;
 use crate::profile::{Request, Resolver, KEY_SOURCE};
 use crate::store::SESSION_KEYS;
 use crate::ui::Ui;
@@ -32,8 +31,8 @@ pub fn run(env: Env, ui: Ui, a: &ClearArgs) -> Result<i32> {
             };
             let candidates = match r.resolve(&req) {
                 Ok(plan) => vec![plan.destination],
-                Err(e) if r.all_profiles().contains(p) || doc.has_section(&format!("{p}-mfa")) => {
-                    let _ = e;
+                // A profile that no longer resolves may still have sessions.
+                Err(_) if r.all_profiles().contains(p) || doc.has_section(&format!("{p}-mfa")) => {
                     vec![p.clone(), format!("{p}-mfa")]
                 }
                 Err(e) => return Err(crate::error::Fail::from(e).into()),
@@ -69,14 +68,6 @@ pub fn run(env: Env, ui: Ui, a: &ClearArgs) -> Result<i32> {
     let t = targets.clone();
     app.store.modify(Duration::from_secs(10), &move |doc| {
         for section in &t {
-            if doc.section_lines(section).len() > 1 {
-                let l = doc.section_lines(section);
-                return Err(fail(format!(
-                    "[{section}] appears twice (lines {} and {}); not touching it",
-                    l[0], l[1]
-                ))
-                .into());
-            }
             if doc.get(section, KEY_SOURCE).is_none() {
                 continue;
             }

@@ -3,8 +3,9 @@
 //!
 //! Recursion guard: a profile whose own `credential_process` runs
 //! `mfa-exec credential-process` for itself is refused by reading the config
-//! (mfa-exec never calls the AWS CLI), and `MFA_EXEC_CREDENTIAL_PROCESS` carries
-//! the profiles being served, so a loop through `mfa_process` is refused too.
+//! (mfa-exec never calls the AWS CLI), and `mfa_process` runs with
+//! `MFA_EXEC_CREDENTIAL_PROCESS` listing the profiles whose code it fetches, so
+//! a loop through `mfa_process` is refused too.
 
 use super::{profile_arg, App, LOCK_TIMEOUT_CREDENTIAL_PROCESS};
 use crate::cli::CredentialProcessArgs;
@@ -15,14 +16,12 @@ use crate::ui::Ui;
 use anyhow::Result;
 use std::io::Write;
 
-pub const DEPTH_VAR: &str = "MFA_EXEC_CREDENTIAL_PROCESS";
-
 pub fn run(env: Env, ui: Ui, a: &CredentialProcessArgs) -> Result<i32> {
     let name = profile_arg(&a.profile, &a.session.resolve.profile)?.to_string();
-    if let Some(chain) = env.get(DEPTH_VAR) {
+    if let Some(chain) = env.get(crate::otp::SERVING_VAR) {
         if chain.split(',').any(|p| p == name) {
             return Err(fail(format!(
-                "credential_process loop: mfa-exec credential-process {name} is already running for {chain}"
+                "loop: mfa-exec credential-process {name} runs inside the mfa_process that fetches the code of {chain}"
             ))
             .into());
         }

@@ -43,14 +43,11 @@ fn pass_through(env: &Env, name: &str, s: &SessionArgs) -> Option<Vec<(OsString,
     env.get("AWS_ACCESS_KEY_ID")?;
     env.get("AWS_SESSION_TOKEN")?;
     let exp = parse_expiry(env.get("AWS_CREDENTIAL_EXPIRATION")?)?;
-    let min = s
-        .resolve
-        .min_remaining
-        .or_else(|| {
-            env.get("MFA_EXEC_MIN_REMAINING")
-                .and_then(|m| crate::cli::parse_duration(m).ok())
-        })
-        .unwrap_or(crate::profile::MIN_REMAINING_DEFAULT);
+    // A malformed value is reported by the normal flow, which resolves it again.
+    let min =
+        crate::profile::min_remaining(s.resolve.min_remaining, env.get("MFA_EXEC_MIN_REMAINING"))
+            .ok()?
+            .value;
     if (exp - chrono::Utc::now()).num_seconds() < min as i64 {
         return None;
     }

@@ -181,16 +181,12 @@ fn hours_minutes(secs: i64) -> String {
 }
 
 fn warnings(app: &App, plan: Option<&Plan>, name: &str) -> Vec<String> {
-    use std::os::unix::fs::PermissionsExt;
     let mut w = Vec::new();
-    if let Ok(m) = std::fs::metadata(&app.files.credentials.path) {
-        let mode = m.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            w.push(format!(
-                "{} is readable by others (mode {mode:o})",
-                app.files.credentials.shown
-            ));
-        }
+    if let Some(mode) = super::loose_mode(&app.files.credentials.path) {
+        w.push(format!(
+            "{} is readable by others (mode {mode:o})",
+            app.files.credentials.shown
+        ));
     }
     let idx = ConfigIndex::build(&app.files.config);
     let sections = idx.sections_of(name);

@@ -9,7 +9,7 @@
 use super::App;
 use crate::cli::ListArgs;
 use crate::env::Env;
-use crate::profile::{Request, Resolver, MIN_REMAINING_DEFAULT};
+use crate::profile::{Request, Resolver};
 use crate::store::{read_session, Cached};
 use crate::ui::Ui;
 use anyhow::Result;
@@ -110,13 +110,9 @@ fn left_text(secs: i64) -> String {
 pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
     let color =
         std::io::stdout().is_terminal() && env.get_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let min = a
-        .min_remaining
-        .or_else(|| {
-            env.get("MFA_EXEC_MIN_REMAINING")
-                .and_then(|m| crate::cli::parse_duration(m).ok())
-        })
-        .unwrap_or(MIN_REMAINING_DEFAULT);
+    let min = crate::profile::min_remaining(a.min_remaining, env.get("MFA_EXEC_MIN_REMAINING"))
+        .map_err(crate::error::Fail::from)?
+        .value;
     let app = App::load(env, ui)?;
     let rows = rows(&app, Utc::now(), min);
     let mut out = std::io::stdout().lock();

@@ -70,16 +70,12 @@ impl App {
     }
 
     fn warn_loose_mode(&self) {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(m) = std::fs::metadata(&self.files.credentials.path) {
-            let mode = m.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                self.ui.warn(&format!(
-                    "{} is readable by others (mode {mode:o}); run: chmod 600 {}",
-                    self.files.credentials.shown,
-                    self.files.credentials.path.display()
-                ));
-            }
+        if let Some(mode) = loose_mode(&self.files.credentials.path) {
+            self.ui.warn(&format!(
+                "{} is readable by others (mode {mode:o}); run: chmod 600 {}",
+                self.files.credentials.shown,
+                self.files.credentials.path.display()
+            ));
         }
     }
 
@@ -134,12 +130,9 @@ impl App {
         s: &SessionArgs,
         default_timeout: Duration,
     ) -> Result<Session> {
+        // `flow::obtain` answers from the cache first; nothing below starts
+        // tokio or the SDK until it needs STS.
         let now = chrono::Utc::now;
-        if !s.force {
-            if let Some(sess) = flow::cached(plan, &self.files.credentials.doc, now()) {
-                return Ok(sess);
-            }
-        }
         let codes = CodeSource {
             profile: plan.profile.clone(),
             serial: plan.serial().unwrap_or_default().to_string(),
@@ -152,6 +145,10 @@ impl App {
                 .as_ref()
                 .map(|f| Duration::from_secs(f.value))
                 .unwrap_or(PROCESS_TIMEOUT),
+            serving: match self.env.get(crate::otp::SERVING_VAR) {
+                Some(outer) => format!("{outer},{}", plan.profile),
+                None => plan.profile.clone(),
+            },
         };
         let sts = AwsSts {
             region: plan.sts_region.value.clone(),
@@ -180,6 +177,13 @@ impl App {
         };
         flow::obtain(plan, &self.files.credentials.doc, &opts, &deps)
     }
+}
+
+/// The mode of `path` when group or others may read it (`None` if private or absent).
+pub fn loose_mode(path: &std::path::Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then_some(mode)
 }
 
 /// An endpoint on AWS's own domains.

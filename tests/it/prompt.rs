@@ -77,15 +77,7 @@ fn waiter_names_the_holder_and_reuses_its_session() {
         .spawn()
         .unwrap();
     let holder_pid = holder.id();
-    // The holder has the lock once its mfa_process runs.
-    let start = std::time::Instant::now();
-    while !log.exists() {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(30),
-            "holder never asked"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for_file(&log); // the holder has the lock once its mfa_process runs
     let out = env
         .cmd_with_sts(&["test", "--", "true"], &sts)
         .assert()

@@ -499,3 +499,16 @@ fn support_env_hermetic_environment() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no-tty");
 }
+
+/// Waits until `path` exists (another process reached a point), at most 30 s.
+pub fn wait_for_file(path: &Path) {
+    let start = std::time::Instant::now();
+    while !path.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

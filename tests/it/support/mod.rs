@@ -13,9 +13,9 @@ pub mod fake_sts;
 pub mod pty;
 
 pub use env::{
-    bin_path, line_diff, FileState, Snapshot, TestEnv, CMD_TIMEOUT, SEED_CONFIG, SEED_CREDENTIALS,
-    SEED_KEY_ID, SEED_PROFILE, SEED_REGION, SEED_SECRET, SEED_SERIAL, SEED_SOURCE_PROFILE,
-    SEED_USER_ARN,
+    bin_path, line_diff, wait_for_file, FileState, Snapshot, TestEnv, CMD_TIMEOUT, SEED_CONFIG,
+    SEED_CREDENTIALS, SEED_KEY_ID, SEED_PROFILE, SEED_REGION, SEED_SECRET, SEED_SERIAL,
+    SEED_SOURCE_PROFILE, SEED_USER_ARN,
 };
 pub use fake_sts::{
     form_decode, free_closed_port, http_date, iso8601, percent_decode, FakeSts, Issued, Recorded,
