@@ -2,8 +2,8 @@
 Register-ArgumentCompleter -Native -CommandName mfa-exec -ScriptBlock {
     param($wordToComplete, $commandAst, $cursorPosition)
 
-    $prev = $env:COMPLETE;
-    $env:COMPLETE = "powershell";
+    $prev = $env:_MFA_EXEC_COMPLETE;
+    $env:_MFA_EXEC_COMPLETE = "powershell";
 
     $args = $commandAst.Extent.Text
     $args = $args.Substring(0, [math]::Min($cursorPosition, $args.Length));
@@ -15,9 +15,9 @@ Register-ArgumentCompleter -Native -CommandName mfa-exec -ScriptBlock {
 & mfa-exec -- $args
 "@;
     if ($null -eq $prev) {
-        Remove-Item Env:\COMPLETE;
+        Remove-Item Env:\_MFA_EXEC_COMPLETE;
     } else {
-        $env:COMPLETE = $prev;
+        $env:_MFA_EXEC_COMPLETE = $prev;
     }
     $results | ForEach-Object {
         $split = $_.Split("`t");

@@ -17,7 +17,7 @@ _clap_complete_mfa_exec() {
         _CLAP_COMPLETE_INDEX="$_CLAP_COMPLETE_INDEX" \
         _CLAP_COMPLETE_COMP_TYPE="$_CLAP_COMPLETE_COMP_TYPE" \
         _CLAP_COMPLETE_SPACE="$_CLAP_COMPLETE_SPACE" \
-        COMPLETE="bash" \
+        _MFA_EXEC_COMPLETE="bash" \
         "mfa-exec" -- "${words[@]}" \
     ) )
     if [[ $? != 0 ]]; then

@@ -1,5 +1,5 @@
 //! The wrapped command (SPEC §4): its environment, its resolution on `PATH`, and
-//! the `exec` that replaces mfa-exec with it (Unix), or spawn-and-wait elsewhere.
+//! the `exec` that replaces mfa-exec with it. Linux and macOS only (SPEC §8.2).
 
 use crate::env::Env;
 use crate::error::{exit, fail};
@@ -113,19 +113,25 @@ pub fn resolve(name: &OsStr, path_var: Option<&OsStr>) -> Result<PathBuf> {
         .into())
 }
 
-/// Replaces this process with the command (Unix). Returns only on failure.
-#[cfg(unix)]
-pub fn exec(
-    command: &[OsString],
-    env: Vec<(OsString, OsString)>,
-) -> Result<std::convert::Infallible> {
-    use std::os::unix::process::CommandExt;
+/// The program the command names, looked up on the child's `PATH` (SPEC §8.1:
+/// before any prompt or request, so a mistyped command costs no code).
+pub fn lookup(command: &[OsString], env: &[(OsString, OsString)]) -> Result<PathBuf> {
     let path_var = env
         .iter()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.clone());
-    let program = resolve(&command[0], path_var.as_deref())?;
-    let err = std::process::Command::new(&program)
+    resolve(&command[0], path_var.as_deref())
+}
+
+/// Replaces this process with `program` (found by [`lookup`]) and the command's
+/// arguments. Returns only on failure.
+pub fn exec(
+    program: &std::path::Path,
+    command: &[OsString],
+    env: Vec<(OsString, OsString)>,
+) -> Result<std::convert::Infallible> {
+    use std::os::unix::process::CommandExt;
+    let err = std::process::Command::new(program)
         .arg0(&command[0])
         .args(&command[1..])
         .env_clear()
@@ -142,28 +148,6 @@ pub fn exec(
     ))
     .code(code)
     .into())
-}
-
-/// Spawns the command, ignores Ctrl-C while it runs, exits with its code.
-#[cfg(not(unix))]
-pub fn exec(
-    command: &[OsString],
-    env: Vec<(OsString, OsString)>,
-) -> Result<std::convert::Infallible> {
-    let path_var = env
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.clone());
-    let program = resolve(&command[0], path_var.as_deref())?;
-    let status = std::process::Command::new(&program)
-        .args(&command[1..])
-        .env_clear()
-        .envs(env)
-        .status()
-        .map_err(|e| {
-            fail(format!("cannot run {}: {e}", command[0].to_string_lossy())).code(exit::CANNOT_RUN)
-        })?;
-    std::process::exit(status.code().unwrap_or(1));
 }
 
 #[cfg(test)]

@@ -359,7 +359,9 @@ pub struct ExportArgs {
     )]
     pub profile: Option<String>,
 
-    /// Output format
+    /// Output format. sh, fish and powershell also unset the variables a run
+    /// removes (AWS_PROFILE, AWS_DEFAULT_PROFILE, ...); dotenv and json carry only
+    /// the variables set
     #[arg(long, value_enum, default_value_t = ExportFormat::Sh)]
     pub format: ExportFormat,
 

@@ -63,12 +63,22 @@ pub fn obtain(
             return Ok(s);
         }
     }
+    store_writable(deps.store)?;
     let before = read_session(doc, &plan.destination).map(|c| c.session.access_key_id);
+    // GetSessionToken sessions of (source, device) already there before the wait.
+    let before_source: Vec<String> = find_marked(doc, &plan.source_marker())
+        .into_iter()
+        .map(|c| c.session.access_key_id)
+        .collect();
     let lock_path = deps
         .store
         .session_lock_path(&plan.source.profile, plan.serial())?;
     let note = format!("pid {}, profile {}", std::process::id(), plan.profile);
-    let (_lock, waited) = store::lock(&lock_path, &note, opts.lock_timeout, |holder| {
+    let name = store::LockName {
+        shown: store::tilde(&lock_path),
+        hint: "another mfa-exec is waiting for a code; answer it, or raise --lock-timeout",
+    };
+    let (_lock, waited) = store::lock(&lock_path, &name, &note, opts.lock_timeout, |holder| {
         let who = holder
             .map(|h| h.0)
             .unwrap_or_else(|| "another mfa-exec".into());
@@ -93,10 +103,29 @@ pub fn obtain(
             }
         }
     }
+    // SPEC §6: a waiter accepts any session of the same source and device
+    // written after it began waiting, whichever profile's run wrote it, even
+    // with --force (`mfa-exec -f test & mfa-exec -f test2`: one code).
+    let written_meanwhile = (waited == Waited::Yes)
+        .then(|| {
+            find_marked(doc, &plan.source_marker())
+                .into_iter()
+                .find(|c| {
+                    !before_source.contains(&c.session.access_key_id)
+                        && c.session.remaining(now) > 0
+                })
+                .map(|c| c.session)
+        })
+        .flatten();
+    if written_meanwhile.is_some() {
+        deps.ui.info(
+            "using the MFA session another mfa-exec just wrote for the same source and device",
+        );
+    }
     if plan.is_role() {
-        role_session(plan, doc, opts, deps)
+        role_session(plan, doc, opts, deps, written_meanwhile)
     } else {
-        let session = match reusable_source(plan, doc, opts, deps) {
+        let session = match written_meanwhile.or_else(|| reusable_source(plan, doc, opts, deps)) {
             Some(s) => {
                 deps.ui.info(&format!(
                     "copying the MFA session of '{}' into [{}]",
@@ -109,6 +138,45 @@ pub fn obtain(
         write(deps, &plan.destination, &session, &plan.marker())?;
         Ok(session)
     }
+}
+
+/// SPEC §8.1: a credentials file mfa-exec could not replace is found before a
+/// code is asked for (as root, mode bits stop nothing, as for any writer).
+fn store_writable(store: &Store) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let target = store::canonical_target(&store.path)?;
+    let dir = target
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let access = |p: &std::path::Path| -> bool {
+        let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
+            return false;
+        };
+        // SAFETY: a valid NUL-terminated path.
+        unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+    };
+    if target.exists() && !access(&target) {
+        return Err(fail(format!(
+            "{} is read-only; mfa-exec will not replace it",
+            store.shown
+        ))
+        .hint(format!(
+            "make it writable (chmod u+w {}), or use a session that is still fresh",
+            store::tilde(&target)
+        ))
+        .into());
+    }
+    if dir.exists() && !access(dir) {
+        return Err(fail(format!(
+            "cannot write the session: the directory {} of {} is not writable",
+            store::tilde(dir),
+            store.shown
+        ))
+        .hint("mfa-exec replaces the file atomically, so it needs to create a file beside it")
+        .into());
+    }
+    Ok(())
 }
 
 /// A fresh GetSessionToken session of (source, device) in any section.
@@ -199,6 +267,7 @@ fn role_session(
     doc: &crate::ini::Document,
     opts: &Options,
     deps: &Deps,
+    written_meanwhile: Option<Session>,
 ) -> Result<Session> {
     let final_marker = plan.marker();
     if plan.direct_assume() {
@@ -231,7 +300,10 @@ fn role_session(
         // The signer of the first hop: the source's MFA session, or its long-term
         // keys when the role has no MFA device.
         let (signer, cached_source) = if plan.serial.is_some() {
-            match reusable_source(plan, doc, opts, deps).filter(|_| !started_over) {
+            let reusable = written_meanwhile
+                .clone()
+                .or_else(|| reusable_source(plan, doc, opts, deps));
+            match reusable.filter(|_| !started_over) {
                 Some(s) => (session_signer(&s), Some(s)),
                 None => {
                     let s = mfa_session(plan, plan.source_duration.value, deps)?;
@@ -387,6 +459,14 @@ pub fn describe(plan: &Plan, hop: Option<usize>, e: &StsError, deps: &Deps) -> F
             plan.serial().unwrap_or("?")
         ))
         .hint(explain),
+        // Signed with a session (a role hop after the first, or the first hop
+        // through the source's MFA session): the long-term keys are not at fault.
+        Kind::InvalidClientTokenId if signed_with_session(plan, hop) => fail(format!(
+            "STS refused the session that signed the request to assume {role} as invalid{sts}"
+        ))
+        .hint(format!(
+            "run 'mfa-exec clear {p}' and try again; if it repeats, check that the keys of {keys} are active"
+        )),
         Kind::InvalidClientTokenId => fail(format!("the long-term keys of {keys} are wrong or deactivated{sts}")).hint(explain),
         Kind::SignatureExpired => {
             let by = e
@@ -442,6 +522,16 @@ pub fn describe(plan: &Plan, hop: Option<usize>, e: &StsError, deps: &Deps) -> F
             ..f
         },
         _ => f,
+    }
+}
+
+/// True when the request of `hop` was signed with a session rather than the
+/// long-term keys.
+fn signed_with_session(plan: &Plan, hop: Option<usize>) -> bool {
+    match hop {
+        None => false,
+        Some(0) => plan.serial.is_some() && !plan.direct_assume(),
+        Some(_) => true,
     }
 }
 

@@ -511,6 +511,15 @@ impl Document {
         self.winning(name, key).map(|i| i + 1)
     }
 
+    /// Lines (1-based) of every occurrence of `key` in section `name`, in file
+    /// order: more than one means an edit of that key would be refused.
+    pub fn key_lines(&self, name: &str, key: &str) -> Vec<usize> {
+        self.keys_of(name)
+            .filter(|(_, k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(i, _, _)| i + 1)
+            .collect()
+    }
+
     /// Repeated sections and keys (each repeat names the previous occurrence),
     /// in line order. One pass over the lines: keys are compared within their
     /// section (and across the occurrences of a repeated section only), so a

@@ -29,8 +29,9 @@ fn main() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".into());
-        eprintln!("mfa-exec: error: internal error: {msg}");
-        eprintln!("hint: please report this; nothing was written");
+        // Never `eprintln!` here: a panic inside the hook aborts (SIGABRT).
+        eline!("mfa-exec: error: internal error: {msg}");
+        eline!("hint: please report this; nothing was written");
         std::process::exit(exit::FAILURE);
     }));
     cmd::completions::handle_env();
@@ -73,9 +74,9 @@ fn run() -> i32 {
                 return exit::FAILURE;
             }
             let (code, hint) = error::classify(&err);
-            eprintln!("mfa-exec: error: {err:#}");
+            eline!("mfa-exec: error: {err:#}");
             if let Some(h) = hint {
-                eprintln!("hint: {h}");
+                eline!("hint: {h}");
             }
             code
         }
@@ -101,13 +102,13 @@ fn usage_error(e: clap::Error) -> i32 {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let first = lines.next().unwrap_or("invalid arguments");
     let first = first.strip_prefix("error: ").unwrap_or(first);
-    eprintln!("mfa-exec: error: {first}");
+    eline!("mfa-exec: error: {first}");
     let tip = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("tip: ").map(str::to_string));
     match tip {
-        Some(t) => eprintln!("hint: {t}"),
-        None => eprintln!("hint: see 'mfa-exec --help'"),
+        Some(t) => eline!("hint: {t}"),
+        None => eline!("hint: see 'mfa-exec --help'"),
     }
     exit::FAILURE
 }

@@ -519,6 +519,12 @@ impl<'a> Resolver<'a> {
     }
 
     /// Long-term keys of `name` (SPEC §2 order), following `source_profile`.
+    ///
+    /// For P: `[P-long-term]`, then `[P]` in the credentials file, then the
+    /// long-term keys of P's `source_profile` (the same rule, recursively), and
+    /// only then the keys in P's config section. Unrolled: every credentials
+    /// section along the chain first, then the config sections from the end of
+    /// the chain back to P.
     pub fn long_term_keys(&self, name: &str) -> R<KeySource> {
         let chain = self.chain(name)?;
         // Sections searched, per file, for the error.
@@ -539,6 +545,8 @@ impl<'a> Resolver<'a> {
                 return Ok(k);
             }
             creds.push(format!("[{p}]"));
+        }
+        for p in chain.iter().rev() {
             if let (Some(id), Some(secret)) = (
                 self.config.get(p, "aws_access_key_id"),
                 self.config.get(p, "aws_secret_access_key"),
@@ -553,6 +561,8 @@ impl<'a> Resolver<'a> {
                     });
                 }
             }
+        }
+        for p in &chain {
             cfg.push(format!("[profile {p}]"));
         }
         if let Some(s) = session_only {
@@ -674,6 +684,19 @@ impl<'a> Resolver<'a> {
                 self.files.credentials.shown, lines[0], lines[1]
             )));
         }
+        // A key mfa-exec sets or removes that appears twice would make the
+        // write refuse after STS: refuse now, before a code is asked for.
+        for key in crate::store::SESSION_KEYS {
+            if let [first, second, ..] = self.creds().key_lines(section, key)[..] {
+                return Err(err_hint(
+                    format!(
+                        "[{section}] in {} has {key} twice (lines {first} and {second}); mfa-exec will not write into it",
+                        self.files.credentials.shown
+                    ),
+                    format!("remove one of the two lines from [{section}]"),
+                ));
+            }
+        }
         let Err(reason) = writable(self.creds(), section) else {
             return Ok(());
         };
@@ -787,15 +810,14 @@ impl<'a> Resolver<'a> {
         };
         self.check_writable(&destination)?;
         let source_destination = self.nonrole_destination(&source.profile);
-        if !roles.is_empty() {
-            self.check_writable(&source_destination)?;
-        }
 
         // Region: flag; env (below the profile when nested); profile; its chain.
-        let profile_region = chain
-            .iter()
-            .find_map(|p| self.config.get(p, "region"))
-            .filter(|f| !f.value.is_empty());
+        // An empty `region =` does not stop the search (SPEC §2).
+        let profile_region = chain.iter().find_map(|p| {
+            self.config
+                .get(p, "region")
+                .filter(|f| !f.value.trim().is_empty())
+        });
         let env_region = req
             .region_env
             .as_ref()
@@ -856,6 +878,13 @@ impl<'a> Resolver<'a> {
             )?
             .unwrap_or_else(|| Fact::new(GST_DEFAULT, Origin::Default))
         };
+        // Only a role assumed through the source's MFA session writes that
+        // session; a role without a device is assumed with the long-term keys,
+        // and a single role longer than 1h directly with the code.
+        let direct = roles.len() == 1 && duration.value > CHAIN_MAX;
+        if !roles.is_empty() && serial.is_some() && !direct {
+            self.check_writable(&source_destination)?;
+        }
         let min_remaining =
             min_remaining(req.min_remaining_flag, req.min_remaining_env.as_deref())?;
         for d in [&duration, &source_duration] {

@@ -250,7 +250,7 @@ pub fn canonical_target(path: &Path) -> Result<PathBuf> {
             }
         }
     }
-    bail!("too many levels of symbolic links at {}", path.display())
+    bail!("too many levels of symbolic links at {}", tilde(path))
 }
 
 /// Creates the directory (and parents) with mode 0700 when missing.
@@ -262,13 +262,7 @@ fn ensure_dir(dir: &Path) -> Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|e| {
-            anyhow!(
-                "cannot create directory {}: {}",
-                dir.display(),
-                io_reason(&e)
-            )
-        })
+        .map_err(|e| anyhow!("cannot create directory {}: {}", tilde(dir), io_reason(&e)))
 }
 
 use std::os::unix::fs::DirBuilderExt;
@@ -283,7 +277,7 @@ pub struct Lock {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder(pub String);
 
-fn open_lock(path: &Path) -> Result<File> {
+fn open_lock(path: &Path, shown: &str) -> Result<File> {
     OpenOptions::new()
         .read(true)
         .write(true)
@@ -294,16 +288,9 @@ fn open_lock(path: &Path) -> Result<File> {
         .open(path)
         .map_err(|e| {
             if e.raw_os_error() == Some(libc::ELOOP) {
-                anyhow!(
-                    "lock file {} is a symlink; refusing to follow it",
-                    path.display()
-                )
+                anyhow!("lock file {shown} is a symlink; refusing to follow it")
             } else {
-                anyhow!(
-                    "cannot open lock file {}: {}",
-                    path.display(),
-                    io_reason(&e)
-                )
+                anyhow!("cannot open lock file {shown}: {}", io_reason(&e))
             }
         })
 }
@@ -315,15 +302,33 @@ pub enum Waited {
     Yes,
 }
 
+/// What a lock is for, in messages: its path as shown (`~/...`) and the hint
+/// given when waiting for it times out.
+pub struct LockName<'a> {
+    pub shown: String,
+    pub hint: &'a str,
+}
+
+/// `~/x` for a path under `$HOME`, for messages.
+pub fn tilde(p: &Path) -> String {
+    if let Some(home) = dirs::home_dir() {
+        if let Ok(rest) = p.strip_prefix(&home) {
+            return format!("~/{}", rest.display());
+        }
+    }
+    p.display().to_string()
+}
+
 /// Takes an exclusive lock on `path`, polling until `timeout`; after a second of
 /// waiting `on_wait` is called once with the holder's note.
 pub fn lock(
     path: &Path,
+    name: &LockName,
     note: &str,
     timeout: Duration,
     mut on_wait: impl FnMut(Option<Holder>),
 ) -> Result<(Lock, Waited)> {
-    let mut file = open_lock(path)?;
+    let mut file = open_lock(path, &name.shown)?;
     let start = Instant::now();
     let mut told = false;
     let mut waited = Waited::No;
@@ -352,15 +357,15 @@ pub fn lock(
                     return Err(crate::error::fail(format!(
                         "gave up after {}s waiting for the lock {}{who}",
                         timeout.as_secs(),
-                        path.display()
+                        name.shown
                     ))
-                    .hint("another mfa-exec is waiting for a code; answer it, or raise --lock-timeout")
+                    .hint(name.hint)
                     .into());
                 }
                 std::thread::sleep(Duration::from_millis(25));
             }
             Err(fs::TryLockError::Error(e)) => {
-                return Err(anyhow!("cannot lock {}: {}", path.display(), io_reason(&e)));
+                return Err(anyhow!("cannot lock {}: {}", name.shown, io_reason(&e)));
             }
         }
     }
@@ -420,8 +425,13 @@ impl Store {
         let (canon, dir, name) = self.canonical()?;
         ensure_dir(&dir)?;
         let lock_path = dir.join(format!(".{name}.mfa-exec.lock"));
+        let lock_name = LockName {
+            shown: tilde(&lock_path),
+            hint: "another program kept the credentials file locked for writing; try again",
+        };
         let (_lock, _) = lock(
             &lock_path,
+            &lock_name,
             &format!("pid {} (writing)", std::process::id()),
             timeout,
             |_| {},
@@ -456,7 +466,7 @@ impl Store {
                 .map_err(|e| {
                     anyhow!(
                         "cannot create a temp file in {}: {}",
-                        dir.display(),
+                        tilde(&dir),
                         io_reason(&e)
                     )
                 })?;

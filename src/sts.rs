@@ -310,9 +310,7 @@ impl AwsSts {
         date: Arc<Mutex<Option<DateTime<Utc>>>>,
     ) -> aws_sdk_sts::Client {
         if let Some(note) = self.note.take() {
-            if !self.ui.quiet {
-                eprintln!("mfa-exec: {note}");
-            }
+            self.ui.note(&note);
         }
         let creds = Credentials::new(
             signer.access_key_id.clone(),

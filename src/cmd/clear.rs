@@ -52,13 +52,13 @@ pub fn run(env: Env, ui: Ui, a: &ClearArgs) -> Result<i32> {
                 }
             }
             if !found {
-                eprintln!("mfa-exec: no session of profile '{p}' to remove");
+                crate::eline!("mfa-exec: no session of profile '{p}' to remove");
             }
         }
     }
     if targets.is_empty() {
         if a.all {
-            eprintln!(
+            crate::eline!(
                 "mfa-exec: no session written by mfa-exec in {}",
                 app.store.shown
             );
@@ -81,7 +81,7 @@ pub fn run(env: Env, ui: Ui, a: &ClearArgs) -> Result<i32> {
         Ok(())
     })?;
     for s in &targets {
-        eprintln!(
+        crate::eline!(
             "mfa-exec: removed the session in [{s}] of {}",
             app.store.shown
         );

@@ -1,6 +1,8 @@
 //! `mfa-exec completions SHELL` and dynamic completion of profile names.
 //!
-//! The scripts are clap_complete's dynamic registrations (`COMPLETE=<shell>`),
+//! The scripts are clap_complete's dynamic registrations, driven by
+//! `_MFA_EXEC_COMPLETE=<shell>` rather than clap_complete's generic `COMPLETE`,
+//! so an unrelated `COMPLETE` in the environment changes nothing (SPEC §8.2),
 //! with the completer named `mfa-exec` rather than this binary's absolute path,
 //! so the committed files in `completions/` are the same on every machine. While
 //! completing, profile names are read afresh from both AWS files.
@@ -69,10 +71,14 @@ pub fn command() -> clap::Command {
     cmd
 }
 
-/// Answers a shell's completion request (`COMPLETE=bash mfa-exec -- ...`) and
+/// The variable that turns a run into a completion request.
+pub const VAR: &str = "_MFA_EXEC_COMPLETE";
+
+/// Answers a shell's completion request (`_MFA_EXEC_COMPLETE=bash mfa-exec -- ...`) and
 /// exits; returns at once when the variable is absent.
 pub fn handle_env() {
     clap_complete::CompleteEnv::with_factory(command)
+        .var(VAR)
         .bin("mfa-exec")
         .completer("mfa-exec")
         .complete();
@@ -88,7 +94,7 @@ pub fn script(shell: Shell) -> Result<String> {
         Shell::Powershell => &Powershell,
         Shell::Elvish => &Elvish,
     };
-    sh.write_registration("COMPLETE", "mfa-exec", "mfa-exec", "mfa-exec", &mut buf)?;
+    sh.write_registration(VAR, "mfa-exec", "mfa-exec", "mfa-exec", &mut buf)?;
     Ok(String::from_utf8(buf)?)
 }
 

@@ -381,7 +381,7 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
         }
     }
     if cfg_diff.is_empty() && cred_diff.is_empty() {
-        eprintln!("mfa-exec: profile '{p}' is already configured that way; nothing to change");
+        crate::eline!("mfa-exec: profile '{p}' is already configured that way; nothing to change");
         return Ok(0);
     }
     let mut preview = String::new();
@@ -400,7 +400,7 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
         Some(t) => {
             t.term.write_str(&preview)?;
         }
-        None => eprint!("{preview}"),
+        None => crate::ui::write_stderr(&preview),
     }
     if !a.yes {
         let t = tty
@@ -411,7 +411,7 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
             .default(true)
             .interact_on(&t.term)?;
         if !ok {
-            eprintln!("mfa-exec: nothing written");
+            crate::eline!("mfa-exec: nothing written");
             return Ok(crate::error::exit::FAILURE);
         }
     }
@@ -426,7 +426,7 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
         )
         .modify(timeout, &config_edit)?;
     }
-    eprintln!(
+    crate::eline!(
         "mfa-exec: profile '{p}' configured; try: mfa-exec {p} -- aws sts get-caller-identity"
     );
     let _ = std::io::stderr().flush();

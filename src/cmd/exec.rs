@@ -23,14 +23,24 @@ pub fn run(
         ui.info(&format!(
             "already inside mfa-exec {name} with a fresh session; passing through"
         ));
-        child::exec(&command, vars)?;
+        let program = child::lookup(&command, &vars)?;
+        child::exec(&program, &command, vars)?;
     }
     let app = App::load(env, ui)?;
     let plan = app.plan(&name, &session.resolve)?;
+    // SPEC §8.1: the command is looked up before any prompt or request. The
+    // child's PATH is the inherited one (the session sets no PATH).
+    let inherited: Vec<(OsString, OsString)> = app
+        .env
+        .vars()
+        .filter(|(k, _)| *k == "PATH")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let program = child::lookup(&command, &inherited)?;
     let s = app.session(&plan, session, LOCK_TIMEOUT)?;
     let region = plan.region.as_ref().map(|r| r.value.as_str());
     let vars = child::child_env(&app.env, &plan.profile, &s, region);
-    child::exec(&command, vars)?;
+    child::exec(&program, &command, vars)?;
     unreachable!("exec returns only errors")
 }
 

@@ -1,8 +1,14 @@
 //! `mfa-exec export P [--format ...]`: the SPEC §4 variables for `eval`, quoted
 //! for each shell so that any byte of a secret survives.
+//!
+//! The shell formats first remove what the main flow removes from a child's
+//! environment (SPEC §4, §8.2: `unset` in sh, `set -e` in fish, `Remove-Item
+//! Env:` in PowerShell), so after `eval "$(mfa-exec export test)"` no
+//! `AWS_PROFILE` is left to point the CLI elsewhere. dotenv and json describe
+//! settings only; they carry no removals.
 
 use super::{profile_arg, App, LOCK_TIMEOUT};
-use crate::child::session_vars;
+use crate::child::{session_vars, REMOVED};
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::env::Env;
 use crate::ui::Ui;
@@ -19,7 +25,12 @@ pub fn run(env: Env, ui: Ui, a: &ExportArgs) -> Result<i32> {
         &s,
         plan.region.as_ref().map(|r| r.value.as_str()),
     );
-    let out = render(a.format, &vars);
+    let unset: Vec<&str> = REMOVED
+        .iter()
+        .copied()
+        .filter(|r| !vars.iter().any(|(k, _)| k == r))
+        .collect();
+    let out = render(a.format, &vars, &unset);
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(out.as_bytes())?;
     stdout.flush()?;
@@ -58,8 +69,29 @@ pub fn dotenv_quote(v: &str) -> String {
     }
 }
 
-pub fn render(format: ExportFormat, vars: &[(&'static str, String)]) -> String {
+/// The script for `format`: first the removals (shell formats only), then the
+/// settings.
+pub fn render(format: ExportFormat, vars: &[(&'static str, String)], unset: &[&str]) -> String {
     let mut out = String::new();
+    match format {
+        ExportFormat::Sh if !unset.is_empty() => {
+            out.push_str(&format!("unset {}\n", unset.join(" ")))
+        }
+        ExportFormat::Fish => {
+            for k in unset {
+                // `set -e` of an absent variable fails: only when present.
+                out.push_str(&format!("set -q {k}; and set -e {k}\n"));
+            }
+        }
+        ExportFormat::Powershell => {
+            for k in unset {
+                out.push_str(&format!(
+                    "Remove-Item Env:{k} -ErrorAction SilentlyContinue\n"
+                ));
+            }
+        }
+        _ => {}
+    }
     match format {
         ExportFormat::Sh => {
             for (k, v) in vars {

@@ -8,8 +8,9 @@
 
 use super::App;
 use crate::cli::ListArgs;
+use crate::cli::ResolveArgs;
 use crate::env::Env;
-use crate::profile::{Request, Resolver};
+use crate::profile::Resolver;
 use crate::store::{read_session, Cached};
 use crate::ui::Ui;
 use anyhow::Result;
@@ -56,11 +57,11 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
     let mut shown_sections = BTreeSet::new();
     let names = r.all_profiles();
     for name in &names {
-        let req = Request {
-            profile: name.clone(),
-            min_remaining_flag: Some(0),
-            ..Default::default()
-        };
+        // The same inputs as every other command (SPEC §8.2): MFA_EXEC_MFA_SERIAL,
+        // the region and endpoint variables. `--min-remaining` only grades the
+        // state below, so it must not make a profile fail to resolve here.
+        let mut req = app.request(name, &ResolveArgs::default());
+        req.min_remaining_flag = Some(0);
         if let Ok(plan) = r.resolve(&req) {
             if plan.serial.is_none() && !plan.is_role() {
                 continue;

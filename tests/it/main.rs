@@ -1,3 +1,4 @@
+#![allow(clippy::disallowed_macros)] // tests may print; the product may not (clippy.toml)
 //! The one integration-test binary: hermetic runs of the real `mfa-exec` against
 //! a fake STS on 127.0.0.1 (see `support/`).
 
