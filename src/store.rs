@@ -530,6 +530,204 @@ impl Store {
     }
 }
 
+// ---- Two files, both or neither (`configure`; SPEC §8.2) ----
+
+/// One file of a [`modify_both`] commit: where, and the edit to apply to its
+/// current content (repeatable, as for [`Store::modify`]).
+pub struct Part<'a> {
+    pub store: &'a Store,
+    pub edit: &'a dyn Fn(&mut Document) -> Result<()>,
+}
+
+/// One file of a commit, read and edited under its lock.
+struct Staged {
+    canon: PathBuf,
+    dir: PathBuf,
+    name: String,
+    shown: String,
+    before: Option<Vec<u8>>,
+    meta: Option<fs::Metadata>,
+    temp: Option<tempfile::NamedTempFile>,
+}
+
+/// Applies both edits so that both files change or neither does (SPEC §8.2).
+///
+/// Both write locks are taken (in path order, so two commits never deadlock);
+/// both new contents are prepared from the current files and written to temp
+/// files (random name, `O_EXCL`, 0600, then the original mode and owner),
+/// fsynced, before either file is replaced. Just before the renames both files
+/// are read again; if another program changed one, both edits are re-applied.
+/// If anything fails after the first rename, the first file's previous content
+/// is put back, itself through a temp file and a rename (or the file is removed
+/// when it did not exist), and the error says which state the files are in.
+pub fn modify_both(first: Part<'_>, second: Part<'_>, timeout: Duration) -> Result<()> {
+    let (canon_a, dir_a, name_a) = first.store.canonical()?;
+    let (canon_b, dir_b, name_b) = second.store.canonical()?;
+    if canon_a == canon_b {
+        bail!(
+            "{} and {} are the same file; they must be two files",
+            first.store.shown,
+            second.store.shown
+        );
+    }
+    ensure_dir(&dir_a)?;
+    ensure_dir(&dir_b)?;
+    let mut lock_paths = [
+        dir_a.join(format!(".{name_a}.mfa-exec.lock")),
+        dir_b.join(format!(".{name_b}.mfa-exec.lock")),
+    ];
+    lock_paths.sort();
+    let note = format!("pid {} (writing)", std::process::id());
+    let mut _locks = Vec::new();
+    for p in &lock_paths {
+        _locks.push(lock(p, &note, timeout, |_| {})?.0);
+    }
+    first.store.remove_leftovers(&dir_a, &name_a);
+    second.store.remove_leftovers(&dir_b, &name_b);
+    crate::testhook::pause("after-lock");
+    let parts = [(first, canon_a, dir_a, name_a), (second, canon_b, dir_b, name_b)];
+    for _attempt in 0..5 {
+        let mut staged = Vec::with_capacity(2);
+        for (part, canon, dir, name) in &parts {
+            let shown = &part.store.shown;
+            let before = match fs::read(canon) {
+                Ok(b) => Some(b),
+                Err(e) if e.kind() == ErrorKind::NotFound => None,
+                Err(e) => bail!("cannot read {shown}: {}", io_reason(&e)),
+            };
+            let meta = fs::metadata(canon).ok();
+            let text = match &before {
+                Some(b) => std::str::from_utf8(b).map_err(|_| anyhow!("{shown}: not UTF-8 text"))?,
+                None => "",
+            };
+            let mut doc = Document::parse(text)
+                .map_err(|e| anyhow!("{shown}:{}: {}", e.line, e.message))?;
+            (part.edit)(&mut doc)?;
+            let out = doc.render();
+            let temp = if before.as_deref() == Some(out.as_bytes()) {
+                None
+            } else {
+                Some(
+                    write_temp(dir, name, out.as_bytes(), meta.as_ref()).map_err(|e| {
+                        anyhow!("cannot write {shown}: {e}; neither file was changed")
+                    })?,
+                )
+            };
+            staged.push(Staged {
+                canon: canon.clone(),
+                dir: dir.clone(),
+                name: name.clone(),
+                shown: shown.clone(),
+                before,
+                meta,
+                temp,
+            });
+        }
+        crate::testhook::pause("before-rename");
+        if staged.iter().any(|s| fs::read(&s.canon).ok() != s.before) {
+            continue;
+        }
+        crate::testhook::pause("after-recheck");
+        let mut replaced: Option<usize> = None;
+        for i in 0..staged.len() {
+            let Some(temp) = staged[i].temp.take() else {
+                continue;
+            };
+            if replaced.is_some() {
+                crate::testhook::pause("between-renames");
+            }
+            let s = &staged[i];
+            if let Err(e) = temp.persist(&s.canon) {
+                let reason = io_reason(&e.error);
+                let Some(done) = replaced.map(|d| &staged[d]) else {
+                    bail!(
+                        "cannot replace {}: {reason}; neither file was changed",
+                        s.shown
+                    );
+                };
+                return Err(match restore(done) {
+                    Ok(()) => anyhow!(
+                        "cannot replace {}: {reason}; {} was put back as it was, so neither file was changed",
+                        s.shown,
+                        done.shown
+                    ),
+                    Err(r) => anyhow!(
+                        "cannot replace {}: {reason}; and {} could not be put back ({r}): it holds the new content, {} the old",
+                        s.shown,
+                        done.shown,
+                        s.shown
+                    ),
+                });
+            }
+            sync_dir(&s.dir);
+            replaced = Some(i);
+        }
+        return Ok(());
+    }
+    bail!(
+        "{} or {} kept changing while mfa-exec tried to write them; nothing was written",
+        parts[0].0.store.shown,
+        parts[1].0.store.shown
+    )
+}
+
+/// Writes `bytes` to a new temp file beside `name` in `dir` (`O_EXCL`, 0600,
+/// then `meta`'s mode and owner) and fsyncs it.
+fn write_temp(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    meta: Option<&fs::Metadata>,
+) -> std::result::Result<tempfile::NamedTempFile, String> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.mfa-exec-"))
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(|e| {
+            format!(
+                "cannot create a temp file in {}: {}",
+                dir.display(),
+                io_reason(&e)
+            )
+        })?;
+    let write = |tmp: &mut tempfile::NamedTempFile| -> std::io::Result<()> {
+        tmp.write_all(bytes)?;
+        tmp.flush()?;
+        if let Some(m) = meta {
+            let f = tmp.as_file();
+            f.set_permissions(fs::Permissions::from_mode(m.mode() & 0o7777))?;
+            if m.uid() != unsafe { libc::geteuid() } || m.gid() != unsafe { libc::getegid() } {
+                // Keep the owner (when root edits a user's file); best effort.
+                let _ = std::os::unix::fs::fchown(f, Some(m.uid()), Some(m.gid()));
+            }
+        }
+        tmp.as_file().sync_all()
+    };
+    write(&mut tmp).map_err(|e| io_reason(&e))?;
+    Ok(tmp)
+}
+
+/// Puts back the content `s` had before the commit (removes it if it did not
+/// exist), atomically.
+fn restore(s: &Staged) -> std::result::Result<(), String> {
+    match &s.before {
+        Some(bytes) => {
+            let tmp = write_temp(&s.dir, &s.name, bytes, s.meta.as_ref())?;
+            tmp.persist(&s.canon).map_err(|e| io_reason(&e.error))?;
+        }
+        None => fs::remove_file(&s.canon).map_err(|e| io_reason(&e))?,
+    }
+    sync_dir(&s.dir);
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
