@@ -585,7 +585,10 @@ pub fn modify_both(first: Part<'_>, second: Part<'_>, timeout: Duration) -> Resu
     first.store.remove_leftovers(&dir_a, &name_a);
     second.store.remove_leftovers(&dir_b, &name_b);
     crate::testhook::pause("after-lock");
-    let parts = [(first, canon_a, dir_a, name_a), (second, canon_b, dir_b, name_b)];
+    let parts = [
+        (first, canon_a, dir_a, name_a),
+        (second, canon_b, dir_b, name_b),
+    ];
     for _attempt in 0..5 {
         let mut staged = Vec::with_capacity(2);
         for (part, canon, dir, name) in &parts {
@@ -597,11 +600,13 @@ pub fn modify_both(first: Part<'_>, second: Part<'_>, timeout: Duration) -> Resu
             };
             let meta = fs::metadata(canon).ok();
             let text = match &before {
-                Some(b) => std::str::from_utf8(b).map_err(|_| anyhow!("{shown}: not UTF-8 text"))?,
+                Some(b) => {
+                    std::str::from_utf8(b).map_err(|_| anyhow!("{shown}: not UTF-8 text"))?
+                }
                 None => "",
             };
-            let mut doc = Document::parse(text)
-                .map_err(|e| anyhow!("{shown}:{}: {}", e.line, e.message))?;
+            let mut doc =
+                Document::parse(text).map_err(|e| anyhow!("{shown}:{}: {}", e.line, e.message))?;
             (part.edit)(&mut doc)?;
             let out = doc.render();
             let temp = if before.as_deref() == Some(out.as_bytes()) {
@@ -777,6 +782,52 @@ mod tests {
         let now = exp - chrono::Duration::minutes(20);
         assert!(c.session.fresh(now, 900));
         assert!(!c.session.fresh(now, 1500));
+    }
+
+    #[test]
+    fn modify_both_writes_both_or_refuses_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Store::new(dir.path().join("config"), "config".into());
+        let b = Store::new(dir.path().join("credentials"), "credentials".into());
+        fs::write(&a.path, "# keep\n[profile x]\nregion = a\n").unwrap();
+        let set_a = |d: &mut Document| -> Result<()> { Ok(d.set("profile x", "region", "b")?) };
+        let set_b = |d: &mut Document| -> Result<()> { Ok(d.set("x", "k", "v")?) };
+        let part = |store, edit| Part { store, edit };
+        modify_both(part(&a, &set_a), part(&b, &set_b), Duration::from_secs(5)).unwrap();
+        assert_eq!(
+            fs::read_to_string(&a.path).unwrap(),
+            "# keep\n[profile x]\nregion = b\n"
+        );
+        assert_eq!(fs::read_to_string(&b.path).unwrap(), "[x]\nk = v\n");
+        assert_eq!(
+            fs::metadata(&b.path).unwrap().mode() & 0o777,
+            0o600,
+            "a new file is 0600"
+        );
+        // Nothing to change: nothing written, no temp file, locks released.
+        modify_both(part(&a, &set_a), part(&b, &set_b), Duration::from_secs(5)).unwrap();
+        let mut names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                ".config.mfa-exec.lock",
+                ".credentials.mfa-exec.lock",
+                "config",
+                "credentials"
+            ]
+        );
+        // The same file twice is refused before anything is written.
+        let e = modify_both(part(&a, &set_a), part(&a, &set_b), Duration::from_secs(5))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "config and config are the same file; they must be two files"
+        );
     }
 
     #[test]

@@ -180,7 +180,10 @@ fn read_secret(a: &ConfigureArgs, tty: Option<&Tty>) -> Result<String> {
         std::io::stdin().lock().read_line(&mut line)?;
         let line = line.strip_suffix('\n').unwrap_or(&line);
         let line = line.strip_suffix('\r').unwrap_or(line);
-        check_plain("the secret access key from stdin (--secret-from-stdin)", line)?;
+        check_plain(
+            "the secret access key from stdin (--secret-from-stdin)",
+            line,
+        )?;
         line.trim().to_string()
     } else if let Some(t) = tty {
         let typed = dialoguer::Password::new()
@@ -625,6 +628,46 @@ mod tests {
             ["- b", "+ b2", "+ d"]
         );
         assert!(line_diff("same\n", "same\n").is_empty());
+    }
+
+    #[test]
+    fn control_characters_are_a_real_check() {
+        // A plain check, so release builds refuse them too (not a debug_assert).
+        assert!(check_plain("--region", "eu-west-1").is_ok());
+        for bad in ["a\nb", "a\rb", "a\0b", "a\x1bb", "a\x7fb", "a\tb"] {
+            assert!(check_plain("--region", bad).is_err(), "{bad:?}");
+        }
+        let e = check_plain("--region", "x\n").unwrap_err().to_string();
+        assert_eq!(e, "--region contains a control character (newline, U+000A); values cannot hold newlines or other control characters");
+    }
+
+    #[test]
+    fn preview_lines_are_masked() {
+        assert_eq!(
+            mask_line("aws_secret_access_key = abc/def"),
+            "aws_secret_access_key = ****************"
+        );
+        assert_eq!(
+            mask_line("AWS_SESSION_TOKEN=tok"),
+            "AWS_SESSION_TOKEN= ****************"
+        );
+        assert_eq!(
+            mask_line("aws_security_token : tok"),
+            "aws_security_token : ****************"
+        );
+        assert_eq!(
+            mask_line("aws_access_key_id = AKIAIOSFODNN7EXAMPLE"),
+            "aws_access_key_id = AKIA************MPLE"
+        );
+        assert_eq!(mask_line("  continued/secret"), "  ****************");
+        assert_eq!(mask_line("region = eu-west-1"), "region = eu-west-1");
+        assert_eq!(mask_line("[profile x]"), "[profile x]");
+        assert_eq!(mask_line("# note"), "# note");
+        assert_eq!(mask_line(""), "");
+        assert_eq!(
+            star_out("a longsecret b sec", &["longsecret".into(), "sec".into()]),
+            "a **************** b sec"
+        );
     }
 
     #[test]

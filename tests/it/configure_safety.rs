@@ -92,7 +92,14 @@ fn replacing_keys_shows_no_secret() {
     );
     assert_no_secret(
         &out,
-        &[SEED_SECRET, NEW_SECRET, TOKEN, SESSION_SECRET, SEED_KEY_ID, NEW_KEY_ID],
+        &[
+            SEED_SECRET,
+            NEW_SECRET,
+            TOKEN,
+            SESSION_SECRET,
+            SEED_KEY_ID,
+            NEW_KEY_ID,
+        ],
     );
     assert_eq!(
         env.read_credentials(),
@@ -183,6 +190,9 @@ fn a_secret_in_the_key_id_flag_is_not_echoed() {
     env.assert_unchanged(&snap);
 }
 
+/// (case, profile, extra args, stdin, what the error names, the character).
+type Case<'a> = (&'a str, &'a str, &'a [&'a str], &'a str, &'a str, &'a str);
+
 /// Item 11: every value is checked for control characters (exit 125, the
 /// flag named, nothing written). NUL cannot be passed in an argument; it is
 /// tested through the secret on stdin.
@@ -190,20 +200,107 @@ fn a_secret_in_the_key_id_flag_is_not_echoed() {
 fn control_characters_are_refused_in_every_value() {
     const WHY: &str = "values cannot hold newlines or other control characters";
     let nl = "newline, U+000A";
-    // (case, profile, extra args, stdin, what is named, character)
-    let cases: &[(&str, &str, &[&str], &str, &str, &str)] = &[
-        ("region newline", "work", &["--region", "eu-west-1\n[evil]"], "", "--region", nl),
-        ("region CR", "work", &["--region", "eu-west-1\rx"], "", "--region", "carriage return, U+000D"),
-        ("region DEL", "work", &["--region", "eu-west-1\x7f"], "", "--region", "U+007F"),
-        ("source newline", "work", &["--source-profile", "testAccount\nregion = x"], "", "--source-profile", nl),
-        ("serial ESC", "work", &["--mfa-serial", "arn:aws:iam::123456789012:mfa/test\x1b[2J"], "", "--mfa-serial", "U+001B"),
-        ("serial tab", "work", &["--mfa-serial", "arn:aws:iam::123456789012:mfa/te\tst"], "", "--mfa-serial", "tab, U+0009"),
-        ("key id newline", "work", &["--access-key-id", "AKIAIOSFODNN7EXAMPLE\n", "--secret-from-stdin"], "x\n", "--access-key-id", nl),
-        ("profile newline", "work\n[x]", &[], "", "the profile name", nl),
-        ("profile BEL", "wo\x07rk", &[], "", "the profile name", "U+0007"),
-        ("secret NUL", "work", &["--access-key-id", NEW_KEY_ID, "--secret-from-stdin"], "nEwSeCrEt/0123456789\0+abcdefghijklmnopqr\n", "the secret access key from stdin (--secret-from-stdin)", "NUL, U+0000"),
-        ("secret ESC", "work", &["--access-key-id", NEW_KEY_ID, "--secret-from-stdin"], "nEwSeCrEt/0123456789\x1b+abcdefghijklmnopqr\n", "the secret access key from stdin (--secret-from-stdin)", "U+001B"),
-        ("secret CR inside", "work", &["--access-key-id", NEW_KEY_ID, "--secret-from-stdin"], "nEwSeCrEt/0123456789\r+abcdefghijklmnopqr\n", "the secret access key from stdin (--secret-from-stdin)", "carriage return, U+000D"),
+    let cases: &[Case] = &[
+        (
+            "region newline",
+            "work",
+            &["--region", "eu-west-1\n[evil]"],
+            "",
+            "--region",
+            nl,
+        ),
+        (
+            "region CR",
+            "work",
+            &["--region", "eu-west-1\rx"],
+            "",
+            "--region",
+            "carriage return, U+000D",
+        ),
+        (
+            "region DEL",
+            "work",
+            &["--region", "eu-west-1\x7f"],
+            "",
+            "--region",
+            "U+007F",
+        ),
+        (
+            "source newline",
+            "work",
+            &["--source-profile", "testAccount\nregion = x"],
+            "",
+            "--source-profile",
+            nl,
+        ),
+        (
+            "serial ESC",
+            "work",
+            &["--mfa-serial", "arn:aws:iam::123456789012:mfa/test\x1b[2J"],
+            "",
+            "--mfa-serial",
+            "U+001B",
+        ),
+        (
+            "serial tab",
+            "work",
+            &["--mfa-serial", "arn:aws:iam::123456789012:mfa/te\tst"],
+            "",
+            "--mfa-serial",
+            "tab, U+0009",
+        ),
+        (
+            "key id newline",
+            "work",
+            &[
+                "--access-key-id",
+                "AKIAIOSFODNN7EXAMPLE\n",
+                "--secret-from-stdin",
+            ],
+            "x\n",
+            "--access-key-id",
+            nl,
+        ),
+        (
+            "profile newline",
+            "work\n[x]",
+            &[],
+            "",
+            "the profile name",
+            nl,
+        ),
+        (
+            "profile BEL",
+            "wo\x07rk",
+            &[],
+            "",
+            "the profile name",
+            "U+0007",
+        ),
+        (
+            "secret NUL",
+            "work",
+            &["--access-key-id", NEW_KEY_ID, "--secret-from-stdin"],
+            "nEwSeCrEt/0123456789\0+abcdefghijklmnopqr\n",
+            "the secret access key from stdin (--secret-from-stdin)",
+            "NUL, U+0000",
+        ),
+        (
+            "secret ESC",
+            "work",
+            &["--access-key-id", NEW_KEY_ID, "--secret-from-stdin"],
+            "nEwSeCrEt/0123456789\x1b+abcdefghijklmnopqr\n",
+            "the secret access key from stdin (--secret-from-stdin)",
+            "U+001B",
+        ),
+        (
+            "secret CR inside",
+            "work",
+            &["--access-key-id", NEW_KEY_ID, "--secret-from-stdin"],
+            "nEwSeCrEt/0123456789\r+abcdefghijklmnopqr\n",
+            "the secret access key from stdin (--secret-from-stdin)",
+            "carriage return, U+000D",
+        ),
     ];
     let sts = FakeSts::start();
     let env = TestEnv::new().with_sts(&sts);
