@@ -609,7 +609,12 @@ pub fn modify_both(first: Part<'_>, second: Part<'_>, timeout: Duration) -> Resu
                 Document::parse(text).map_err(|e| anyhow!("{shown}:{}: {}", e.line, e.message))?;
             (part.edit)(&mut doc)?;
             let out = doc.render();
-            let temp = if before.as_deref() == Some(out.as_bytes()) {
+            // An absent file the edit leaves empty stays absent.
+            let unchanged = match &before {
+                Some(b) => b.as_slice() == out.as_bytes(),
+                None => out.is_empty(),
+            };
+            let temp = if unchanged {
                 None
             } else {
                 Some(
@@ -820,6 +825,15 @@ mod tests {
                 "credentials"
             ]
         );
+        // An absent file the edit leaves empty is not created.
+        let c = Store::new(dir.path().join("absent"), "absent".into());
+        let none = |_: &mut Document| -> Result<()> { Ok(()) };
+        let set_a2 = |d: &mut Document| -> Result<()> { Ok(d.set("profile x", "region", "c")?) };
+        modify_both(part(&a, &set_a2), part(&c, &none), Duration::from_secs(5)).unwrap();
+        assert!(!c.path.exists());
+        assert!(fs::read_to_string(&a.path)
+            .unwrap()
+            .ends_with("region = c\n"));
         // The same file twice is refused before anything is written.
         let e = modify_both(part(&a, &set_a), part(&a, &set_b), Duration::from_secs(5))
             .unwrap_err()
