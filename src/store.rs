@@ -540,6 +540,218 @@ impl Store {
     }
 }
 
+// ---- Two files, both or neither (`configure`; SPEC §8.2) ----
+
+/// One file of a [`modify_both`] commit: where, and the edit to apply to its
+/// current content (repeatable, as for [`Store::modify`]).
+pub struct Part<'a> {
+    pub store: &'a Store,
+    pub edit: &'a dyn Fn(&mut Document) -> Result<()>,
+}
+
+/// One file of a commit, read and edited under its lock.
+struct Staged {
+    canon: PathBuf,
+    dir: PathBuf,
+    name: String,
+    shown: String,
+    before: Option<Vec<u8>>,
+    meta: Option<fs::Metadata>,
+    temp: Option<tempfile::NamedTempFile>,
+}
+
+/// Applies both edits so that both files change or neither does (SPEC §8.2).
+///
+/// Both write locks are taken (in path order, so two commits never deadlock);
+/// both new contents are prepared from the current files and written to temp
+/// files (random name, `O_EXCL`, 0600, then the original mode and owner),
+/// fsynced, before either file is replaced. Just before the renames both files
+/// are read again; if another program changed one, both edits are re-applied.
+/// If anything fails after the first rename, the first file's previous content
+/// is put back, itself through a temp file and a rename (or the file is removed
+/// when it did not exist), and the error says which state the files are in.
+pub fn modify_both(first: Part<'_>, second: Part<'_>, timeout: Duration) -> Result<()> {
+    let (canon_a, dir_a, name_a) = first.store.canonical()?;
+    let (canon_b, dir_b, name_b) = second.store.canonical()?;
+    if canon_a == canon_b {
+        bail!(
+            "{} and {} are the same file; they must be two files",
+            first.store.shown,
+            second.store.shown
+        );
+    }
+    ensure_dir(&dir_a)?;
+    ensure_dir(&dir_b)?;
+    let mut lock_paths = [
+        dir_a.join(format!(".{name_a}.mfa-exec.lock")),
+        dir_b.join(format!(".{name_b}.mfa-exec.lock")),
+    ];
+    lock_paths.sort();
+    let note = format!("pid {} (writing)", std::process::id());
+    let mut _locks = Vec::new();
+    for p in &lock_paths {
+        let name = LockName {
+            shown: tilde(p),
+            hint: "another program kept an AWS file locked for writing; try again",
+        };
+        _locks.push(lock(p, &name, &note, timeout, |_| {})?.0);
+    }
+    first.store.remove_leftovers(&dir_a, &name_a);
+    second.store.remove_leftovers(&dir_b, &name_b);
+    crate::testhook::pause("after-lock");
+    let parts = [
+        (first, canon_a, dir_a, name_a),
+        (second, canon_b, dir_b, name_b),
+    ];
+    for _attempt in 0..5 {
+        let mut staged = Vec::with_capacity(2);
+        for (part, canon, dir, name) in &parts {
+            let shown = &part.store.shown;
+            let before = match fs::read(canon) {
+                Ok(b) => Some(b),
+                Err(e) if e.kind() == ErrorKind::NotFound => None,
+                Err(e) => bail!("cannot read {shown}: {}", io_reason(&e)),
+            };
+            let meta = fs::metadata(canon).ok();
+            let text = match &before {
+                Some(b) => {
+                    std::str::from_utf8(b).map_err(|_| anyhow!("{shown}: not UTF-8 text"))?
+                }
+                None => "",
+            };
+            let mut doc =
+                Document::parse(text).map_err(|e| anyhow!("{shown}:{}: {}", e.line, e.message))?;
+            (part.edit)(&mut doc)?;
+            let out = doc.render();
+            // An absent file the edit leaves empty stays absent.
+            let unchanged = match &before {
+                Some(b) => b.as_slice() == out.as_bytes(),
+                None => out.is_empty(),
+            };
+            let temp = if unchanged {
+                None
+            } else {
+                Some(
+                    write_temp(dir, name, out.as_bytes(), meta.as_ref()).map_err(|e| {
+                        anyhow!("cannot write {shown}: {e}; neither file was changed")
+                    })?,
+                )
+            };
+            staged.push(Staged {
+                canon: canon.clone(),
+                dir: dir.clone(),
+                name: name.clone(),
+                shown: shown.clone(),
+                before,
+                meta,
+                temp,
+            });
+        }
+        crate::testhook::pause("before-rename");
+        if staged.iter().any(|s| fs::read(&s.canon).ok() != s.before) {
+            continue;
+        }
+        crate::testhook::pause("after-recheck");
+        let mut replaced: Option<usize> = None;
+        for i in 0..staged.len() {
+            let Some(temp) = staged[i].temp.take() else {
+                continue;
+            };
+            if replaced.is_some() {
+                crate::testhook::pause("between-renames");
+            }
+            let s = &staged[i];
+            if let Err(e) = temp.persist(&s.canon) {
+                let reason = io_reason(&e.error);
+                let Some(done) = replaced.map(|d| &staged[d]) else {
+                    bail!(
+                        "cannot replace {}: {reason}; neither file was changed",
+                        s.shown
+                    );
+                };
+                return Err(match restore(done) {
+                    Ok(()) => anyhow!(
+                        "cannot replace {}: {reason}; {} was put back as it was, so neither file was changed",
+                        s.shown,
+                        done.shown
+                    ),
+                    Err(r) => anyhow!(
+                        "cannot replace {}: {reason}; and {} could not be put back ({r}): it holds the new content, {} the old",
+                        s.shown,
+                        done.shown,
+                        s.shown
+                    ),
+                });
+            }
+            sync_dir(&s.dir);
+            replaced = Some(i);
+        }
+        return Ok(());
+    }
+    bail!(
+        "{} or {} kept changing while mfa-exec tried to write them; nothing was written",
+        parts[0].0.store.shown,
+        parts[1].0.store.shown
+    )
+}
+
+/// Writes `bytes` to a new temp file beside `name` in `dir` (`O_EXCL`, 0600,
+/// then `meta`'s mode and owner) and fsyncs it.
+fn write_temp(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    meta: Option<&fs::Metadata>,
+) -> std::result::Result<tempfile::NamedTempFile, String> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.mfa-exec-"))
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(|e| {
+            format!(
+                "cannot create a temp file in {}: {}",
+                dir.display(),
+                io_reason(&e)
+            )
+        })?;
+    let write = |tmp: &mut tempfile::NamedTempFile| -> std::io::Result<()> {
+        tmp.write_all(bytes)?;
+        tmp.flush()?;
+        if let Some(m) = meta {
+            let f = tmp.as_file();
+            f.set_permissions(fs::Permissions::from_mode(m.mode() & 0o7777))?;
+            if m.uid() != unsafe { libc::geteuid() } || m.gid() != unsafe { libc::getegid() } {
+                // Keep the owner (when root edits a user's file); best effort.
+                let _ = std::os::unix::fs::fchown(f, Some(m.uid()), Some(m.gid()));
+            }
+        }
+        tmp.as_file().sync_all()
+    };
+    write(&mut tmp).map_err(|e| io_reason(&e))?;
+    Ok(tmp)
+}
+
+/// Puts back the content `s` had before the commit (removes it if it did not
+/// exist), atomically.
+fn restore(s: &Staged) -> std::result::Result<(), String> {
+    match &s.before {
+        Some(bytes) => {
+            let tmp = write_temp(&s.dir, &s.name, bytes, s.meta.as_ref())?;
+            tmp.persist(&s.canon).map_err(|e| io_reason(&e.error))?;
+        }
+        None => fs::remove_file(&s.canon).map_err(|e| io_reason(&e))?,
+    }
+    sync_dir(&s.dir);
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -589,6 +801,61 @@ mod tests {
         let now = exp - chrono::Duration::minutes(20);
         assert!(c.session.fresh(now, 900));
         assert!(!c.session.fresh(now, 1500));
+    }
+
+    #[test]
+    fn modify_both_writes_both_or_refuses_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Store::new(dir.path().join("config"), "config".into());
+        let b = Store::new(dir.path().join("credentials"), "credentials".into());
+        fs::write(&a.path, "# keep\n[profile x]\nregion = a\n").unwrap();
+        let set_a = |d: &mut Document| -> Result<()> { Ok(d.set("profile x", "region", "b")?) };
+        let set_b = |d: &mut Document| -> Result<()> { Ok(d.set("x", "k", "v")?) };
+        let part = |store, edit| Part { store, edit };
+        modify_both(part(&a, &set_a), part(&b, &set_b), Duration::from_secs(5)).unwrap();
+        assert_eq!(
+            fs::read_to_string(&a.path).unwrap(),
+            "# keep\n[profile x]\nregion = b\n"
+        );
+        assert_eq!(fs::read_to_string(&b.path).unwrap(), "[x]\nk = v\n");
+        assert_eq!(
+            fs::metadata(&b.path).unwrap().mode() & 0o777,
+            0o600,
+            "a new file is 0600"
+        );
+        // Nothing to change: nothing written, no temp file, locks released.
+        modify_both(part(&a, &set_a), part(&b, &set_b), Duration::from_secs(5)).unwrap();
+        let mut names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                ".config.mfa-exec.lock",
+                ".credentials.mfa-exec.lock",
+                "config",
+                "credentials"
+            ]
+        );
+        // An absent file the edit leaves empty is not created.
+        let c = Store::new(dir.path().join("absent"), "absent".into());
+        let none = |_: &mut Document| -> Result<()> { Ok(()) };
+        let set_a2 = |d: &mut Document| -> Result<()> { Ok(d.set("profile x", "region", "c")?) };
+        modify_both(part(&a, &set_a2), part(&c, &none), Duration::from_secs(5)).unwrap();
+        assert!(!c.path.exists());
+        assert!(fs::read_to_string(&a.path)
+            .unwrap()
+            .ends_with("region = c\n"));
+        // The same file twice is refused before anything is written.
+        let e = modify_both(part(&a, &set_a), part(&a, &set_b), Duration::from_secs(5))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "config and config are the same file; they must be two files"
+        );
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! `before-fsync` (all written, not yet synced), `before-rename` (synced; the
 //! target is re-checked right after this point), `after-recheck` (re-checked,
 //! not yet renamed: the window a lock-less editor can still lose an edit in),
-//! `after-rename` (renamed, the directory not yet synced).
+//! `after-rename` (renamed, the directory not yet synced). The two-file commit
+//! of `configure` (`store::modify_both`) also has `between-renames` (the first
+//! file replaced, the second not yet).
 
 /// Sleeps at `point` when the test variable names it (debug builds only).
 #[cfg(debug_assertions)]

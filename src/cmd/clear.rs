@@ -1,6 +1,7 @@
 //! `mfa-exec clear [P... | --all]`: removes the sessions that carry mfa-exec's
 //! marker (a section left without keys is removed), never anything else, through
-//! the store's lock and atomic write; says what it removed.
+//! the store's lock and atomic write; says what it removed (nothing but errors
+//! with `--quiet`).
 
 use super::App;
 use crate::cli::ClearArgs;
@@ -9,6 +10,7 @@ use crate::profile::{Request, Resolver, KEY_SOURCE};
 use crate::store::SESSION_KEYS;
 use crate::ui::Ui;
 use anyhow::Result;
+use std::io::Write;
 use std::time::Duration;
 
 pub fn run(env: Env, ui: Ui, a: &ClearArgs) -> Result<i32> {
@@ -52,15 +54,15 @@ pub fn run(env: Env, ui: Ui, a: &ClearArgs) -> Result<i32> {
                 }
             }
             if !found {
-                crate::eline!("mfa-exec: no session of profile '{p}' to remove");
+                say(app.ui, &format!("no session of profile '{p}' to remove"));
             }
         }
     }
     if targets.is_empty() {
         if a.all {
-            crate::eline!(
-                "mfa-exec: no session written by mfa-exec in {}",
-                app.store.shown
+            say(
+                app.ui,
+                &format!("no session written by mfa-exec in {}", app.store.shown),
             );
         }
         return Ok(0);
@@ -81,10 +83,19 @@ pub fn run(env: Env, ui: Ui, a: &ClearArgs) -> Result<i32> {
         Ok(())
     })?;
     for s in &targets {
-        crate::eline!(
-            "mfa-exec: removed the session in [{s}] of {}",
-            app.store.shown
+        say(
+            app.ui,
+            &format!("removed the session in [{s}] of {}", app.store.shown),
         );
     }
     Ok(0)
+}
+
+/// `mfa-exec: MSG` on stderr unless `--quiet`; a closed stderr is not a crash.
+fn say(ui: Ui, msg: &str) {
+    if !ui.quiet {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "mfa-exec: {msg}");
+        let _ = err.flush();
+    }
 }

@@ -18,6 +18,20 @@
 //!   `--secret-from-stdin`, from stdin; never from a flag.
 //! - The device defaults to the current one, else one derived from a `user_arn`
 //!   key (`arn:aws:iam::A:user/N` → `arn:aws:iam::A:mfa/N`).
+//! - No secret is ever shown: in the preview every secret access key and session
+//!   token line (old or new, in either file) shows `****************`, and
+//!   access key ids are masked as in verbose output (`AKIA************MPLE`);
+//!   errors name a flag, never echo a secret. As a last check, any secret value
+//!   found in either file (or the new secret) is starred out of the preview.
+//! - Values are checked with real checks (not `debug_assert!`), before anything
+//!   is read or written: a control character (newline, CR, NUL, other C0, DEL)
+//!   in any flag value, typed answer or the secret from stdin (after its
+//!   trailing newline is trimmed) is refused, naming the flag (SPEC §8.2).
+//! - Both files or neither: the two edits go through one commit
+//!   ([`crate::store::modify_both`]); a failure leaves both files as they were.
+//! - `--quiet`: nothing is printed but errors. With `--yes` that includes the
+//!   preview; without `--yes` the preview and the question still appear on the
+//!   terminal (a confirmation needs them), but no closing note does.
 
 use super::App;
 use crate::cli::ConfigureArgs;
@@ -25,7 +39,8 @@ use crate::env::Env;
 use crate::error::fail;
 use crate::ini::Document;
 use crate::profile::{human, valid_serial, ConfigIndex, Fact};
-use crate::store::Store;
+use crate::secret::mask_key_id;
+use crate::store::{modify_both, Part, Store};
 use crate::ui::Ui;
 use anyhow::{anyhow, Result};
 use std::collections::BTreeMap;
@@ -69,7 +84,9 @@ impl Tty {
         if let Some(d) = default {
             i = i.default(d.to_string());
         }
-        Ok(i.interact_text_on(&self.term)?.trim().to_string())
+        let answer = i.interact_text_on(&self.term)?.trim().to_string();
+        check_plain(&format!("the answer to '{prompt}'"), &answer)?;
+        Ok(answer)
     }
 }
 
@@ -95,6 +112,62 @@ fn valid_key_id(id: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
+/// Refuses a control character (C0, including newline, CR and NUL, or DEL) in a
+/// value that would go into an INI file: one would split the line and inject
+/// keys. `what` names the flag or answer; the value itself is never shown.
+fn check_plain(what: &str, value: &str) -> Result<()> {
+    match value.chars().find(|c| c.is_ascii_control()) {
+        None => Ok(()),
+        Some(c) => Err(fail(format!(
+            "{what} contains a control character ({}); values cannot hold newlines or other control characters",
+            char_name(c)
+        ))
+        .into()),
+    }
+}
+
+fn char_name(c: char) -> String {
+    match c {
+        '\n' => "newline, U+000A".into(),
+        '\r' => "carriage return, U+000D".into(),
+        '\0' => "NUL, U+0000".into(),
+        '\t' => "tab, U+0009".into(),
+        c => format!("U+{:04X}", u32::from(c)),
+    }
+}
+
+/// A profile name usable as a section name: not empty, no spaces or brackets.
+fn check_profile_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.contains(char::is_whitespace) || name.contains(['[', ']']) {
+        return Err(fail(format!(
+            "'{name}' cannot be a profile name (no spaces or brackets)"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Every value given on the command line, checked before anything is read.
+fn check_flags(a: &ConfigureArgs) -> Result<()> {
+    check_plain("the profile name", &a.profile)?;
+    let flags = [
+        ("--source-profile", &a.source_profile),
+        ("--access-key-id", &a.access_key_id),
+        ("--mfa-serial", &a.mfa_serial),
+        ("--region", &a.region),
+    ];
+    for (flag, value) in flags {
+        if let Some(v) = value {
+            check_plain(flag, v)?;
+        }
+    }
+    check_profile_name(&a.profile)?;
+    if let Some(s) = &a.source_profile {
+        check_profile_name(s)?;
+    }
+    Ok(())
+}
+
 fn derive_serial(user_arn: &str) -> Option<String> {
     let (head, user) = user_arn.split_once(":user/")?;
     let name = user.rsplit('/').next()?;
@@ -105,13 +178,19 @@ fn read_secret(a: &ConfigureArgs, tty: Option<&Tty>) -> Result<String> {
     let secret = if a.secret_from_stdin {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
+        let line = line.strip_suffix('\n').unwrap_or(&line);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        check_plain(
+            "the secret access key from stdin (--secret-from-stdin)",
+            line,
+        )?;
         line.trim().to_string()
     } else if let Some(t) = tty {
-        dialoguer::Password::new()
+        let typed = dialoguer::Password::new()
             .with_prompt("AWS secret access key")
-            .interact_on(&t.term)?
-            .trim()
-            .to_string()
+            .interact_on(&t.term)?;
+        check_plain("the secret access key", &typed)?;
+        typed.trim().to_string()
     } else {
         return Err(fail(
             "the secret access key is read from the terminal or stdin, and there is no terminal",
@@ -160,11 +239,13 @@ fn gather(
                 .default(default)
                 .interact_on(&t.term)?;
             if pick + 1 == items.len() {
-                t.input(
+                let name = t.input(
                     "Name for the keys' profile",
                     Some(&format!("{p}-long-term")),
                     false,
-                )?
+                )?;
+                check_profile_name(&name)?;
+                name
             } else {
                 items[pick].clone()
             }
@@ -189,8 +270,10 @@ fn gather(
             }
         };
         if !valid_key_id(&id) {
+            // Masked: a secret pasted into the wrong field must not be echoed.
             return Err(fail(format!(
-                "'{id}' is not a long-term access key id (AKIA followed by letters and digits)"
+                "'{}' is not a long-term access key id (AKIA followed by letters and digits)",
+                mask_key_id(&id)
             ))
             .into());
         }
@@ -292,14 +375,9 @@ pub fn line_diff(old: &str, new: &str) -> Vec<String> {
 }
 
 pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
+    check_flags(a)?;
     let app = App::load(env, ui)?;
     let p = a.profile.clone();
-    if p.is_empty() || p.contains(char::is_whitespace) || p.contains(['[', ']']) {
-        return Err(fail(format!(
-            "'{p}' cannot be a profile name (no spaces or brackets)"
-        ))
-        .into());
-    }
     if a.no_input && !a.yes {
         return Err(fail("--no-input needs --yes (there is nobody to confirm)").into());
     }
@@ -368,20 +446,18 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
         Ok(())
     };
 
-    // Preview: the exact lines, the secret masked.
+    // Preview: the exact lines, every secret masked.
     let mut cfg_doc = app.files.config.doc.clone();
     config_edit(&mut cfg_doc)?;
     let mut cred_doc = app.files.credentials.doc.clone();
     creds_edit(&mut cred_doc)?;
     let cfg_diff = line_diff(&app.files.config.doc.render(), &cfg_doc.render());
-    let mut cred_diff = line_diff(&app.files.credentials.doc.render(), &cred_doc.render());
-    if let Some((_, secret)) = &ans.new_keys {
-        for l in &mut cred_diff {
-            *l = l.replace(secret.as_str(), "****************");
-        }
-    }
+    let cred_diff = line_diff(&app.files.credentials.doc.render(), &cred_doc.render());
     if cfg_diff.is_empty() && cred_diff.is_empty() {
-        crate::eline!("mfa-exec: profile '{p}' is already configured that way; nothing to change");
+        say(
+            app.ui,
+            &format!("profile '{p}' is already configured that way; nothing to change"),
+        );
         return Ok(0);
     }
     let mut preview = String::new();
@@ -392,15 +468,34 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
         if !diff.is_empty() {
             preview.push_str(&format!("{file}:\n"));
             for l in diff {
+                let l = match l.split_at_checked(2) {
+                    Some((sign @ ("- " | "+ "), rest)) => format!("{sign}{}", mask_line(rest)),
+                    _ => l.clone(),
+                };
                 preview.push_str(&format!("  {l}\n"));
             }
         }
     }
-    match &tty {
-        Some(t) => {
-            t.term.write_str(&preview)?;
+    let mut secrets: Vec<String> = Vec::new();
+    if let Some((_, secret)) = &ans.new_keys {
+        secrets.push(secret.clone());
+    }
+    for doc in [
+        &app.files.config.doc,
+        &cfg_doc,
+        &app.files.credentials.doc,
+        &cred_doc,
+    ] {
+        secrets.extend(secret_values(doc));
+    }
+    let preview = star_out(&preview, &secrets);
+    if !(a.yes && app.ui.quiet) {
+        match &tty {
+            Some(t) => t.term.write_str(&preview)?,
+            None => {
+                let _ = std::io::stderr().lock().write_all(preview.as_bytes());
+            }
         }
-        None => crate::ui::write_stderr(&preview),
     }
     if !a.yes {
         let t = tty
@@ -411,26 +506,102 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
             .default(true)
             .interact_on(&t.term)?;
         if !ok {
-            crate::eline!("mfa-exec: nothing written");
+            say(app.ui, "nothing written");
             return Ok(crate::error::exit::FAILURE);
         }
     }
-    let timeout = Duration::from_secs(10);
-    if !cred_diff.is_empty() {
-        app.store.modify(timeout, &creds_edit)?;
-    }
-    if !cfg_diff.is_empty() {
-        Store::new(
-            app.files.config.path.clone(),
-            app.files.config.shown.clone(),
-        )
-        .modify(timeout, &config_edit)?;
-    }
-    crate::eline!(
-        "mfa-exec: profile '{p}' configured; try: mfa-exec {p} -- aws sts get-caller-identity"
+    let config_store = Store::new(
+        app.files.config.path.clone(),
+        app.files.config.shown.clone(),
     );
-    let _ = std::io::stderr().flush();
+    modify_both(
+        Part {
+            store: &config_store,
+            edit: &config_edit,
+        },
+        Part {
+            store: &app.store,
+            edit: &creds_edit,
+        },
+        Duration::from_secs(10),
+    )?;
+    say(
+        app.ui,
+        &format!("profile '{p}' configured; try: mfa-exec {p} -- aws sts get-caller-identity"),
+    );
     Ok(0)
+}
+
+/// `mfa-exec: MSG` on stderr unless `--quiet`; a closed stderr is not a crash.
+fn say(ui: Ui, msg: &str) {
+    if !ui.quiet {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "mfa-exec: {msg}");
+        let _ = err.flush();
+    }
+}
+
+/// Stars shown instead of a secret.
+const STARS: &str = "****************";
+
+/// A key whose value is a secret: secret access keys, session tokens, and
+/// anything else named like a secret, token or password.
+fn secret_key(key: &str) -> bool {
+    let k = key.trim().to_ascii_lowercase();
+    k.contains("secret") || k.contains("token") || k.contains("password")
+}
+
+/// The values of every secret key in `doc`.
+fn secret_values(doc: &Document) -> Vec<String> {
+    doc.sections()
+        .into_iter()
+        .flat_map(|s| s.entries)
+        .filter(|e| secret_key(&e.key))
+        .map(|e| e.value)
+        .collect()
+}
+
+/// Replaces every occurrence of each secret (of 4 characters or more; shorter
+/// ones are masked by line already) with stars: the last check that no secret
+/// leaves this module.
+fn star_out(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    let mut secrets: Vec<&str> = secrets
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| s.len() >= 4)
+        .collect();
+    // Longest first, so a secret containing another is starred whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for s in secrets {
+        out = out.replace(s, STARS);
+    }
+    out
+}
+
+/// One file line as the preview shows it: secret values starred, access key
+/// ids masked, a line that is not a plain key, header, comment or blank (a
+/// continuation line) starred whole.
+fn mask_line(line: &str) -> String {
+    let t = line.trim_start();
+    if t.is_empty() || t.starts_with(['#', ';']) || (t.starts_with('[') && t == line) {
+        return line.to_string();
+    }
+    let Some(sep) = line.find(['=', ':']).filter(|_| t.len() == line.len()) else {
+        let indent = &line[..line.len() - t.len()];
+        return format!("{indent}{STARS}");
+    };
+    let (head, value) = (&line[..=sep], line[sep + 1..].trim());
+    let key = &line[..sep];
+    if value.is_empty() {
+        line.to_string()
+    } else if secret_key(key) {
+        format!("{head} {STARS}")
+    } else if key.trim().eq_ignore_ascii_case("aws_access_key_id") {
+        format!("{head} {}", mask_key_id(value))
+    } else {
+        line.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -457,6 +628,46 @@ mod tests {
             ["- b", "+ b2", "+ d"]
         );
         assert!(line_diff("same\n", "same\n").is_empty());
+    }
+
+    #[test]
+    fn control_characters_are_a_real_check() {
+        // A plain check, so release builds refuse them too (not a debug_assert).
+        assert!(check_plain("--region", "eu-west-1").is_ok());
+        for bad in ["a\nb", "a\rb", "a\0b", "a\x1bb", "a\x7fb", "a\tb"] {
+            assert!(check_plain("--region", bad).is_err(), "{bad:?}");
+        }
+        let e = check_plain("--region", "x\n").unwrap_err().to_string();
+        assert_eq!(e, "--region contains a control character (newline, U+000A); values cannot hold newlines or other control characters");
+    }
+
+    #[test]
+    fn preview_lines_are_masked() {
+        assert_eq!(
+            mask_line("aws_secret_access_key = abc/def"),
+            "aws_secret_access_key = ****************"
+        );
+        assert_eq!(
+            mask_line("AWS_SESSION_TOKEN=tok"),
+            "AWS_SESSION_TOKEN= ****************"
+        );
+        assert_eq!(
+            mask_line("aws_security_token : tok"),
+            "aws_security_token : ****************"
+        );
+        assert_eq!(
+            mask_line("aws_access_key_id = AKIAIOSFODNN7EXAMPLE"),
+            "aws_access_key_id = AKIA************MPLE"
+        );
+        assert_eq!(mask_line("  continued/secret"), "  ****************");
+        assert_eq!(mask_line("region = eu-west-1"), "region = eu-west-1");
+        assert_eq!(mask_line("[profile x]"), "[profile x]");
+        assert_eq!(mask_line("# note"), "# note");
+        assert_eq!(mask_line(""), "");
+        assert_eq!(
+            star_out("a longsecret b sec", &["longsecret".into(), "sec".into()]),
+            "a **************** b sec"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod bad_input;
 mod cli;
 mod commands;
 mod configure;
+mod configure_safety;
 mod explain;
 mod generated;
 mod main_flow;
