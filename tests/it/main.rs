@@ -13,5 +13,6 @@ mod explain;
 mod generated;
 mod main_flow;
 mod prompt;
+mod promises;
 mod reliability;
 mod roles;

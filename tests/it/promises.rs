@@ -1,0 +1,377 @@
+//! Issue 12: each promise a careful review found broken, tried again. Every test
+//! checks the exact error, the exit code, the STS request count and that both
+//! AWS files are byte-for-byte unchanged where nothing may be written.
+
+use crate::support::*;
+use std::process::Stdio;
+
+/// The note every run against the fake STS prints before its first request.
+fn note(sts: &FakeSts) -> String {
+    format!(
+        "mfa-exec: using STS at {} (from $AWS_ENDPOINT_URL_STS)\n",
+        sts.url()
+    )
+}
+
+/// Item 2 (SPEC §8.1): a mistyped command is found before any code is asked
+/// for or sent: 127, no prompt, no request, no write.
+#[test]
+fn mistyped_command_costs_no_code() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let snap = env.snapshot();
+    env.cmd_with_sts(&["test", "-t", "123456", "--", "terrafrom", "plan"], &sts)
+        .assert()
+        .code(127)
+        .stdout("")
+        .stderr("mfa-exec: error: command not found: terrafrom\n");
+    assert_eq!(sts.count(), 0);
+    env.assert_unchanged(&snap);
+}
+
+/// Item 2: a command that exists but cannot run is 126, before any request.
+#[test]
+fn unrunnable_command_costs_no_code() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let script = env.home().join("notexec.sh");
+    std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+    let snap = env.snapshot();
+    env.cmd_with_sts(&["test", "-t", "123456", "--", "./notexec.sh"], &sts)
+        .assert()
+        .code(126)
+        .stderr(format!(
+            "mfa-exec: error: cannot run ./notexec.sh: permission denied ({})\n",
+            env.home().join("./notexec.sh").display()
+        ));
+    assert_eq!(sts.count(), 0);
+    env.assert_unchanged(&snap);
+}
+
+/// Item 3 (SPEC §8.1): a key mfa-exec would set, twice in the destination, is a
+/// resolution error: no prompt, no request, nothing written.
+#[test]
+fn duplicate_session_key_in_destination_is_refused_before_a_code() {
+    let sts = FakeSts::start();
+    let env = TestEnv::new();
+    env.write_config(SEED_CONFIG);
+    env.write_credentials(&format!(
+        "{SEED_CREDENTIALS}\n[test]\naws_access_key_id = ASIAOLDOLDOLDOLDOLD0\naws_secret_access_key = s\naws_session_token = t1\naws_session_token = t2\n"
+    ));
+    let snap = env.snapshot();
+    env.cmd_with_sts(&["test", "-t", "123456", "--", "touch", "ran"], &sts)
+        .assert()
+        .code(125)
+        .stderr("mfa-exec: error: [test] in ~/.aws/credentials has aws_session_token twice (lines 9 and 10); mfa-exec will not write into it\nhint: remove one of the two lines from [test]\n");
+    assert_eq!(sts.count(), 0);
+    env.assert_unchanged(&snap);
+    assert!(!env.home().join("ran").exists());
+}
+
+/// Item 5 (SPEC §8.2): a closed or full stderr is not a crash: the exit status
+/// stays 125, never SIGABRT (134).
+#[test]
+fn closed_or_full_stderr_is_not_a_crash() {
+    let env = TestEnv::seeded();
+    let bin = bin_path();
+    for redirect in ["2>&-", "2>/dev/full", ">&- 2>&-"] {
+        let script = format!("'{}' nosuchprofile -- true {redirect}", bin.display());
+        let status = env
+            .other_cmd("/bin/sh", &["-c", &script])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(125), "{redirect}: {status:?}");
+    }
+    // A full stdout for a command that prints: an error (125), not an abort.
+    let script = format!("'{}' list >/dev/full 2>/dev/full", bin.display());
+    let status = env.other_cmd("/bin/sh", &["-c", &script]).status().unwrap();
+    assert_eq!(status.code(), Some(125), "{status:?}");
+    // A closed stdout: Rust's standard streams treat EBADF as a sink, so this
+    // is a quiet success rather than an error, and never an abort.
+    let script = format!("'{}' list >&- 2>&-", bin.display());
+    let status = env.other_cmd("/bin/sh", &["-c", &script]).status().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+/// Item 6 (SPEC §8.2): after `eval "$(mfa-exec export test)"` the variables a
+/// run removes are gone from the shell.
+#[test]
+fn export_removes_what_a_run_removes() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded().with_env("MFA_EXEC_TOKEN_CODE", "123456");
+    let bin = bin_path();
+    let script = format!(
+        "export AWS_PROFILE=elsewhere AWS_DEFAULT_PROFILE=elsewhere; eval \"$('{}' export test)\"; env",
+        bin.display()
+    );
+    let out = env
+        .other_cmd("/bin/sh", &["-c", &script])
+        .env("AWS_ENDPOINT_URL_STS", sts.url())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let vars = String::from_utf8_lossy(&out.stdout);
+    for gone in ["AWS_PROFILE=", "AWS_DEFAULT_PROFILE=", "MFA_EXEC_TOKEN_CODE="] {
+        assert!(
+            !vars.lines().any(|l| l.starts_with(gone)),
+            "{gone} survived:\n{vars}"
+        );
+    }
+    let issued = sts.last_issued().unwrap();
+    assert!(vars
+        .lines()
+        .any(|l| l == format!("AWS_ACCESS_KEY_ID={}", issued.access_key_id)));
+    // Each shell format removes them its own way; dotenv and json only set.
+    let first = |format: &str| -> String {
+        let out = env
+            .cmd_with_sts(&["export", "test", "--format", format], &sts)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    assert!(first("sh").starts_with("unset AWS_PROFILE AWS_DEFAULT_PROFILE MFA_EXEC_TOKEN_CODE\nexport AWS_ACCESS_KEY_ID="));
+    assert!(first("fish").starts_with("set -q AWS_PROFILE; and set -e AWS_PROFILE\nset -q AWS_DEFAULT_PROFILE; and set -e AWS_DEFAULT_PROFILE\nset -q MFA_EXEC_TOKEN_CODE; and set -e MFA_EXEC_TOKEN_CODE\nset -gx AWS_ACCESS_KEY_ID "));
+    assert!(first("powershell").starts_with("Remove-Item Env:AWS_PROFILE -ErrorAction SilentlyContinue\nRemove-Item Env:AWS_DEFAULT_PROFILE -ErrorAction SilentlyContinue\nRemove-Item Env:MFA_EXEC_TOKEN_CODE -ErrorAction SilentlyContinue\n$env:AWS_ACCESS_KEY_ID = "));
+    assert!(first("dotenv").starts_with("AWS_ACCESS_KEY_ID="));
+    assert!(!first("json").contains("AWS_PROFILE"));
+    // Only the first run called STS; the others were cached.
+    assert_eq!(sts.count(), 1);
+}
+
+/// Item 7 (SPEC §8.2): a session the main flow wrote under
+/// `MFA_EXEC_MFA_SERIAL` shows as valid in `list`, like everywhere else.
+#[test]
+fn list_resolves_with_the_same_inputs_as_the_main_flow() {
+    let sts = FakeSts::start();
+    let env = TestEnv::new()
+        .with_env("MFA_EXEC_MFA_SERIAL", "arn:aws:iam::123456789012:mfa/other");
+    env.write_config("[profile work]\nsource_profile = testAccount\nregion = eu-west-1\n");
+    env.write_credentials(SEED_CREDENTIALS);
+    env.cmd_with_sts(&["work", "-t", "123456", "--", "true"], &sts)
+        .assert()
+        .success();
+    assert_eq!(sts.count(), 1);
+    let out = env
+        .cmd(&["list", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let work = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["profile"] == "work")
+        .unwrap_or_else(|| panic!("no row for work: {rows}"));
+    assert_eq!(work["state"], "valid", "{rows}");
+    assert_eq!(work["device"], "arn:aws:iam::123456789012:mfa/other");
+    // export and credential-process see the same cached session: no request.
+    env.cmd(&["export", "work"]).assert().success();
+    env.cmd(&["credential-process", "work"]).assert().success();
+    assert_eq!(sts.count(), 1);
+}
+
+/// Item 8 (SPEC §6): `mfa-exec -f test & mfa-exec -f test2` (same source and
+/// device): the waiter takes the session the holder wrote for the other
+/// profile: one code, one GetSessionToken.
+#[test]
+fn force_waiter_takes_the_session_written_for_another_profile() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let asked = env.home().join("asked");
+    let go = env.home().join("go");
+    env.write_config(&format!(
+        "{SEED_CONFIG}mfa_process = echo asked >> {} ; while [ ! -e {} ]; do sleep 0.05; done; echo 123456\n\n[profile test2]\nsource_profile = testAccount\n",
+        asked.display(),
+        go.display()
+    ));
+    let holder = env
+        .std_cmd_with_sts(&["-f", "test", "--", "true"], &sts)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_file(&asked); // the holder has the lock of (testAccount, device)
+    let waiter = env
+        .std_cmd_with_sts(&["-f", "test2", "--", "env"], &sts)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let the waiter reach the lock before the holder finishes.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::fs::write(&go, "").unwrap();
+    let holder = holder.wait_with_output().unwrap();
+    assert!(holder.status.success(), "{holder:?}");
+    let waiter = waiter.wait_with_output().unwrap();
+    assert!(waiter.status.success(), "{waiter:?}");
+    assert_eq!(sts.count_action("GetSessionToken"), 1, "one code, one call");
+    assert_eq!(
+        std::fs::read_to_string(&asked).unwrap(),
+        "asked\n",
+        "the code was asked once"
+    );
+    let issued = sts.last_issued().unwrap();
+    let vars = String::from_utf8_lossy(&waiter.stdout);
+    assert!(
+        vars.lines()
+            .any(|l| l == format!("AWS_ACCESS_KEY_ID={}", issued.access_key_id)),
+        "{vars}"
+    );
+    let creds = env.read_credentials();
+    assert!(creds.contains("\n[test2]\naws_access_key_id = "), "{creds}");
+}
+
+/// Item 12 (SPEC §8.2): a background job (`stty tostop`) never writes to the
+/// terminal: it is not stopped by SIGTTOU and its progress notes stay off the
+/// screen.
+#[test]
+fn background_job_never_writes_to_the_terminal() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let bin = bin_path();
+    let script = format!(
+        "set -m; stty tostop; '{}' test -t 123456 -- true 2>err.txt & wait $!; echo rc=$?; echo done",
+        bin.display()
+    );
+    let mut pty = env.pty_program(
+        std::path::Path::new("/bin/sh"),
+        &["-c", &script],
+        Some(&sts),
+    );
+    let (code, seen) = pty.wait_with_output();
+    assert_eq!(code, 0, "{seen}");
+    assert!(seen.contains("rc=0\r\ndone"), "{seen}");
+    assert!(!seen.contains("getting an MFA session"), "{seen}");
+    assert_eq!(sts.count_action("GetSessionToken"), 1);
+}
+
+/// Item 13: `--quiet` silences the endpoint note (errors only).
+#[test]
+fn quiet_silences_the_endpoint_note() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    env.cmd_with_sts(&["-q", "test", "-t", "123456", "--", "true"], &sts)
+        .assert()
+        .success()
+        .stderr("");
+    env.cmd_with_sts(&["--quiet", "test", "-f", "-t", "123456", "--", "true"], &sts)
+        .assert()
+        .success()
+        .stderr("");
+    assert_eq!(sts.count(), 2);
+}
+
+/// Item 14 (SPEC §2): the keys of P's source_profile come before keys in P's
+/// own config section.
+#[test]
+fn source_keys_come_before_config_keys() {
+    let sts = FakeSts::start();
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "{SEED_CONFIG}aws_access_key_id = AKIACONFIGCONFIGCONF\naws_secret_access_key = cfg\n"
+    ));
+    env.write_credentials(SEED_CREDENTIALS);
+    env.cmd_with_sts(&["test", "-t", "123456", "--", "true"], &sts)
+        .assert()
+        .success();
+    let req = sts.last_request().unwrap();
+    assert_eq!(req.access_key_id.as_deref(), Some(SEED_KEY_ID));
+    // explain names the same source.
+    let out = env.cmd(&["explain", "test", "--json"]).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.contains("AKIA************MPLE"), "{text}");
+    assert!(!text.contains("AKIA************CONF"), "{text}");
+}
+
+/// Item 15 (SPEC §8.2): an unrelated `COMPLETE` changes nothing; completion
+/// answers to `_MFA_EXEC_COMPLETE`.
+#[test]
+fn unrelated_complete_variable_changes_nothing() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded().with_env("COMPLETE", "1");
+    env.cmd_with_sts(&["test", "-t", "123456", "--", "echo", "hi"], &sts)
+        .assert()
+        .success()
+        .stdout("hi\n");
+    let out = env
+        .cmd(&["--", "mfa-exec", "te"])
+        .env("_MFA_EXEC_COMPLETE", "bash")
+        .env("_CLAP_COMPLETE_INDEX", "1")
+        .env("_CLAP_IFS", "\n")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let words: Vec<String> = String::from_utf8_lossy(&out)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(words.contains(&"test".to_string()), "{words:?}");
+    assert!(words.contains(&"testAccount".to_string()), "{words:?}");
+}
+
+/// Item 22: an empty `region =` in P falls through to the source chain.
+#[test]
+fn empty_region_falls_through_to_the_source() {
+    let sts = FakeSts::start();
+    let env = TestEnv::new();
+    env.write_config("[profile testAccount]\nmfa_serial = arn:aws:iam::123456789012:mfa/test\nregion = eu-central-1\n\n[profile test]\nsource_profile = testAccount\nregion =\n");
+    env.write_credentials(SEED_CREDENTIALS);
+    let out = env
+        .cmd_with_sts(&["test", "-t", "123456", "--", "env"], &sts)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let vars = String::from_utf8_lossy(&out);
+    assert!(vars.lines().any(|l| l == "AWS_REGION=eu-central-1"), "{vars}");
+    assert_eq!(
+        sts.last_request().unwrap().region.as_deref(),
+        Some("eu-central-1")
+    );
+}
+
+/// Item 22: a role without an MFA device is assumed with the long-term keys
+/// and never writes `[S-mfa]`, so a foreign `[S-mfa]` does not stop it.
+#[test]
+fn role_without_device_needs_no_source_session_section() {
+    let sts = FakeSts::start();
+    let env = TestEnv::new();
+    env.write_config("[profile nomfa]\nrole_arn = arn:aws:iam::210987654321:role/reader\nsource_profile = base\n");
+    let creds = "[base]\naws_access_key_id = AKIABASEBASEBASEBASE\naws_secret_access_key = s\n\n[base-mfa]\n# someone else's\nregion_hint = x\n";
+    env.write_credentials(creds);
+    env.cmd_with_sts(&["nomfa", "--", "true"], &sts)
+        .assert()
+        .success();
+    assert_eq!(sts.count_action("AssumeRole"), 1);
+    assert_eq!(sts.count_action("GetSessionToken"), 0);
+    let after = env.read_credentials();
+    assert!(after.starts_with(creds), "{after}");
+}
+
+/// Item 22: InvalidClientTokenId for a request signed with a session does not
+/// blame the long-term keys.
+#[test]
+fn invalid_token_of_a_session_does_not_blame_the_long_term_keys() {
+    let sts = FakeSts::start();
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "{SEED_CONFIG}\n[profile prod]\nrole_arn = arn:aws:iam::210987654321:role/admin\nsource_profile = testAccount\n"
+    ));
+    env.write_credentials(SEED_CREDENTIALS);
+    sts.push_for("AssumeRole", Reply::invalid_client_token_id());
+    env.cmd_with_sts(&["prod", "-t", "123456", "--", "touch", "ran"], &sts)
+        .assert()
+        .code(125)
+        .stderr(format!("{}mfa-exec: error: profile 'prod': STS refused the session that signed the request to assume arn:aws:iam::210987654321:role/admin as invalid (STS: InvalidClientTokenId)\nhint: run 'mfa-exec clear prod' and try again; if it repeats, check that the keys of [testAccount] of ~/.aws/credentials are active\n", note(&sts)));
+    assert_eq!(sts.count_action("GetSessionToken"), 1);
+    assert!(!env.home().join("ran").exists());
+}
