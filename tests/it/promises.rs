@@ -149,7 +149,8 @@ fn list_resolves_with_the_same_inputs_as_the_main_flow() {
     let sts = FakeSts::start();
     let env = TestEnv::new()
         .with_env("MFA_EXEC_MFA_SERIAL", "arn:aws:iam::123456789012:mfa/other");
-    env.write_config("[profile work]\nsource_profile = testAccount\nregion = eu-west-1\n");
+    // The profile names one device; the environment overrides it.
+    env.write_config("[profile work]\nsource_profile = testAccount\nmfa_serial = arn:aws:iam::123456789012:mfa/own\nregion = eu-west-1\n");
     env.write_credentials(SEED_CREDENTIALS);
     env.cmd_with_sts(&["work", "-t", "123456", "--", "true"], &sts)
         .assert()
@@ -264,7 +265,15 @@ fn quiet_silences_the_endpoint_note() {
         .assert()
         .success()
         .stderr("");
-    assert_eq!(sts.count(), 2);
+    env.cmd_with_sts(&["test", "-q", "-f", "-t", "123456", "--", "true"], &sts)
+        .assert()
+        .success()
+        .stderr("");
+    env.cmd_with_sts(&["exec", "test", "-f", "-q", "-t", "123456", "--", "true"], &sts)
+        .assert()
+        .success()
+        .stderr("");
+    assert_eq!(sts.count(), 4);
 }
 
 /// Item 14 (SPEC §2): the keys of P's source_profile come before keys in P's
