@@ -10,6 +10,7 @@ mod configure;
 mod explain;
 mod generated;
 mod main_flow;
+mod network;
 mod prompt;
 mod reliability;
 mod roles;
