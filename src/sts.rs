@@ -208,15 +208,35 @@ impl CaBundle {
         })?;
         let certs = CertificateDer::pem_slice_iter(&pem)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| fail(format!("{shown} is not valid PEM: {e}")).hint(hint))?;
+            .map_err(|e| {
+                use rustls_pki_types::pem::Error as P;
+                let why = match e {
+                    P::MissingSectionEnd { end_marker } => format!(
+                        "a section has no '-----END {}-----' line",
+                        String::from_utf8_lossy(&end_marker)
+                    ),
+                    P::IllegalSectionStart { line } => {
+                        format!("bad section start '{}'", String::from_utf8_lossy(&line))
+                    }
+                    P::Base64Decode(_) => "a certificate is not valid base64".to_string(),
+                    other => other.to_string(),
+                };
+                fail(format!("{shown} is not valid PEM: {why}")).hint(hint)
+            })?;
         if certs.is_empty() {
             return Err(fail(format!("{shown} holds no PEM certificate")).hint(hint));
         }
         let mut roots = rustls::RootCertStore::empty();
         for (i, c) in certs.into_iter().enumerate() {
             roots.add(c).map_err(|e| {
+                let why = match e {
+                    rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding) => {
+                        "it is not a valid X.509 certificate".to_string()
+                    }
+                    other => other.to_string().replace("invalid peer certificate: ", ""),
+                };
                 fail(format!(
-                    "certificate {} of {shown} cannot be used: {e}",
+                    "certificate {} of {shown} cannot be used: {why}",
                     i + 1
                 ))
                 .hint(hint)
@@ -774,5 +794,104 @@ mod tests {
             ),
             Kind::MaxSessionDuration
         );
+    }
+}
+
+#[cfg(test)]
+mod network_tests {
+    use super::*;
+
+    fn proxy(pairs: &[(&str, &str)], url: &str) -> Option<(String, &'static str)> {
+        proxy_for(&Env::from_pairs(pairs, Some("/h")), url)
+            .unwrap()
+            .map(|p| (p.shown, p.var))
+    }
+
+    #[test]
+    fn proxy_choice_follows_the_sdk() {
+        let https = "https://sts.eu-west-1.amazonaws.com";
+        let http = "http://127.0.0.1:9000";
+        assert_eq!(proxy(&[], https), None);
+        let p = |s: &str, v| Some((s.to_string(), v));
+        assert_eq!(
+            proxy(&[("HTTPS_PROXY", "http://p:1")], https),
+            p("http://p:1", "HTTPS_PROXY")
+        );
+        // Uppercase first; the scheme's own variable only.
+        assert_eq!(
+            proxy(
+                &[("HTTPS_PROXY", "http://a:1"), ("https_proxy", "http://b:1")],
+                https
+            ),
+            p("http://a:1", "HTTPS_PROXY")
+        );
+        assert_eq!(proxy(&[("HTTPS_PROXY", "http://a:1")], http), None);
+        assert_eq!(
+            proxy(&[("http_proxy", "a:3128")], http),
+            p("http://a:3128", "http_proxy")
+        );
+        // ALL_PROXY when the scheme's variable is unset or unusable.
+        assert_eq!(
+            proxy(&[("all_proxy", "http://c:1")], https),
+            p("http://c:1", "all_proxy")
+        );
+        assert_eq!(
+            proxy(&[("HTTPS_PROXY", ""), ("ALL_PROXY", "http://c:1")], https),
+            p("http://c:1", "ALL_PROXY")
+        );
+        // Credentials are never shown.
+        assert_eq!(
+            proxy(&[("HTTPS_PROXY", "http://u:secret@p:8080")], https),
+            p("http://p:8080", "HTTPS_PROXY")
+        );
+        // NO_PROXY (domain suffix, IP), for ALL_PROXY too; CGI disables it all.
+        for no in [
+            "amazonaws.com",
+            ".amazonaws.com",
+            "*",
+            "x, sts.eu-west-1.amazonaws.com",
+        ] {
+            assert_eq!(
+                proxy(&[("HTTPS_PROXY", "http://p:1"), ("NO_PROXY", no)], https),
+                None,
+                "{no}"
+            );
+        }
+        assert_eq!(
+            proxy(
+                &[("ALL_PROXY", "http://p:1"), ("no_proxy", "127.0.0.1")],
+                http
+            ),
+            None
+        );
+        assert_eq!(
+            proxy(
+                &[("HTTP_PROXY", "http://p:1"), ("REQUEST_METHOD", "GET")],
+                http
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn unusable_proxy_scheme_is_refused() {
+        let e = proxy_for(
+            &Env::from_pairs(&[("ALL_PROXY", "socks5://p:1080")], Some("/h")),
+            "https://sts.us-east-1.amazonaws.com",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "the proxy socks5://p:1080 (from ALL_PROXY) cannot be used: invalid proxy URL: unsupported proxy scheme: socks5"
+        );
+    }
+
+    #[test]
+    fn endpoint_url_default() {
+        assert_eq!(
+            endpoint_url("eu-west-3", None),
+            "https://sts.eu-west-3.amazonaws.com"
+        );
+        assert_eq!(endpoint_url("x", Some("http://h:1")), "http://h:1");
     }
 }

@@ -223,41 +223,29 @@ fn unparsable_bundle_is_a_configuration_error() {
         "junk.pem",
         "-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n-----END CERTIFICATE-----\n",
     );
-    let out = env
-        .cmd(RUN)
-        .env("AWS_CA_BUNDLE", &junk)
-        .assert()
-        .code(125)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(out).unwrap();
-    assert!(
-        err.starts_with(&format!(
-            "mfa-exec: error: certificate 1 of the CA bundle {junk} (from $AWS_CA_BUNDLE) cannot be used: "
-        )) && err.ends_with(&format!("\n{HINT_BAD_BUNDLE}")),
-        "{err}"
+    refused(
+        &env,
+        &sts,
+        &[("AWS_CA_BUNDLE", &junk)],
+        &format!("mfa-exec: error: certificate 1 of the CA bundle {junk} (from $AWS_CA_BUNDLE) cannot be used: it is not a valid X.509 certificate\n{HINT_BAD_BUNDLE}"),
     );
-    assert_eq!(err.lines().count(), 2, "{err}");
     // A broken base64 body.
     let broken = write(
         "broken.pem",
         "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
     );
-    let out = env
-        .cmd(RUN)
-        .env("AWS_CA_BUNDLE", &broken)
-        .assert()
-        .code(125)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(out).unwrap();
-    assert!(
-        err.starts_with(&format!(
-            "mfa-exec: error: the CA bundle {broken} (from $AWS_CA_BUNDLE) is not valid PEM: "
-        )),
-        "{err}"
+    refused(
+        &env,
+        &sts,
+        &[("AWS_CA_BUNDLE", &broken)],
+        &format!("mfa-exec: error: the CA bundle {broken} (from $AWS_CA_BUNDLE) is not valid PEM: a certificate is not valid base64\n{HINT_BAD_BUNDLE}"),
+    );
+    let cut = write("cut.pem", "-----BEGIN CERTIFICATE-----\naGVsbG8gd29ybGQ=\n");
+    refused(
+        &env,
+        &sts,
+        &[("AWS_CA_BUNDLE", &cut)],
+        &format!("mfa-exec: error: the CA bundle {cut} (from $AWS_CA_BUNDLE) is not valid PEM: a section has no '-----END CERTIFICATE-----' line\n{HINT_BAD_BUNDLE}"),
     );
     assert_eq!(sts.count(), 0);
     assert!(!env.home().join("ran").exists());
