@@ -881,10 +881,12 @@ impl<'a> Resolver<'a> {
         };
         let ca_bundle = match &req.ca_bundle_env {
             Some(path) => Some(Fact::new(path.clone(), Origin::Env("AWS_CA_BUNDLE"))),
-            None => chain
-                .iter()
-                .find_map(|p| self.config.get(p, "ca_bundle"))
-                .filter(|f| !f.value.is_empty()),
+            // An empty `ca_bundle =` falls through (the AWS CLI takes it as unset).
+            None => chain.iter().find_map(|p| {
+                self.config
+                    .get(p, "ca_bundle")
+                    .filter(|f| !f.value.is_empty())
+            }),
         };
         let mfa_process = chain.iter().find_map(|p| self.config.get(p, "mfa_process"));
         let mfa_process_timeout = match chain
