@@ -104,12 +104,14 @@ fn bundle_from_profile_ca_bundle() {
     let front = TlsFront::start(sts.addr(), &pki);
     let env = TestEnv::seeded().with_sts_url(&front.url());
     pki.write_ca(&env, "ca.pem");
-    // In the source profile: found through the chain, `~` expanded.
-    env.write_config(&SEED_CONFIG.replacen(
+    // In the source profile: found through the chain (an empty value in the
+    // profile falls through), `~` expanded.
+    let config = SEED_CONFIG.replacen(
         "[profile test]",
         "ca_bundle = ~/ca.pem\n\n[profile test]",
         1,
-    ));
+    );
+    env.write_config(&format!("{config}ca_bundle =\n"));
     succeeds(&env, &sts, &[]);
     assert_eq!(front.accepted(), 1);
 }
