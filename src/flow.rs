@@ -431,10 +431,10 @@ fn check_clock(deps: &Deps, issued: &Issued) {
 
 /// The endpoint STS was called at, for messages.
 pub fn endpoint_shown(plan: &Plan) -> String {
-    match &plan.endpoint {
-        Some(e) => e.value.clone(),
-        None => format!("https://sts.{}.amazonaws.com", plan.sts_region.value),
-    }
+    crate::sts::endpoint_url(
+        &plan.sts_region.value,
+        plan.endpoint.as_ref().map(|e| e.value.as_str()),
+    )
 }
 
 /// SPEC §7: an STS error as one line naming what is at fault, plus a hint.
@@ -510,6 +510,12 @@ pub fn describe(plan: &Plan, hop: Option<usize>, e: &StsError, deps: &Deps) -> F
         Kind::Throttled => fail(format!("STS is throttling requests{sts}: {}", e.message)).hint("try again in a minute"),
         Kind::Unreachable | Kind::TimedOut => fail(format!("STS unreachable at {}: {}", endpoint_shown(plan), e.message))
             .hint("check the network, or the endpoint (AWS_ENDPOINT_URL_STS, endpoint_url)"),
+        Kind::Proxy => fail(e.message.clone())
+            .hint("check the proxy (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY), or bypass it for the STS host with NO_PROXY"),
+        Kind::Tls => fail(e.message.clone()).hint(match &plan.ca_bundle {
+            Some(b) => format!("the CA bundle {} (from {}) replaces the system's CAs; add the CA that signs this certificate to it (AWS_CA_BUNDLE, ca_bundle)", b.value, b.origin),
+            None => "if a TLS-inspecting proxy or a private CA signs it, set AWS_CA_BUNDLE or ca_bundle in the profile to a PEM file with that CA".to_string(),
+        }),
         Kind::BadResponse => fail(format!("STS at {} sent an answer mfa-exec cannot read: {}", endpoint_shown(plan), e.message)),
         Kind::Other => fail(format!("STS refused the request{sts}: {}", e.message)),
     };

@@ -112,6 +112,8 @@ pub struct Request {
     pub outer_profile: Option<String>,
     /// `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL`, with the variable's name.
     pub endpoint_env: Option<(&'static str, String)>,
+    /// `AWS_CA_BUNDLE`.
+    pub ca_bundle_env: Option<String>,
 }
 
 /// The long-term keys used to call STS.
@@ -163,6 +165,8 @@ pub struct Plan {
     pub source_duration: Fact<u64>,
     pub min_remaining: Fact<u64>,
     pub endpoint: Option<Fact<String>>,
+    /// `AWS_CA_BUNDLE`, else `ca_bundle` (a PEM file; read by `sts::CaBundle`).
+    pub ca_bundle: Option<Fact<String>>,
     pub mfa_process: Option<Fact<String>>,
     /// `mfa_process_timeout` (seconds or a duration), default 60 s.
     pub mfa_process_timeout: Option<Fact<u64>>,
@@ -904,6 +908,15 @@ impl<'a> Resolver<'a> {
                 .iter()
                 .find_map(|p| self.config.get(p, "endpoint_url")),
         };
+        let ca_bundle = match &req.ca_bundle_env {
+            Some(path) => Some(Fact::new(path.clone(), Origin::Env("AWS_CA_BUNDLE"))),
+            // An empty `ca_bundle =` falls through (the AWS CLI takes it as unset).
+            None => chain.iter().find_map(|p| {
+                self.config
+                    .get(p, "ca_bundle")
+                    .filter(|f| !f.value.is_empty())
+            }),
+        };
         let mfa_process = chain.iter().find_map(|p| self.config.get(p, "mfa_process"));
         let mfa_process_timeout = match chain
             .iter()
@@ -945,6 +958,7 @@ impl<'a> Resolver<'a> {
             source_duration,
             min_remaining,
             endpoint,
+            ca_bundle,
             mfa_process,
             mfa_process_timeout,
             sections,

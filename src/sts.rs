@@ -9,13 +9,44 @@
 //! variables `AWS_ENDPOINT_URL_STS`/`AWS_ENDPOINT_URL` are resolved into the plan
 //! by `profile.rs` instead. tokio is started here, on the refresh path only,
 //! as a current-thread runtime.
+//!
+//! The HTTP client is the SDK's own (`aws-smithy-http-client`, rustls with
+//! aws-lc, as the SDK's default client), built here so that two settings are
+//! explicit (SPEC §8.2):
+//!
+//! - **CA bundle.** `AWS_CA_BUNDLE`, else `ca_bundle` of the profile or its
+//!   source chain (resolved in `profile.rs`), names a PEM file. As in the AWS
+//!   CLI (botocore hands the file to urllib3 as its only `ca_certs`) and the Go
+//!   SDK, the bundle *replaces* the system's CAs: only its certificates are
+//!   trusted. It is read and checked by [`CaBundle::load`] when the plan is
+//!   used (before any prompt, lock or request, cached session or not), so a
+//!   missing, unreadable or unparsable file is a configuration error, never a
+//!   panic inside the TLS layer.
+//! - **Proxy.** [`proxy_for`] picks the proxy from the environment snapshot
+//!   exactly as the SDK's default client does (`ProxyConfig::from_env`, which
+//!   is hyper-util's `Matcher::from_env`: `HTTPS_PROXY`/`https_proxy` for https,
+//!   `HTTP_PROXY`/`http_proxy` for http, else `ALL_PROXY`/`all_proxy`; uppercase
+//!   first; `NO_PROXY`/`no_proxy` bypasses; nothing under CGI's
+//!   `REQUEST_METHOD`), using hyper-util's own matcher on the one endpoint
+//!   called. The client is then given that proxy explicitly (or none), so the
+//!   proxy an error names is the one the request went through.
+//!
+//! A TLS failure (an untrusted or wrong certificate) and a proxy that cannot
+//! be reached or will not tunnel are told apart from "STS unreachable"
+//! ([`Kind::Tls`], [`Kind::Proxy`]).
 
+use crate::env::Env;
+use crate::error::{fail, Fail};
+use crate::profile::Fact;
 use crate::secret::Secret;
 use crate::store::Session;
 use aws_sdk_sts::config::{
     BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
 };
 use aws_sdk_sts::error::{BoxError, ProvideErrorMetadata, SdkError};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
@@ -70,6 +101,10 @@ pub enum Kind {
     MaxSessionDuration,
     Throttled,
     Unreachable,
+    /// The proxy could not be reached or would not tunnel; the message is whole.
+    Proxy,
+    /// The TLS handshake with STS failed (certificate); the message is whole.
+    Tls,
     TimedOut,
     BadResponse,
     Other,
@@ -137,10 +172,296 @@ pub fn classify(code: &str, message: &str) -> Kind {
     }
 }
 
+/// The URL STS is called at: the plan's endpoint, else the regional one.
+pub fn endpoint_url(region: &str, endpoint: Option<&str>) -> String {
+    match endpoint {
+        Some(e) => e.to_string(),
+        None => format!("https://sts.{region}.amazonaws.com"),
+    }
+}
+
+/// A CA bundle, read and checked: the PEM text the TLS layer will trust alone.
+#[derive(Debug, Clone)]
+pub struct CaBundle {
+    pem: Vec<u8>,
+    /// Certificates in it.
+    pub count: usize,
+}
+
+impl CaBundle {
+    /// Reads `fact` (a path, `~` expanded) and checks every certificate in it
+    /// as rustls will when the client is built (where a bad one would panic).
+    pub fn load(env: &Env, fact: &Fact<String>) -> Result<CaBundle, Fail> {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::CertificateDer;
+        let shown = format!("the CA bundle {} (from {})", fact.value, fact.origin);
+        let hint = "AWS_CA_BUNDLE and ca_bundle name a PEM file of the CA certificates to trust";
+        let path = env
+            .expand_tilde(&fact.value)
+            .map_err(|e| fail(format!("{shown}: {e}")).hint(hint))?;
+        let pem = std::fs::read(&path).map_err(|e| {
+            fail(format!(
+                "cannot read {shown}: {}",
+                crate::store::io_reason(&e)
+            ))
+            .hint(hint)
+        })?;
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                use rustls_pki_types::pem::Error as P;
+                let why = match e {
+                    P::MissingSectionEnd { end_marker } => format!(
+                        "a section has no '-----END {}-----' line",
+                        String::from_utf8_lossy(&end_marker)
+                    ),
+                    P::IllegalSectionStart { line } => {
+                        format!("bad section start '{}'", String::from_utf8_lossy(&line))
+                    }
+                    P::Base64Decode(_) => "a certificate is not valid base64".to_string(),
+                    other => other.to_string(),
+                };
+                fail(format!("{shown} is not valid PEM: {why}")).hint(hint)
+            })?;
+        if certs.is_empty() {
+            return Err(fail(format!("{shown} holds no PEM certificate")).hint(hint));
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        for (i, c) in certs.into_iter().enumerate() {
+            roots.add(c).map_err(|e| {
+                let why = match e {
+                    rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding) => {
+                        "it is not a valid X.509 certificate".to_string()
+                    }
+                    other => other.to_string().replace("invalid peer certificate: ", ""),
+                };
+                fail(format!(
+                    "certificate {} of {shown} cannot be used: {why}",
+                    i + 1
+                ))
+                .hint(hint)
+            })?;
+        }
+        Ok(CaBundle {
+            count: roots.len(),
+            pem,
+        })
+    }
+}
+
+/// The proxy between mfa-exec and STS, as the SDK's HTTP client picks it.
+#[derive(Debug, Clone)]
+pub struct Proxy {
+    /// `scheme://host:port`, without credentials.
+    pub shown: String,
+    /// The variable it came from (`HTTPS_PROXY`, `all_proxy`, ...).
+    pub var: &'static str,
+    /// What the connector is given: this proxy for every request.
+    config: ProxyConfig,
+}
+
+impl std::fmt::Display for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (from {})", self.shown, self.var)
+    }
+}
+
+/// The proxy for requests to `url`, from the environment, with the rules of
+/// hyper-util's `Matcher::from_env` (what `ProxyConfig::from_env` uses); `None`
+/// for a direct connection (no variable, `NO_PROXY`, an unusable value).
+pub fn proxy_for(env: &Env, url: &str) -> Result<Option<Proxy>, Fail> {
+    use hyper_util::client::proxy::matcher::Matcher;
+    let Ok(dst) = url.parse::<http::Uri>() else {
+        return Ok(None);
+    };
+    // As hyper-util: no proxy under CGI (httpoxy); the first variable of a
+    // pair that is set (and UTF-8) wins, even if empty.
+    if env.get_os("REQUEST_METHOD").is_some() {
+        return Ok(None);
+    }
+    let first = |names: [&'static str; 2]| {
+        names.into_iter().find_map(|n| {
+            env.get_os(n)
+                .and_then(|v| v.to_str())
+                .map(|v| (n, v.to_string()))
+        })
+    };
+    let no = first(["NO_PROXY", "no_proxy"])
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    let scheme = match dst.scheme_str() {
+        Some("https") => first(["HTTPS_PROXY", "https_proxy"]),
+        Some("http") => first(["HTTP_PROXY", "http_proxy"]),
+        _ => return Ok(None),
+    };
+    let all = first(["ALL_PROXY", "all_proxy"]);
+    // The scheme's variable if it parses, else ALL_PROXY (hyper-util's `or`).
+    let chosen = [scheme, all]
+        .into_iter()
+        .flatten()
+        .find_map(|(var, value)| {
+            Matcher::builder()
+                .all(value.clone())
+                .no(no.clone())
+                .build()
+                .intercept(&dst)
+                .map(|i| (var, value, i))
+        });
+    let Some((var, value, intercept)) = chosen else {
+        return Ok(None);
+    };
+    let uri = intercept.uri();
+    let shown = format!(
+        "{}://{}",
+        uri.scheme_str().unwrap_or("http"),
+        uri.authority().map(|a| a.as_str()).unwrap_or_default()
+    );
+    // hyper-util takes a value without a scheme as http://; ProxyConfig wants one.
+    let full = if value.contains("://") {
+        value
+    } else {
+        format!("http://{value}")
+    };
+    let config = ProxyConfig::all(full).map_err(|e| {
+        fail(format!(
+            "the proxy {shown} (from {var}) cannot be used: {e}"
+        ))
+        .hint("use an http:// or https:// proxy URL")
+    })?;
+    Ok(Some(Proxy { shown, var, config }))
+}
+
+/// The SDK's HTTPS client (rustls, aws-lc) with the bundle's CAs and the proxy.
+fn http_client(ca_bundle: Option<&CaBundle>, proxy: Option<&Proxy>) -> SharedHttpClient {
+    let trust = match ca_bundle {
+        Some(b) => TrustStore::empty().with_pem_certificate(b.pem.clone()),
+        None => TrustStore::default(),
+    };
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a TLS context of a trust store always builds");
+    let proxy = proxy
+        .map(|p| p.config.clone())
+        .unwrap_or_else(ProxyConfig::disabled);
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut b = aws_smithy_http_client::Connector::builder()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+            .tls_context(context.clone());
+        b.set_connector_settings(settings.cloned());
+        if let Some(c) = components {
+            b.set_sleep_impl(c.sleep_impl());
+        }
+        b.set_proxy_config(Some(proxy.clone()));
+        b.build()
+    })
+}
+
+/// The first error of type `T` in a chain, looking inside `io::Error`s too
+/// (hyper-rustls nests the rustls error two `io::Error`s deep).
+fn find_in_chain<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(t) = err.downcast_ref::<T>() {
+            return Some(t);
+        }
+        if let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if let Some(t) = find_in_chain::<T>(inner) {
+                return Some(t);
+            }
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// What went wrong in a TLS handshake, in words.
+fn tls_reason(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => {
+                "its certificate is not signed by a trusted CA (unknown issuer)".into()
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                "its certificate is not valid for this host name".into()
+            }
+            C::Expired | C::ExpiredContext { .. } => "its certificate has expired".into(),
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "its certificate is not valid yet (check the clock)".into()
+            }
+            C::BadSignature => "its certificate has a bad signature".into(),
+            other => format!("invalid certificate: {other:?}"),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// Where the request went, for messages.
+struct Route<'a> {
+    url: String,
+    proxy: Option<&'a Proxy>,
+}
+
+/// A connection failure, when it is the proxy's or a TLS failure.
+fn route_failure(
+    e: &(dyn std::error::Error + 'static),
+    text: &str,
+    timeout: bool,
+    route: &Route,
+) -> Option<(Kind, String)> {
+    let url = &route.url;
+    if let Some(t) = find_in_chain::<rustls::Error>(e) {
+        let via = route
+            .proxy
+            .map(|p| format!(" through the proxy {p}"))
+            .unwrap_or_default();
+        return Some((
+            Kind::Tls,
+            format!(
+                "TLS handshake with STS at {url}{via} failed: {}",
+                tls_reason(t)
+            ),
+        ));
+    }
+    let p = route.proxy?;
+    let low = text.to_ascii_lowercase();
+    let msg = if low.contains("tunnel error: proxy authorization required") {
+        format!("the proxy {p} asks for credentials (HTTP 407) to reach STS at {url}")
+    } else if low.contains("tunnel error: unsuccessful") {
+        format!("the proxy {p} refused to open a tunnel to STS at {url}")
+    } else if low.contains("tunnel error: unexpected end of file") {
+        format!("the proxy {p} closed the connection instead of opening a tunnel to STS at {url}")
+    } else {
+        let why = if timeout {
+            "connection timed out"
+        } else if low.contains("refused") {
+            "connection refused"
+        } else if low.contains("dns") || low.contains("resolve") || low.contains("lookup") {
+            "the host name does not resolve"
+        } else if low.contains("reset") {
+            "connection reset"
+        } else {
+            return None;
+        };
+        format!("cannot reach the proxy {p} for STS at {url}: {why}")
+    };
+    Some((Kind::Proxy, msg))
+}
+
 /// The real client: aws-sdk-sts on a current-thread tokio runtime.
 pub struct AwsSts {
     pub region: String,
     pub endpoint: Option<String>,
+    /// The CA bundle that replaces the system's CAs, already read and checked.
+    pub ca_bundle: Option<CaBundle>,
+    /// The proxy requests go through ([`proxy_for`] on the endpoint).
+    pub proxy: Option<Proxy>,
     /// Said once on stderr before the first call (a non-AWS endpoint).
     pub note: std::cell::Cell<Option<String>>,
     pub ui: crate::ui::Ui,
@@ -207,6 +528,7 @@ fn to_session(c: &aws_sdk_sts::types::Credentials) -> Result<Session, StsError> 
 fn map_sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: SdkError<E>,
     date: Option<DateTime<Utc>>,
+    route: &Route,
 ) -> StsError {
     let (kind, code, message) = match &e {
         SdkError::ServiceError(se) => {
@@ -231,7 +553,9 @@ fn map_sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
                 "{}",
                 aws_smithy_types::error::display::DisplayErrorContext(&e)
             );
-            if df.is_timeout() {
+            if let Some((kind, message)) = route_failure(&e, &msg, df.is_timeout(), route) {
+                (kind, None, message)
+            } else if df.is_timeout() {
                 (Kind::TimedOut, None, "connection timed out".into())
             } else if df.is_io() {
                 let low = msg.to_ascii_lowercase();
@@ -287,6 +611,7 @@ fn short_chain(s: &str) -> String {
 fn finish<E: ProvideErrorMetadata + std::error::Error + 'static>(
     out: Result<Option<aws_sdk_sts::types::Credentials>, SdkError<E>>,
     server_date: Option<DateTime<Utc>>,
+    route: &Route,
 ) -> Result<Issued, StsError> {
     match out {
         Ok(Some(c)) => Ok(Issued {
@@ -299,11 +624,18 @@ fn finish<E: ProvideErrorMetadata + std::error::Error + 'static>(
             message: "its answer has no credentials".into(),
             server_date,
         }),
-        Err(e) => Err(map_sdk_error(e, server_date)),
+        Err(e) => Err(map_sdk_error(e, server_date, route)),
     }
 }
 
 impl AwsSts {
+    fn route(&self) -> Route<'_> {
+        Route {
+            url: endpoint_url(&self.region, self.endpoint.as_deref()),
+            proxy: self.proxy.as_ref(),
+        }
+    }
+
     fn client(
         &self,
         signer: &Signer,
@@ -330,6 +662,7 @@ impl AwsSts {
             .credentials_provider(creds)
             .timeout_config(timeouts)
             .retry_config(RetryConfig::standard())
+            .http_client(http_client(self.ca_bundle.as_ref(), self.proxy.as_ref()))
             .interceptor(DateCapture(date));
         if let Some(url) = &self.endpoint {
             b = b.endpoint_url(url.clone());
@@ -370,7 +703,7 @@ impl Sts for AwsSts {
                 .send(),
         );
         let server_date = *date.lock().unwrap_or_else(|e| e.into_inner());
-        finish(out.map(|o| o.credentials), server_date)
+        finish(out.map(|o| o.credentials), server_date, &self.route())
     }
 
     fn assume_role(&self, signer: &Signer, input: &AssumeRoleInput) -> Result<Issued, StsError> {
@@ -389,7 +722,7 @@ impl Sts for AwsSts {
                 .send(),
         );
         let server_date = *date.lock().unwrap_or_else(|e| e.into_inner());
-        finish(out.map(|o| o.credentials), server_date)
+        finish(out.map(|o| o.credentials), server_date, &self.route())
     }
 }
 
@@ -459,5 +792,104 @@ mod tests {
             ),
             Kind::MaxSessionDuration
         );
+    }
+}
+
+#[cfg(test)]
+mod network_tests {
+    use super::*;
+
+    fn proxy(pairs: &[(&str, &str)], url: &str) -> Option<(String, &'static str)> {
+        proxy_for(&Env::from_pairs(pairs, Some("/h")), url)
+            .unwrap()
+            .map(|p| (p.shown, p.var))
+    }
+
+    #[test]
+    fn proxy_choice_follows_the_sdk() {
+        let https = "https://sts.eu-west-1.amazonaws.com";
+        let http = "http://127.0.0.1:9000";
+        assert_eq!(proxy(&[], https), None);
+        let p = |s: &str, v| Some((s.to_string(), v));
+        assert_eq!(
+            proxy(&[("HTTPS_PROXY", "http://p:1")], https),
+            p("http://p:1", "HTTPS_PROXY")
+        );
+        // Uppercase first; the scheme's own variable only.
+        assert_eq!(
+            proxy(
+                &[("HTTPS_PROXY", "http://a:1"), ("https_proxy", "http://b:1")],
+                https
+            ),
+            p("http://a:1", "HTTPS_PROXY")
+        );
+        assert_eq!(proxy(&[("HTTPS_PROXY", "http://a:1")], http), None);
+        assert_eq!(
+            proxy(&[("http_proxy", "a:3128")], http),
+            p("http://a:3128", "http_proxy")
+        );
+        // ALL_PROXY when the scheme's variable is unset or unusable.
+        assert_eq!(
+            proxy(&[("all_proxy", "http://c:1")], https),
+            p("http://c:1", "all_proxy")
+        );
+        assert_eq!(
+            proxy(&[("HTTPS_PROXY", ""), ("ALL_PROXY", "http://c:1")], https),
+            p("http://c:1", "ALL_PROXY")
+        );
+        // Credentials are never shown.
+        assert_eq!(
+            proxy(&[("HTTPS_PROXY", "http://u:secret@p:8080")], https),
+            p("http://p:8080", "HTTPS_PROXY")
+        );
+        // NO_PROXY (domain suffix, IP), for ALL_PROXY too; CGI disables it all.
+        for no in [
+            "amazonaws.com",
+            ".amazonaws.com",
+            "*",
+            "x, sts.eu-west-1.amazonaws.com",
+        ] {
+            assert_eq!(
+                proxy(&[("HTTPS_PROXY", "http://p:1"), ("NO_PROXY", no)], https),
+                None,
+                "{no}"
+            );
+        }
+        assert_eq!(
+            proxy(
+                &[("ALL_PROXY", "http://p:1"), ("no_proxy", "127.0.0.1")],
+                http
+            ),
+            None
+        );
+        assert_eq!(
+            proxy(
+                &[("HTTP_PROXY", "http://p:1"), ("REQUEST_METHOD", "GET")],
+                http
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn unusable_proxy_scheme_is_refused() {
+        let e = proxy_for(
+            &Env::from_pairs(&[("ALL_PROXY", "socks5://p:1080")], Some("/h")),
+            "https://sts.us-east-1.amazonaws.com",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "the proxy socks5://p:1080 (from ALL_PROXY) cannot be used: invalid proxy URL: unsupported proxy scheme: socks5"
+        );
+    }
+
+    #[test]
+    fn endpoint_url_default() {
+        assert_eq!(
+            endpoint_url("eu-west-3", None),
+            "https://sts.eu-west-3.amazonaws.com"
+        );
+        assert_eq!(endpoint_url("x", Some("http://h:1")), "http://h:1");
     }
 }

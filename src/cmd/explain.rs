@@ -10,9 +10,10 @@ use crate::cli::ExplainArgs;
 use crate::env::Env;
 use crate::error::fail;
 use crate::flow;
-use crate::profile::{human, ConfigIndex, Origin, Plan, Resolver};
+use crate::profile::{human, ConfigIndex, Origin, Plan, ResolveError, Resolver};
 use crate::secret::mask_key_id;
 use crate::store::read_session;
+use crate::sts::{self, CaBundle};
 use crate::ui::Ui;
 use anyhow::Result;
 use chrono::Utc;
@@ -145,6 +146,21 @@ fn facts(app: &App, plan: &Plan) -> Vec<Fact> {
     if let Some(e) = &plan.endpoint {
         out.push(fact("sts endpoint", e.value.clone(), Some(&e.origin)));
     }
+    if let Some(b) = &plan.ca_bundle {
+        let v = match CaBundle::load(&app.env, b) {
+            Ok(c) => format!(
+                "{}, {} certificate{}, trusted instead of the system's CAs",
+                b.value,
+                c.count,
+                if c.count == 1 { "" } else { "s" }
+            ),
+            Err(_) => format!("{} (unusable: see problem)", b.value),
+        };
+        out.push(fact("ca bundle", v, Some(&b.origin)));
+    }
+    if let Ok(Some(p)) = sts::proxy_for(&app.env, &flow::endpoint_shown(plan)) {
+        out.push(fact("proxy", p.shown.clone(), Some(&Origin::Env(p.var))));
+    }
     if let Some(p) = &plan.mfa_process {
         out.push(fact("mfa_process", p.value.clone(), Some(&p.origin)));
     }
@@ -240,6 +256,19 @@ fn warnings(app: &App, plan: Option<&Plan>, name: &str) -> Vec<String> {
     w
 }
 
+/// What a run would refuse before calling STS: an unusable CA bundle or proxy.
+fn network_problem(app: &App, plan: &Plan) -> Option<ResolveError> {
+    let bundle = plan
+        .ca_bundle
+        .as_ref()
+        .and_then(|b| CaBundle::load(&app.env, b).err());
+    let proxy = || sts::proxy_for(&app.env, &flow::endpoint_shown(plan)).err();
+    bundle.or_else(proxy).map(|f| ResolveError {
+        message: f.message,
+        hint: f.hint,
+    })
+}
+
 pub fn run(env: Env, ui: Ui, a: &ExplainArgs) -> Result<i32> {
     let name = super::profile_arg(&a.profile, &a.resolve.profile)?.to_string();
     let quiet = Ui { quiet: true, ..ui };
@@ -247,7 +276,7 @@ pub fn run(env: Env, ui: Ui, a: &ExplainArgs) -> Result<i32> {
     let req = app.request(&name, &a.resolve);
     let resolved = Resolver::new(&app.files).resolve(&req);
     let (facts, problem) = match &resolved {
-        Ok(plan) => (facts(&app, plan), None),
+        Ok(plan) => (facts(&app, plan), network_problem(&app, plan)),
         Err(e) => {
             let idx = ConfigIndex::build(&app.files.config);
             let mut f = vec![fact("profile", name.clone(), None)];

@@ -19,7 +19,7 @@ use crate::flow::{self, Deps, Options};
 use crate::otp::{CodeSource, PROCESS_TIMEOUT};
 use crate::profile::{AwsFiles, Plan, Request, ResolveError, Resolver};
 use crate::store::{self, Session, Store};
-use crate::sts::AwsSts;
+use crate::sts::{self, AwsSts};
 use crate::ui::Ui;
 use anyhow::Result;
 use std::time::Duration;
@@ -104,6 +104,7 @@ impl App {
                     e.get("AWS_ENDPOINT_URL")
                         .map(|v| ("AWS_ENDPOINT_URL", v.to_string()))
                 }),
+            ca_bundle_env: e.get("AWS_CA_BUNDLE").map(str::to_string),
         }
     }
 
@@ -150,9 +151,19 @@ impl App {
                 None => plan.profile.clone(),
             },
         };
+        // Checked here, before the cache, a prompt or a request: a bad bundle
+        // is a configuration error whether or not STS is called this time.
+        let ca_bundle = match &plan.ca_bundle {
+            Some(f) => Some(sts::CaBundle::load(&self.env, f)?),
+            None => None,
+        };
+        let endpoint = plan.endpoint.as_ref().map(|e| e.value.clone());
+        let url = sts::endpoint_url(&plan.sts_region.value, endpoint.as_deref());
         let sts = AwsSts {
             region: plan.sts_region.value.clone(),
-            endpoint: plan.endpoint.as_ref().map(|e| e.value.clone()),
+            endpoint,
+            ca_bundle,
+            proxy: sts::proxy_for(&self.env, &url)?,
             note: std::cell::Cell::new(
                 plan.endpoint
                     .as_ref()

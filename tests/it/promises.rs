@@ -112,7 +112,11 @@ fn export_removes_what_a_run_removes() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     let vars = String::from_utf8_lossy(&out.stdout);
-    for gone in ["AWS_PROFILE=", "AWS_DEFAULT_PROFILE=", "MFA_EXEC_TOKEN_CODE="] {
+    for gone in [
+        "AWS_PROFILE=",
+        "AWS_DEFAULT_PROFILE=",
+        "MFA_EXEC_TOKEN_CODE=",
+    ] {
         assert!(
             !vars.lines().any(|l| l.starts_with(gone)),
             "{gone} survived:\n{vars}"
@@ -133,7 +137,9 @@ fn export_removes_what_a_run_removes() {
             .clone();
         String::from_utf8(out).unwrap()
     };
-    assert!(first("sh").starts_with("unset AWS_PROFILE AWS_DEFAULT_PROFILE MFA_EXEC_TOKEN_CODE\nexport AWS_ACCESS_KEY_ID="));
+    assert!(first("sh").starts_with(
+        "unset AWS_PROFILE AWS_DEFAULT_PROFILE MFA_EXEC_TOKEN_CODE\nexport AWS_ACCESS_KEY_ID="
+    ));
     assert!(first("fish").starts_with("set -q AWS_PROFILE; and set -e AWS_PROFILE\nset -q AWS_DEFAULT_PROFILE; and set -e AWS_DEFAULT_PROFILE\nset -q MFA_EXEC_TOKEN_CODE; and set -e MFA_EXEC_TOKEN_CODE\nset -gx AWS_ACCESS_KEY_ID "));
     assert!(first("powershell").starts_with("Remove-Item Env:AWS_PROFILE -ErrorAction SilentlyContinue\nRemove-Item Env:AWS_DEFAULT_PROFILE -ErrorAction SilentlyContinue\nRemove-Item Env:MFA_EXEC_TOKEN_CODE -ErrorAction SilentlyContinue\n$env:AWS_ACCESS_KEY_ID = "));
     assert!(first("dotenv").starts_with("AWS_ACCESS_KEY_ID="));
@@ -147,8 +153,7 @@ fn export_removes_what_a_run_removes() {
 #[test]
 fn list_resolves_with_the_same_inputs_as_the_main_flow() {
     let sts = FakeSts::start();
-    let env = TestEnv::new()
-        .with_env("MFA_EXEC_MFA_SERIAL", "arn:aws:iam::123456789012:mfa/other");
+    let env = TestEnv::new().with_env("MFA_EXEC_MFA_SERIAL", "arn:aws:iam::123456789012:mfa/other");
     // The profile names one device; the environment overrides it.
     env.write_config("[profile work]\nsource_profile = testAccount\nmfa_serial = arn:aws:iam::123456789012:mfa/own\nregion = eu-west-1\n");
     env.write_credentials(SEED_CREDENTIALS);
@@ -240,7 +245,7 @@ fn background_job_never_writes_to_the_terminal() {
         "set -m; stty tostop; '{}' test -t 123456 -- true 2>err.txt & wait $!; echo rc=$?; echo done",
         bin.display()
     );
-    let mut pty = env.pty_program(
+    let pty = env.pty_program(
         std::path::Path::new("/bin/sh"),
         &["-c", &script],
         Some(&sts),
@@ -261,18 +266,24 @@ fn quiet_silences_the_endpoint_note() {
         .assert()
         .success()
         .stderr("");
-    env.cmd_with_sts(&["--quiet", "test", "-f", "-t", "123456", "--", "true"], &sts)
-        .assert()
-        .success()
-        .stderr("");
+    env.cmd_with_sts(
+        &["--quiet", "test", "-f", "-t", "123456", "--", "true"],
+        &sts,
+    )
+    .assert()
+    .success()
+    .stderr("");
     env.cmd_with_sts(&["test", "-q", "-f", "-t", "123456", "--", "true"], &sts)
         .assert()
         .success()
         .stderr("");
-    env.cmd_with_sts(&["exec", "test", "-f", "-q", "-t", "123456", "--", "true"], &sts)
-        .assert()
-        .success()
-        .stderr("");
+    env.cmd_with_sts(
+        &["exec", "test", "-f", "-q", "-t", "123456", "--", "true"],
+        &sts,
+    )
+    .assert()
+    .success()
+    .stderr("");
     assert_eq!(sts.count(), 4);
 }
 
@@ -341,7 +352,10 @@ fn empty_region_falls_through_to_the_source() {
         .stdout
         .clone();
     let vars = String::from_utf8_lossy(&out);
-    assert!(vars.lines().any(|l| l == "AWS_REGION=eu-central-1"), "{vars}");
+    assert!(
+        vars.lines().any(|l| l == "AWS_REGION=eu-central-1"),
+        "{vars}"
+    );
     assert_eq!(
         sts.last_request().unwrap().region.as_deref(),
         Some("eu-central-1")
