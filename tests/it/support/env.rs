@@ -44,9 +44,14 @@ pub const SEED_REGION: &str = "ap-northeast-2";
 /// Default timeout put on `TestEnv::cmd` commands (override with `.timeout`).
 pub const CMD_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Path of the crate's binary as built by cargo for this test binary.
+/// Path of the binary under test: `MFA_EXEC_TEST_BIN` when set (the release-like
+/// build that `scripts/test.sh` tries the promises against: panic = "abort",
+/// no debug assertions), else the one cargo built for this test binary.
 pub fn bin_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_mfa-exec"))
+    match std::env::var_os("MFA_EXEC_TEST_BIN") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_mfa-exec")),
+    }
 }
 
 /// Contents and permission bits of one file.
