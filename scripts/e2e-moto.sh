@@ -10,9 +10,9 @@
 # `aws sts get-caller-identity` makes STS requests of its own, so the proxy
 # records each request's Action and the access key id that signed it, and the
 # checks count GetSessionToken requests specifically. moto answers every
-# GetSessionToken with the same key id, so the proxy gives each answer a key id
-# of its own (ASIAE2EISSUED0000001, ...) and records it: a check can then tell
-# which session signed a request.
+# GetSessionToken with the same session, so the proxy gives each answer a key
+# id (ASIAE2EISSUED0000001, ...) and token of its own and records them: a check
+# can then tell which session signed a request.
 #
 # Besides the AWS CLI, two clients nobody here wrote use the sessions: boto3
 # (from the venv) and the AWS SDK for JavaScript v3 (fromIni, installed with npm
@@ -111,8 +111,8 @@ cat >"$tmp/proxy.py" <<'PY'
 
 Appends "ACTION KEYID" to LOG, "ACTION KEYID TOKEN" to LOG.tokens (TOKEN: the
 first 16 hex digits of the SHA-256 of the session token sent, or -), and gives
-each GetSessionToken answer its own access key id, appending "KEYID TOKEN" of
-the session issued to LOG.issued.
+each GetSessionToken answer an access key id and session token of its own,
+appending "KEYID TOKEN" of the session issued to LOG.issued.
 """
 import hashlib, http.client, itertools, re, sys, threading, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -151,14 +151,17 @@ class Proxy(BaseHTTPRequestHandler):
         resp = conn.getresponse()
         data = resp.read()
         if action == "GetSessionToken" and resp.status == 200:
-            text = data.decode()
-            new_key = f"ASIAE2EISSUED{next(issued):07d}"
+            text, serial = data.decode(), next(issued)
+            new_key = f"ASIAE2EISSUED{serial:07d}"
             text, n = re.subn(r"<AccessKeyId>[^<]*</AccessKeyId>", f"<AccessKeyId>{new_key}</AccessKeyId>", text)
             t = re.search(r"<SessionToken>([^<]*)</SessionToken>", text)
             if n == 1 and t:
-                data = text.encode()
+                new_token = f"{t.group(1)}{serial:07d}"
+                data = text.replace(t.group(0), f"<SessionToken>{new_token}</SessionToken>").encode()
                 with lock, open(logfile + ".issued", "a") as f:
-                    f.write(f"{new_key} {digest(t.group(1))}\n")
+                    f.write(f"{new_key} {digest(new_token)}\n")
+            else:
+                print(f"GetSessionToken answer not rewritten: {text[:200]!r}", file=sys.stderr, flush=True)
         self.send_response(resp.status, resp.reason)
         for k, v in resp.getheaders():
             if k.lower() not in ("transfer-encoding", "connection", "content-length"):
