@@ -11,11 +11,19 @@
 # first use; MFA_EXEC_VENV overrides where) and cargo.
 set -euo pipefail
 
+# MFA_EXEC_VENV as given, relative to the caller's directory.
+if [[ -n "${MFA_EXEC_VENV:-}" && "$MFA_EXEC_VENV" != /* ]]; then
+    MFA_EXEC_VENV=$PWD/$MFA_EXEC_VENV
+fi
 cd "$(dirname "$0")/.."
 root=$PWD
 
+# The caller's AWS setup and mfa-exec settings must not leak in, except the one
+# setting this script documents: where the venv is.
+venv=${MFA_EXEC_VENV:-$root/target/venv}
 while read -r var; do unset "$var"; done < <(compgen -e | grep -E '^(AWS_|MFA_EXEC_)' || true)
 unset COMPLETE || true
+export MFA_EXEC_VENV=$venv
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; }
@@ -23,7 +31,6 @@ show() { printf '$ %s\n' "$*"; }
 say "building mfa-exec and the Python venv (moto, awscli)"
 cargo build --quiet
 bin_dir="${CARGO_TARGET_DIR:-$root/target}/debug"
-export MFA_EXEC_VENV="${MFA_EXEC_VENV:-$root/target/venv}"
 bash "$root/scripts/venv.sh"
 py="$MFA_EXEC_VENV/bin/python"
 

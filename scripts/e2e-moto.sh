@@ -9,28 +9,58 @@
 # clients and moto: moto keeps no request log, and the wrapped
 # `aws sts get-caller-identity` makes STS requests of its own, so the proxy
 # records each request's Action and the access key id that signed it, and the
-# checks count GetSessionToken requests specifically.
+# checks count GetSessionToken requests specifically. moto answers every
+# GetSessionToken with the same session, so the proxy gives each answer a key
+# id (ASIAE2EISSUED0000001, ...) and token of its own and records them: a check
+# can then tell which session signed a request.
 #
-# Environment: MFA_EXEC_VENV (default ./target/venv), E2E_KEEP=1 keeps the
-# temporary directory for inspection.
+# Besides the AWS CLI, two clients nobody here wrote use the sessions: boto3
+# (from the venv) and the AWS SDK for JavaScript v3 (fromIni, installed with npm
+# by scripts/npm.sh into target/npm), each through `credential_process =
+# mfa-exec credential-process P` and through the session mfa-exec wrote into
+# the credentials file. Without Node.js 20+ and npm their checks are skipped
+# with the reason (they fail instead under CI=true).
+#
+# Environment: MFA_EXEC_VENV (default ./target/venv), MFA_EXEC_NPM (default
+# ./target/npm), E2E_KEEP=1 keeps the temporary directory for inspection.
 set -euo pipefail
 
+# MFA_EXEC_VENV and MFA_EXEC_NPM as given, relative to the caller's directory.
+if [[ -n "${MFA_EXEC_VENV:-}" && "$MFA_EXEC_VENV" != /* ]]; then
+    MFA_EXEC_VENV=$PWD/$MFA_EXEC_VENV
+fi
+if [[ -n "${MFA_EXEC_NPM:-}" && "$MFA_EXEC_NPM" != /* ]]; then
+    MFA_EXEC_NPM=$PWD/$MFA_EXEC_NPM
+fi
 cd "$(dirname "$0")/.."
 root=$PWD
 
 # --- environment -------------------------------------------------------------
-# Nothing of the caller's AWS setup may leak in.
+# Nothing of the caller's AWS setup may leak in; of the mfa-exec settings only
+# MFA_EXEC_VENV and MFA_EXEC_NPM, which this script documents, are kept.
+venv=${MFA_EXEC_VENV:-$root/target/venv}
+npm_dir=${MFA_EXEC_NPM:-$root/target/npm}
 while read -r var; do unset "$var"; done < <(compgen -e | grep -E '^(AWS_|MFA_EXEC_)' || true)
 unset COMPLETE || true
+export MFA_EXEC_VENV=$venv MFA_EXEC_NPM=$npm_dir
 
 echo "e2e: building mfa-exec" >&2
 cargo build --quiet
 bin_dir="${CARGO_TARGET_DIR:-$root/target}/debug"
 [[ -x "$bin_dir/mfa-exec" ]] || { echo "e2e: no binary at $bin_dir/mfa-exec" >&2; exit 1; }
 
-export MFA_EXEC_VENV="${MFA_EXEC_VENV:-$root/target/venv}"
 bash "$root/scripts/venv.sh" >&2
 py="$MFA_EXEC_VENV/bin/python"
+
+# The AWS SDK for JavaScript v3, when Node.js 20+ and npm are here.
+js_skip=
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    js_skip="Node.js and npm not found (install Node.js 20 or later with npm)"
+elif (($(node -p 'process.versions.node.split(".")[0]') < 20)); then
+    js_skip="Node.js $(node --version) is older than 20, which the AWS SDK for JavaScript v3 needs"
+else
+    bash "$root/scripts/npm.sh" >&2
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mfa-exec-e2e.XXXXXX")
 pids=()
@@ -77,11 +107,23 @@ pids+=($!)
 wait_http "http://127.0.0.1:$moto_port/moto-api/" "$tmp/moto.log"
 
 cat >"$tmp/proxy.py" <<'PY'
-"""Forwards every request to moto and appends "ACTION KEYID" to a log file."""
-import http.client, re, sys, urllib.parse
+"""Forwards every request to moto.
+
+Appends "ACTION KEYID" to LOG, "ACTION KEYID TOKEN" to LOG.tokens (TOKEN: the
+first 16 hex digits of the SHA-256 of the session token sent, or -), and gives
+each GetSessionToken answer an access key id and session token of its own,
+appending "KEYID TOKEN" of the session issued to LOG.issued.
+"""
+import hashlib, http.client, itertools, re, sys, threading, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 listen, upstream, logfile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+issued = itertools.count(1)
+lock = threading.Lock()
+
+
+def digest(token):
+    return hashlib.sha256(token.encode()).hexdigest()[:16] if token else "-"
 
 
 class Proxy(BaseHTTPRequestHandler):
@@ -95,14 +137,31 @@ class Proxy(BaseHTTPRequestHandler):
         if not action:
             action = (self.headers.get("X-Amz-Target") or "-").split(".")[-1]
         m = re.search(r"Credential=([A-Z0-9]+)/", self.headers.get("Authorization") or "")
-        with open(logfile, "a") as f:
-            f.write(f"{action} {m.group(1) if m else '-'}\n")
+        key = m.group(1) if m else "-"
+        token = digest(self.headers.get("X-Amz-Security-Token"))
+        with lock:
+            with open(logfile, "a") as f:
+                f.write(f"{action} {key}\n")
+            with open(logfile + ".tokens", "a") as f:
+                f.write(f"{action} {key} {token}\n")
         conn = http.client.HTTPConnection("127.0.0.1", upstream, timeout=30)
         headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
         headers["Host"] = f"127.0.0.1:{upstream}"
         conn.request(self.command, self.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
+        if action == "GetSessionToken" and resp.status == 200:
+            text, serial = data.decode(), next(issued)
+            new_key = f"ASIAE2EISSUED{serial:07d}"
+            text, n = re.subn(r"<AccessKeyId>[^<]*</AccessKeyId>", f"<AccessKeyId>{new_key}</AccessKeyId>", text)
+            t = re.search(r"<SessionToken>([^<]*)</SessionToken>", text)
+            if n == 1 and t:
+                new_token = f"{t.group(1)}{serial:07d}"
+                data = text.replace(t.group(0), f"<SessionToken>{new_token}</SessionToken>").encode()
+                with lock, open(logfile + ".issued", "a") as f:
+                    f.write(f"{new_key} {digest(new_token)}\n")
+            else:
+                print(f"GetSessionToken answer not rewritten: {text[:200]!r}", file=sys.stderr, flush=True)
         self.send_response(resp.status, resp.reason)
         for k, v in resp.getheaders():
             if k.lower() not in ("transfer-encoding", "connection", "content-length"):
@@ -121,11 +180,11 @@ class Proxy(BaseHTTPRequestHandler):
 ThreadingHTTPServer(("127.0.0.1", listen), Proxy).serve_forever()
 PY
 proxy_port=$(free_port)
-: >"$tmp/requests.log"
+: >"$tmp/requests.log"; : >"$tmp/requests.log.tokens"; : >"$tmp/requests.log.issued"
 "$py" "$tmp/proxy.py" "$proxy_port" "$moto_port" "$tmp/requests.log" >"$tmp/proxy.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$proxy_port/moto-api/" "$tmp/proxy.log"
-: >"$tmp/requests.log"
+: >"$tmp/requests.log"; : >"$tmp/requests.log.tokens"; : >"$tmp/requests.log.issued"
 
 # --- throwaway HOME with the seed layout --------------------------------------
 export HOME="$tmp/home"
@@ -140,8 +199,8 @@ user_arn = arn:aws:iam::123456789012:user/test
 source_profile = testAccount
 region = ap-northeast-2
 EOF
-# moto's GetSessionToken always answers with the key id AKIAIOSFODNN7EXAMPLE, so
-# the long-term key here is a different one: requests show which key signed them.
+# Requests show which key signed them: the long-term key here is none of the
+# ones the proxy hands out for sessions.
 long_term_key=AKIAMFAEXECE2ETEST01
 cat >"$HOME/.aws/credentials" <<EOF
 [testAccount]
@@ -161,7 +220,7 @@ echo "e2e: moto on 127.0.0.1:$moto_port behind the counting proxy on 127.0.0.1:$
 echo "e2e: $(mfa-exec --version), $(aws --version 2>&1)" >&2
 
 # --- helpers -------------------------------------------------------------------
-passed=0 failed=0 n=0
+passed=0 failed=0 skipped=0 n=0
 check() { # DESCRIPTION FUNCTION: run FUNCTION, its output to a log shown on failure
     local desc=$1 fn=$2
     local rc
@@ -178,6 +237,21 @@ check() { # DESCRIPTION FUNCTION: run FUNCTION, its output to a log shown on fai
         failed=$((failed + 1))
         echo "not ok $n - $desc"
         sed 's/^/#   /' "$tmp/check-$n.log"
+    fi
+}
+# A check that needs Node.js: skipped with the reason where it is missing,
+# failed under CI, which must have it.
+js_check() { # DESCRIPTION FUNCTION
+    if [[ -z "$js_skip" ]]; then
+        check "$@"
+    elif [[ "${CI:-}" == true ]]; then
+        n=$((n + 1)) failed=$((failed + 1))
+        echo "not ok $n - $1"
+        echo "#   $js_skip (CI must run this check)"
+    else
+        n=$((n + 1)) skipped=$((skipped + 1))
+        echo "ok $n - $1 # SKIP $js_skip"
+        echo "e2e: SKIPPED $1: $js_skip" >&2
     fi
 }
 count() { grep -c "^$1 " "$tmp/requests.log" || true; }
@@ -300,6 +374,158 @@ t_completion() {
 }
 check "bash completion (committed completions/mfa-exec.bash) offers profile names from both files" t_completion
 
+# --- clients nobody here wrote: boto3 and the AWS SDK for JavaScript v3 ---------
+# Each prints "KEYID TOKEN ARN": the access key id of the credentials it resolved,
+# the digest of their session token (as the proxy logs it) and the identity its
+# signed GetCallerIdentity returned. The endpoint is overridden explicitly.
+clients_start=$(date +%s%N)
+cat >"$tmp/client.py" <<'PY'
+import hashlib, os, sys
+import boto3
+
+session = boto3.Session(profile_name=sys.argv[1])
+sts = session.client("sts", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+arn = sts.get_caller_identity()["Arn"]
+creds = session.get_credentials().get_frozen_credentials()
+token = hashlib.sha256(creds.token.encode()).hexdigest()[:16] if creds.token else "-"
+print(creds.access_key, token, arn)
+PY
+# fromIni caches the parsed files per process: every run is a new node process.
+cat >"$tmp/client.js" <<'JS'
+const { createHash } = require("node:crypto");
+const { fromIni } = require("@aws-sdk/credential-providers");
+const { STSClient, GetCallerIdentityCommand } = require("@aws-sdk/client-sts");
+
+(async () => {
+    const sts = new STSClient({
+        region: "us-east-1",
+        endpoint: process.env.AWS_ENDPOINT_URL,
+        credentials: fromIni({ profile: process.argv[2] }),
+    });
+    const { Arn } = await sts.send(new GetCallerIdentityCommand({}));
+    const creds = await sts.config.credentials(); // memoized: the ones that signed
+    const token = creds.sessionToken
+        ? createHash("sha256").update(creds.sessionToken).digest("hex").slice(0, 16)
+        : "-";
+    console.log(`${creds.accessKeyId} ${token} ${Arn}`);
+})().catch((e) => {
+    console.error(e);
+    process.exit(1);
+});
+JS
+client_boto3() { "$py" "$tmp/client.py" "$@"; }
+client_js() { NODE_PATH="$MFA_EXEC_NPM/node_modules" node "$tmp/client.js" "$@"; }
+
+# Per client C: [C] gets its session through `credential_process` in [C-cp],
+# [C-file] through the wrapper. Each names a device of its own: a fresh session
+# of the same source and device would be reused (copied), and each check is to
+# see a GetSessionToken of its own.
+for c in boto3 js; do
+    cat >>"$HOME/.aws/config" <<EOF
+
+[profile $c]
+source_profile = testAccount
+mfa_serial = arn:aws:iam::123456789012:mfa/$c
+region = us-east-1
+
+[profile $c-cp]
+credential_process = mfa-exec credential-process $c
+region = us-east-1
+
+[profile $c-file]
+source_profile = testAccount
+mfa_serial = arn:aws:iam::123456789012:mfa/$c-file
+region = us-east-1
+EOF
+done
+
+token_digest() { printf '%s' "$1" | sha256sum | cut -c1-16; }
+# Asserts that [PROFILE] of the credentials file holds the session STS issued
+# last, and sets issued_key and issued_token (its digest).
+holds_last_issued() { # PROFILE
+    read -r issued_key issued_token < <(tail -n 1 "$tmp/requests.log.issued")
+    echo "last session issued: $issued_key (token digest $issued_token)"
+    [[ "$(ini_get "$1" aws_access_key_id)" == "$issued_key" ]] \
+        || fail "[$1] holds $(ini_get "$1" aws_access_key_id), not the issued key $issued_key"
+    [[ "$(token_digest "$(ini_get "$1" aws_session_token)")" == "$issued_token" ]] \
+        || fail "[$1] does not hold the issued session token"
+}
+# Runs CLIENT on PROFILE in a new process (with the VAR=VALUE assignments) and
+# asserts that it made one GetCallerIdentity; sets client_out.
+client_run() { # CLIENT PROFILE [VAR=VALUE...]
+    local client=$1 profile=$2 calls
+    shift 2
+    calls=$(count GetCallerIdentity)
+    client_out=$(
+        for a in "$@"; do export "${a?}"; done
+        "client_$client" "$profile" </dev/null 2>"$tmp/client.err"
+    ) || {
+        cat "$tmp/client.err"
+        fail "$client on profile $profile failed"
+    }
+    echo "$client, profile $profile: $client_out"
+    [[ "$(count GetCallerIdentity)" == $((calls + 1)) ]] \
+        || fail "GetCallerIdentity requests: $(count GetCallerIdentity), expected $((calls + 1))"
+}
+# Asserts that the client's last call was signed with the issued session (key
+# id and token), and that the client resolved that session.
+signed_with_issued() {
+    local last
+    last=$(grep '^GetCallerIdentity ' "$tmp/requests.log.tokens" | tail -n 1)
+    [[ "$last" == "GetCallerIdentity $issued_key $issued_token" ]] \
+        || fail "the call was not signed with the issued session: $last"
+    [[ "$client_out" == "$issued_key $issued_token "* ]] || fail "resolved other credentials: $client_out"
+}
+
+# (a) credential_process = mfa-exec credential-process C: the SDK runs mfa-exec,
+# which gets a session (code from MFA_EXEC_TOKEN_CODE, as with no terminal) and
+# writes it into [C]; a second process gets the same session without STS.
+client_credential_process() { # CLIENT
+    local c=$1 sessions
+    [[ -z "$(ini_get "$c" aws_access_key_id)" ]] || fail "[$c] has a session already"
+    sessions=$(count GetSessionToken)
+    client_run "$c" "$c-cp" MFA_EXEC_TOKEN_CODE=123456
+    [[ "$(count GetSessionToken)" == $((sessions + 1)) ]] \
+        || fail "GetSessionToken requests: $(count GetSessionToken), expected $((sessions + 1))"
+    [[ "$(grep '^GetSessionToken ' "$tmp/requests.log" | tail -n 1)" == "GetSessionToken $long_term_key" ]] \
+        || fail "GetSessionToken was not signed with the long-term key"
+    holds_last_issued "$c"
+    [[ "$(ini_get "$c" x_mfa_exec_source)" == testAccount ]] || fail "[$c] is not marked as mfa-exec's"
+    signed_with_issued
+    # A new process, no code given: the cached session, no STS request.
+    client_run "$c" "$c-cp"
+    signed_with_issued
+    [[ "$(count GetSessionToken)" == $((sessions + 1)) ]] || fail "the second process called GetSessionToken"
+}
+# (b) the session mfa-exec wrote into the credentials file, read by the SDK as
+# an ordinary profile: no mfa-exec, no STS request but the signed call.
+client_session_file() { # CLIENT
+    local c=$1 sessions
+    sessions=$(count GetSessionToken)
+    mfa-exec "$c-file" -t 123456 -- true </dev/null
+    [[ "$(count GetSessionToken)" == $((sessions + 1)) ]] || fail "mfa-exec $c-file made no new session"
+    holds_last_issued "$c-file"
+    sessions=$(count GetSessionToken)
+    client_run "$c" "$c-file"
+    signed_with_issued
+    [[ "$(count GetSessionToken)" == "$sessions" ]] || fail "GetSessionToken called"
+}
+
+t_boto3_credential_process() { client_credential_process boto3; }
+check "boto3: Session(profile_name='boto3-cp') through credential_process = mfa-exec credential-process boto3 signs with the issued session; a second process reuses it" \
+    t_boto3_credential_process
+t_boto3_session_file() { client_session_file boto3; }
+check "boto3: Session(profile_name='boto3-file') signs with the session mfa-exec wrote into the credentials file" \
+    t_boto3_session_file
+t_js_credential_process() { client_credential_process js; }
+js_check "AWS SDK for JavaScript v3: fromIni({profile: 'js-cp'}) through credential_process signs with the issued session; a second process reuses it" \
+    t_js_credential_process
+t_js_session_file() { client_session_file js; }
+js_check "AWS SDK for JavaScript v3: fromIni({profile: 'js-file'}) signs with the session mfa-exec wrote into the credentials file" \
+    t_js_session_file
+clients_ms=$((($(date +%s%N) - clients_start) / 1000000))
+echo "e2e: the boto3 and JavaScript SDK checks took $((clients_ms / 1000)).$(printf '%03d' $((clients_ms % 1000)))s" >&2
+
 echo
 echo "mfa-exec list:"
 mfa-exec list </dev/null | sed 's/^/  /' || true
@@ -310,5 +536,5 @@ diff -u "$tmp/credentials.before" "$creds" | sed -e 's/^/  /' \
 echo
 echo "STS requests seen by the proxy: $(wc -l <"$tmp/requests.log") ($(count GetSessionToken) GetSessionToken)"
 
-echo "e2e: $passed passed, $failed failed"
+echo "e2e: $passed passed, $failed failed$( ((skipped == 0)) || echo ", $skipped skipped")"
 [[ "$failed" == 0 ]]

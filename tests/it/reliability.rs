@@ -1253,8 +1253,38 @@ fn for_nobody(env: &TestEnv) {
     }
 }
 
-fn nobody_cmd(env: &TestEnv, sts: &FakeSts, args: &[&str]) -> StdCommand {
-    let mut cmd = env.std_cmd_with_sts(args, sts);
+/// A copy of the binary that `nobody` can run, inside HOME (made reachable by
+/// [`for_nobody`], removed with it). The build's own path may lie under a
+/// directory `nobody` cannot search (a checkout under `/root`, or in a
+/// `mktemp -d` folder), so `target/debug/mfa-exec` itself will not do.
+/// `Err` with the reason when HOME itself is out of `nobody`'s reach.
+fn nobody_bin(env: &TestEnv) -> Result<PathBuf, String> {
+    for dir in env.home().ancestors().skip(1) {
+        let mode = fs::metadata(dir)
+            .map_err(|e| format!("cannot stat {}: {e}", dir.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o001 == 0 {
+            return Err(format!(
+                "the test HOME lies under {} (mode {:o}), which nobody cannot search; \
+                 set TMPDIR to a directory others can reach",
+                dir.display(),
+                mode & 0o7777
+            ));
+        }
+    }
+    let dir = env.home().join("nobody-bin");
+    fs::create_dir(&dir).unwrap();
+    env.set_mode(&dir, 0o755);
+    let bin = dir.join("mfa-exec");
+    fs::copy(bin_path(), &bin).unwrap();
+    env.set_mode(&bin, 0o755);
+    Ok(bin)
+}
+
+fn nobody_cmd(env: &TestEnv, sts: &FakeSts, bin: &Path, args: &[&str]) -> StdCommand {
+    let mut cmd = env.other_cmd(bin.to_str().unwrap(), args);
+    cmd.env("AWS_ENDPOINT_URL_STS", sts.url());
     cmd.uid(65534).gid(65534);
     cmd
 }
@@ -1269,6 +1299,13 @@ fn disk_readonly_dir_chmod() {
     let sts = FakeSts::start();
     let env = TestEnv::seeded();
     for_nobody(&env);
+    let bin = match nobody_bin(&env) {
+        Ok(bin) => bin,
+        Err(why) => {
+            skip(case, &why);
+            return;
+        }
+    };
     env.set_mode(&env.aws_dir(), 0o500);
     let log = Log::default();
     let snap = env.snapshot();
@@ -1280,7 +1317,7 @@ fn disk_readonly_dir_chmod() {
         "touch",
         "/tmp/mfa-exec-should-not-run",
     ];
-    let out = log.exec(nobody_cmd(&env, &sts, &args), &args);
+    let out = log.exec(nobody_cmd(&env, &sts, &bin, &args), &args);
     let err = norm(&out.error(), &env, Some(&sts));
     assert_eq!(out.code, Some(125), "{out:?}");
     env.assert_unchanged(&snap);
@@ -1770,11 +1807,18 @@ fn unreadable_file() {
     let sts = FakeSts::start();
     let env = TestEnv::seeded();
     for_nobody(&env);
+    let bin = match nobody_bin(&env) {
+        Ok(bin) => bin,
+        Err(why) => {
+            skip(case, &why);
+            return;
+        }
+    };
     env.set_mode(&env.credentials_path(), 0o000);
     let log = Log::default();
     let snap = env.snapshot();
     let args = ["test", "-t", "123456", "--", "true"];
-    let out = log.exec(nobody_cmd(&env, &sts, &args), &args);
+    let out = log.exec(nobody_cmd(&env, &sts, &bin, &args), &args);
     let err = norm(&out.error(), &env, Some(&sts));
     assert_eq!(out.code, Some(125), "{out:?}");
     env.assert_unchanged(&snap);
