@@ -227,6 +227,9 @@ fn role_session(
         return Ok(session);
     }
     let mut started_over = false;
+    // The key id of a cached source session STS refused, dropped with the write
+    // of its replacement.
+    let mut stale: Option<String> = None;
     loop {
         // The signer of the first hop: the source's MFA session, or its long-term
         // keys when the role has no MFA device.
@@ -243,7 +246,10 @@ fn role_session(
                         .first()
                         .map(|c| c.section.clone())
                         .unwrap_or_else(|| plan.source_destination.clone());
-                    write(deps, &dest, &s, &plan.source_marker())?;
+                    // A refused cached session is dropped in this same write,
+                    // never before the prompt: Ctrl-C or a failure there leaves
+                    // the file as it was.
+                    write_dropping(deps, &dest, &s, &plan.source_marker(), stale.as_deref())?;
                     (session_signer(&s), None)
                 }
             }
@@ -270,8 +276,7 @@ fn role_session(
                 {
                     deps.ui
                         .info("the cached MFA session was refused; dropping it and starting over");
-                    let stale = cached_source.as_ref().map(|s| s.access_key_id.clone());
-                    drop_sessions(deps, plan, stale.as_deref())?;
+                    stale = cached_source.as_ref().map(|s| s.access_key_id.clone());
                     started_over = true;
                     result = None;
                     break;
@@ -287,19 +292,14 @@ fn role_session(
 }
 
 /// Removes the session keys of every section holding the session `key_id`.
-fn drop_sessions(deps: &Deps, plan: &Plan, key_id: Option<&str>) -> Result<()> {
-    let Some(key_id) = key_id else { return Ok(()) };
-    let marker = plan.source_marker();
-    deps.store.modify(Duration::from_secs(10), &|doc| {
-        for c in find_marked(doc, &marker) {
-            if c.session.access_key_id == key_id {
-                for k in store::SESSION_KEYS {
-                    doc.remove_key(&c.section, k)?;
-                }
+fn drop_sessions(doc: &mut crate::ini::Document, marker: &Marker, key_id: &str) -> Result<()> {
+    for c in find_marked(doc, marker) {
+        if c.session.access_key_id == key_id {
+            for k in store::SESSION_KEYS {
+                doc.remove_key(&c.section, k)?;
             }
         }
-        Ok(())
-    })?;
+    }
     Ok(())
 }
 
@@ -326,6 +326,18 @@ fn assume_input(plan: &Plan, i: usize, code: Option<&str>, now: DateTime<Utc>) -
 /// Writes a session into `section` through the store; refuses a section that
 /// became someone else's meanwhile.
 fn write(deps: &Deps, section: &str, s: &Session, marker: &Marker) -> Result<()> {
+    write_dropping(deps, section, s, marker, None)
+}
+
+/// `write`, also removing in the same edit every other section that holds the
+/// session `stale` (with `marker`).
+fn write_dropping(
+    deps: &Deps,
+    section: &str,
+    s: &Session,
+    marker: &Marker,
+    stale: Option<&str>,
+) -> Result<()> {
     deps.store.modify(Duration::from_secs(10), &|doc| {
         if let Err(reason) = crate::profile::writable(doc, section) {
             return Err(fail(format!(
@@ -334,7 +346,11 @@ fn write(deps: &Deps, section: &str, s: &Session, marker: &Marker) -> Result<()>
             ))
             .into());
         }
-        apply_session(doc, section, s, marker)
+        apply_session(doc, section, s, marker)?;
+        match stale {
+            Some(key_id) => drop_sessions(doc, marker, key_id),
+            None => Ok(()),
+        }
     })?;
     deps.ui.info(&format!(
         "wrote the session into [{section}] of {}",

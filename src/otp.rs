@@ -16,8 +16,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::process::{Command, Stdio};
-use std::time::Duration;
-use wait_timeout::ChildExt;
+use std::time::{Duration, Instant};
 
 /// Local re-asks of a malformed code, and re-prompts after STS rejects one.
 pub const TRIES: usize = 3;
@@ -128,19 +127,12 @@ impl CodeSource {
         let mut child = c
             .spawn()
             .map_err(|e| anyhow!("cannot run mfa_process ({}): {e}", cmd.origin))?;
-        let mut stdout = child.stdout.take().expect("piped");
-        let reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = stdout.by_ref().take(64 * 1024).read_to_end(&mut buf);
-            buf
-        });
-        let status = match child.wait_timeout(self.process_timeout)? {
-            Some(s) => s,
+        let stdout = child.stdout.take().expect("piped");
+        let (status, out, held_open) = match collect(&mut child, stdout, self.process_timeout)? {
+            Some(done) => done,
             None => {
                 if !has_tty {
-                    unsafe {
-                        libc::kill(-(child.id() as i32), libc::SIGKILL);
-                    }
+                    kill_group(child.id());
                 }
                 let _ = child.kill();
                 let _ = child.wait();
@@ -152,7 +144,13 @@ impl CodeSource {
                 .into());
             }
         };
-        let out = reader.join().unwrap_or_default();
+        if held_open && !has_tty {
+            // Something it started outlived it and still holds its output (and
+            // our stderr, which a caller such as boto3 reads to the end): stop
+            // what is left of its process group. A daemon that closed its
+            // output, or left the group, is not touched.
+            kill_group(child.id());
+        }
         if !status.success() {
             return Err(fail(format!("mfa_process ({}) failed ({status})", cmd.origin)).into());
         }
@@ -165,6 +163,93 @@ impl CodeSource {
             .hint("it must print the code alone, or as the last 6-digit word of its output")
             .into()
         })
+    }
+}
+
+/// How long output may still arrive after `mfa_process` exited: what it
+/// printed before exiting is already in the pipe, so this only waits for a
+/// descendant that still holds the pipe open (`(sleep 40 &); echo 123456`).
+const EXIT_GRACE: Duration = Duration::from_millis(200);
+/// At most this much of the output is kept (the rest is read and dropped, so the
+/// process never blocks on a full pipe).
+const OUTPUT_MAX: usize = 64 * 1024;
+
+/// Waits for `child` and reads its stdout, all within `timeout`. `None` when
+/// the child did not exit in time. Otherwise its status, its output, and
+/// whether something else still held the output open after the grace.
+fn collect(
+    child: &mut std::process::Child,
+    mut stdout: std::process::ChildStdout,
+    timeout: Duration,
+) -> Result<Option<(std::process::ExitStatus, Vec<u8>, bool)>> {
+    let deadline = Instant::now() + timeout;
+    let fd = stdout.as_raw_fd();
+    // SAFETY: fcntl on a pipe fd we own.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
+    let mut out = Vec::new();
+    let mut eof = false;
+    let mut exited: Option<(std::process::ExitStatus, Instant)> = None;
+    loop {
+        if !eof {
+            eof = drain(&mut stdout, &mut out);
+        }
+        if exited.is_none() {
+            if let Some(status) = child.try_wait()? {
+                // Read once more: everything it wrote before exiting is in the pipe.
+                exited = Some((status, Instant::now()));
+                continue;
+            }
+        }
+        let now = Instant::now();
+        if let Some((status, at)) = exited {
+            if eof || now >= at + EXIT_GRACE || now >= deadline {
+                return Ok(Some((status, out, !eof)));
+            }
+        } else if now >= deadline {
+            return Ok(None);
+        }
+        // Wake on output or after a short tick (to notice the exit).
+        let tick = Duration::from_millis(if eof { 10 } else { 50 });
+        let wait = tick.min(deadline.saturating_duration_since(now));
+        if eof {
+            std::thread::sleep(wait);
+        } else {
+            let mut pfd = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            unsafe { libc::poll(&mut pfd, 1, wait.as_millis() as i32) };
+        }
+    }
+}
+
+/// Reads what is available without blocking; true at end of file.
+fn drain(r: &mut impl Read, out: &mut Vec<u8>) -> bool {
+    let mut buf = [0u8; 8192];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(n) => {
+                let room = OUTPUT_MAX.saturating_sub(out.len());
+                out.extend_from_slice(&buf[..n.min(room)]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
+/// SIGKILL to the process group `pgid` (an `mfa_process` run in its own group).
+fn kill_group(pgid: u32) {
+    // SAFETY: plain kill(2); the group id cannot be reused while members remain.
+    unsafe {
+        libc::kill(-(pgid as i32), libc::SIGKILL);
     }
 }
 

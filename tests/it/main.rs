@@ -5,6 +5,7 @@ mod support;
 
 mod bad_input;
 mod cli;
+mod code_source;
 mod commands;
 mod configure;
 mod explain;
