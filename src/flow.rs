@@ -21,6 +21,7 @@ use crate::profile::{human, Marker, Plan, CHAIN_MAX};
 use crate::store::{self, apply_session, find_marked, read_session, Session, Store, Waited};
 use crate::sts::{AssumeRoleInput, Issued, Kind, Signer, Sts, StsError};
 use crate::ui::Ui;
+use crate::used_codes::UsedCodes;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -145,16 +146,20 @@ fn session_signer(s: &Session) -> Signer {
 }
 
 /// Asks for a code and calls `call` with it, re-asking (prompt only) when STS
-/// rejects the code.
+/// rejects the code. Every code passes the one-code guard first (SPEC §8.5):
+/// one already sent for the device in the last two minutes is never sent.
 fn with_code(
     plan: &Plan,
     deps: &Deps,
     what: &str,
     call: &dyn Fn(&str) -> Result<Issued, StsError>,
 ) -> Result<Session> {
+    let guard = UsedCodes::open(deps.store, deps.ui);
+    let serial = plan.serial().unwrap_or_default();
+    let claim = |code: &str| guard.claim(serial, code);
     let mut retry = false;
     for attempt in 1..=TRIES {
-        let code = deps.codes.get(retry)?;
+        let code = deps.codes.get(retry, &claim, &deps.ui)?;
         deps.ui.progress(&format!("{what}..."));
         match call(&code) {
             Ok(issued) => {

@@ -11,6 +11,8 @@
 
 use crate::error::{exit, fail, Fail};
 use crate::profile::Fact;
+use crate::ui::Ui;
+use crate::used_codes::{Claim, Reuse};
 use anyhow::{anyhow, Result};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -75,18 +77,37 @@ impl CodeSource {
         }
     }
 
-    /// Obtains a code. `retry` is true when STS rejected the previous one.
-    pub fn get(&self, retry: bool) -> Result<String> {
+    /// Obtains a code that may be sent. `retry` is true when STS rejected the
+    /// previous one. `claim` is the one-code guard (SPEC §8.5): a code it
+    /// reports as already sent is never returned. At the prompt the person is
+    /// told and asked again; from `mfa_process` the next 30-second step is
+    /// awaited (a countdown on the terminal) and the process run again, all
+    /// within its timeout; a code from the flag or the variable is refused.
+    pub fn get(&self, retry: bool, claim: &dyn Fn(&str) -> Claim, ui: &Ui) -> Result<String> {
         let bad = |what: &str| {
             fail(format!("the MFA code from {what} is not 6 digits"))
                 .hint("a code is exactly 6 digits, such as 012345")
         };
+        let given = |value: &Option<String>, what: &str| -> Result<String> {
+            let code = normalize(value.as_deref().unwrap_or("")).ok_or_else(|| bad(what))?;
+            match claim(&code) {
+                Claim::Send => Ok(code),
+                Claim::Used(r) => Err(fail(format!(
+                    "the MFA code from {what} was already used {} for {}; nothing was sent",
+                    r.ago(),
+                    self.serial
+                ))
+                .hint(format!(
+                    "AWS accepts each code once; pass the next code, which appears in {}",
+                    r.next()
+                ))
+                .into()),
+            }
+        };
         match self.origin() {
-            Origin::Flag => normalize(self.flag.as_deref().unwrap_or(""))
-                .ok_or_else(|| bad("--token-code").into()),
-            Origin::Env => normalize(self.env.as_deref().unwrap_or(""))
-                .ok_or_else(|| bad("MFA_EXEC_TOKEN_CODE").into()),
-            Origin::Process => self.run_process(),
+            Origin::Flag => given(&self.flag, "--token-code"),
+            Origin::Env => given(&self.env, "MFA_EXEC_TOKEN_CODE"),
+            Origin::Process => self.process_code(claim, ui),
             Origin::Prompt => {
                 if self.no_input {
                     return Err(fail(format!(
@@ -96,12 +117,44 @@ impl CodeSource {
                     .hint("pass --token-code or set MFA_EXEC_TOKEN_CODE")
                     .into());
                 }
-                prompt(&self.profile, &self.serial, retry)
+                prompt(&self.profile, &self.serial, retry, claim)
             }
         }
     }
 
-    fn run_process(&self) -> Result<String> {
+    /// Runs `mfa_process` until it gives a code not sent before, waiting for
+    /// the next step between runs; the whole bounded by its timeout.
+    fn process_code(&self, claim: &dyn Fn(&str) -> Claim, ui: &Ui) -> Result<String> {
+        let origin = &self.process.as_ref().expect("origin is Process").origin;
+        let deadline = Instant::now() + self.process_timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let code = self.run_process(left)?;
+            let r = match claim(&code) {
+                Claim::Send => return Ok(code),
+                Claim::Used(r) => r,
+            };
+            // A moment past the boundary, so the authenticator has moved on.
+            let wait = Duration::from_millis(r.next_ms.max(0) as u64) + STEP_MARGIN;
+            if Instant::now() + wait >= deadline {
+                return Err(fail(format!(
+                    "mfa_process ({origin}) gave a code already used {}, and the next code appears after its {}s timeout; nothing was sent",
+                    r.ago(),
+                    self.process_timeout.as_secs()
+                ))
+                .hint(format!(
+                    "run the command again in {}, or raise mfa_process_timeout",
+                    r.next()
+                ))
+                .into());
+            }
+            countdown(&r, wait, ui);
+        }
+    }
+
+    /// Runs `mfa_process` once, within `limit` (the message names the
+    /// configured timeout).
+    fn run_process(&self, limit: Duration) -> Result<String> {
         let cmd = self.process.as_ref().expect("origin is Process");
         let tty_in = OpenOptions::new().read(true).open("/dev/tty").ok();
         let tty_err = OpenOptions::new().write(true).open("/dev/tty").ok();
@@ -128,7 +181,7 @@ impl CodeSource {
             .spawn()
             .map_err(|e| anyhow!("cannot run mfa_process ({}): {e}", cmd.origin))?;
         let stdout = child.stdout.take().expect("piped");
-        let (status, out, held_open) = match collect(&mut child, stdout, self.process_timeout)? {
+        let (status, out, held_open) = match collect(&mut child, stdout, limit)? {
             Some(done) => done,
             None => {
                 if !has_tty {
@@ -164,6 +217,57 @@ impl CodeSource {
             .into()
         })
     }
+}
+
+/// How far past a step boundary `mfa_process` is run again.
+const STEP_MARGIN: Duration = Duration::from_millis(300);
+
+/// Waits `wait` for the next code: a countdown on the terminal when mfa-exec
+/// is in its foreground, else a `--verbose` note.
+fn countdown(r: &Reuse, wait: Duration, ui: &Ui) {
+    let tty = OpenOptions::new()
+        .write(true)
+        .open("/dev/tty")
+        .ok()
+        .filter(|t| !ui.quiet && in_foreground(t));
+    let Some(mut tty) = tty else {
+        ui.info(&format!(
+            "the code from mfa_process was {}; waiting for it",
+            r.describe()
+        ));
+        std::thread::sleep(wait);
+        return;
+    };
+    let start = Instant::now();
+    let end = start + wait;
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        let now = Reuse {
+            ago_ms: r.ago_ms + start.elapsed().as_millis() as i64,
+            next_ms: left.as_millis() as i64,
+        };
+        let _ = write!(
+            tty,
+            "\rmfa-exec: the code from mfa_process was {} ",
+            now.describe()
+        );
+        let _ = tty.flush();
+        // Wake when the seconds shown change.
+        let left_ms = left.as_millis() as u64;
+        if left_ms == 0 {
+            std::thread::sleep(left);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis((left_ms - 1) % 1000 + 1));
+    }
+    let _ = writeln!(tty);
+}
+
+/// Is this process in the foreground process group of the terminal `t`?
+fn in_foreground(t: &File) -> bool {
+    let fd = t.as_raw_fd();
+    // SAFETY: plain queries on a valid fd.
+    unsafe { libc::tcgetpgrp(fd) == libc::getpgrp() }
 }
 
 /// How long output may still arrive after `mfa_process` exited: what it
@@ -278,7 +382,12 @@ fn no_terminal(profile: &str) -> Fail {
 }
 
 /// Asks on the controlling terminal, up to three times for a well-formed code.
-fn prompt(profile: &str, serial: &str, retry: bool) -> Result<String> {
+fn prompt(
+    profile: &str,
+    serial: &str,
+    retry: bool,
+    claim: &dyn Fn(&str) -> Claim,
+) -> Result<String> {
     let tty: File = OpenOptions::new()
         .read(true)
         .write(true)
@@ -302,7 +411,7 @@ fn prompt(profile: &str, serial: &str, retry: bool) -> Result<String> {
     }
     let previous =
         unsafe { libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t) };
-    let result = ask(&tty, profile, serial, retry);
+    let result = ask(&tty, profile, serial, retry, claim);
     unsafe {
         libc::signal(libc::SIGINT, previous);
         std::ptr::addr_of_mut!(SAVED_TTY).write(None);
@@ -310,7 +419,13 @@ fn prompt(profile: &str, serial: &str, retry: bool) -> Result<String> {
     result
 }
 
-fn ask(tty: &File, profile: &str, serial: &str, retry: bool) -> Result<String> {
+fn ask(
+    tty: &File,
+    profile: &str,
+    serial: &str,
+    retry: bool,
+    claim: &dyn Fn(&str) -> Claim,
+) -> Result<String> {
     let term = console::Term::read_write_pair(tty.try_clone()?, tty.try_clone()?);
     if !term.is_term() {
         return Err(no_terminal(profile).into());
@@ -322,16 +437,32 @@ fn ask(tty: &File, profile: &str, serial: &str, retry: bool) -> Result<String> {
             "mfa-exec: STS rejected that code (wrong or already used); wait for the next one"
         );
     }
+    let mut reused = false;
     for _ in 0..TRIES {
         let input: String = dialoguer::Input::new()
             .with_prompt(format!("MFA code for {profile} ({serial})"))
             .allow_empty(true)
             .interact_text_on(&term)
             .map_err(|e| anyhow!("cannot read the MFA code from the terminal: {e}"))?;
-        if let Some(code) = normalize(&input) {
-            return Ok(code);
+        let Some(code) = normalize(&input) else {
+            reused = false;
+            let _ = writeln!(w, "mfa-exec: a code is exactly 6 digits; try again");
+            continue;
+        };
+        match claim(&code) {
+            Claim::Send => return Ok(code),
+            Claim::Used(r) => {
+                reused = true;
+                let _ = writeln!(w, "mfa-exec: that code was {}; not sent", r.describe());
+            }
         }
-        let _ = writeln!(w, "mfa-exec: a code is exactly 6 digits; try again");
+    }
+    if reused {
+        return Err(fail(format!(
+            "no new MFA code after {TRIES} tries (that code was already used); nothing was sent"
+        ))
+        .hint("wait for the next code and run the command again")
+        .into());
     }
     Err(fail(format!(
         "no 6-digit MFA code after {TRIES} tries; nothing was sent"

@@ -11,6 +11,7 @@ mod configure;
 mod explain;
 mod generated;
 mod main_flow;
+mod one_code;
 mod prompt;
 mod reliability;
 mod roles;
