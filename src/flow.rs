@@ -21,6 +21,7 @@ use crate::profile::{human, Marker, Plan, CHAIN_MAX};
 use crate::store::{self, apply_session, find_marked, read_session, Session, Store, Waited};
 use crate::sts::{AssumeRoleInput, Issued, Kind, Signer, Sts, StsError};
 use crate::ui::Ui;
+use crate::used_codes::UsedCodes;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
@@ -213,16 +214,20 @@ fn session_signer(s: &Session) -> Signer {
 }
 
 /// Asks for a code and calls `call` with it, re-asking (prompt only) when STS
-/// rejects the code.
+/// rejects the code. Every code passes the one-code guard first (SPEC §8.5):
+/// one already sent for the device in the last two minutes is never sent.
 fn with_code(
     plan: &Plan,
     deps: &Deps,
     what: &str,
     call: &dyn Fn(&str) -> Result<Issued, StsError>,
 ) -> Result<Session> {
+    let guard = UsedCodes::open(deps.store, deps.ui);
+    let serial = plan.serial().unwrap_or_default();
+    let claim = |code: &str| guard.claim(serial, code);
     let mut retry = false;
     for attempt in 1..=TRIES {
-        let code = deps.codes.get(retry)?;
+        let code = deps.codes.get(retry, &claim, &deps.ui)?;
         deps.ui.progress(&format!("{what}..."));
         match call(&code) {
             Ok(issued) => {
@@ -236,10 +241,26 @@ fn with_code(
             {
                 retry = true;
             }
-            Err(e) => return Err(describe(plan, None, &e, deps).into()),
+            Err(e) => {
+                if never_reached_sts(&e) {
+                    guard.release(serial, &code);
+                }
+                return Err(describe(plan, None, &e, deps).into());
+            }
         }
     }
     unreachable!("the last attempt returns")
+}
+
+/// True when the request certainly never reached STS, so AWS did not see its
+/// code: a refused connection, an unresolvable host, an unreachable proxy, a
+/// failed TLS handshake. A reset or a timeout may come after STS read it.
+fn never_reached_sts(e: &StsError) -> bool {
+    match e.kind {
+        Kind::Proxy | Kind::Tls => true,
+        Kind::Unreachable => !e.message.contains("reset"),
+        _ => false,
+    }
 }
 
 /// GetSessionToken with the long-term keys, the device and a code.
@@ -296,6 +317,9 @@ fn role_session(
         return Ok(session);
     }
     let mut started_over = false;
+    // The key id of a cached source session STS refused, dropped with the write
+    // of its replacement.
+    let mut stale: Option<String> = None;
     loop {
         // The signer of the first hop: the source's MFA session, or its long-term
         // keys when the role has no MFA device.
@@ -315,7 +339,10 @@ fn role_session(
                         .first()
                         .map(|c| c.section.clone())
                         .unwrap_or_else(|| plan.source_destination.clone());
-                    write(deps, &dest, &s, &plan.source_marker())?;
+                    // A refused cached session is dropped in this same write,
+                    // never before the prompt: Ctrl-C or a failure there leaves
+                    // the file as it was.
+                    write_dropping(deps, &dest, &s, &plan.source_marker(), stale.as_deref())?;
                     (session_signer(&s), None)
                 }
             }
@@ -342,8 +369,7 @@ fn role_session(
                 {
                     deps.ui
                         .info("the cached MFA session was refused; dropping it and starting over");
-                    let stale = cached_source.as_ref().map(|s| s.access_key_id.clone());
-                    drop_sessions(deps, plan, stale.as_deref())?;
+                    stale = cached_source.as_ref().map(|s| s.access_key_id.clone());
                     started_over = true;
                     result = None;
                     break;
@@ -359,19 +385,14 @@ fn role_session(
 }
 
 /// Removes the session keys of every section holding the session `key_id`.
-fn drop_sessions(deps: &Deps, plan: &Plan, key_id: Option<&str>) -> Result<()> {
-    let Some(key_id) = key_id else { return Ok(()) };
-    let marker = plan.source_marker();
-    deps.store.modify(Duration::from_secs(10), &|doc| {
-        for c in find_marked(doc, &marker) {
-            if c.session.access_key_id == key_id {
-                for k in store::SESSION_KEYS {
-                    doc.remove_key(&c.section, k)?;
-                }
+fn drop_sessions(doc: &mut crate::ini::Document, marker: &Marker, key_id: &str) -> Result<()> {
+    for c in find_marked(doc, marker) {
+        if c.session.access_key_id == key_id {
+            for k in store::SESSION_KEYS {
+                doc.remove_key(&c.section, k)?;
             }
         }
-        Ok(())
-    })?;
+    }
     Ok(())
 }
 
@@ -398,6 +419,18 @@ fn assume_input(plan: &Plan, i: usize, code: Option<&str>, now: DateTime<Utc>) -
 /// Writes a session into `section` through the store; refuses a section that
 /// became someone else's meanwhile.
 fn write(deps: &Deps, section: &str, s: &Session, marker: &Marker) -> Result<()> {
+    write_dropping(deps, section, s, marker, None)
+}
+
+/// `write`, also removing in the same edit every other section that holds the
+/// session `stale` (with `marker`).
+fn write_dropping(
+    deps: &Deps,
+    section: &str,
+    s: &Session,
+    marker: &Marker,
+    stale: Option<&str>,
+) -> Result<()> {
     deps.store.modify(Duration::from_secs(10), &|doc| {
         if let Err(reason) = crate::profile::writable(doc, section) {
             return Err(fail(format!(
@@ -406,7 +439,11 @@ fn write(deps: &Deps, section: &str, s: &Session, marker: &Marker) -> Result<()>
             ))
             .into());
         }
-        apply_session(doc, section, s, marker)
+        apply_session(doc, section, s, marker)?;
+        match stale {
+            Some(key_id) => drop_sessions(doc, marker, key_id),
+            None => Ok(()),
+        }
     })?;
     deps.ui.info(&format!(
         "wrote the session into [{section}] of {}",

@@ -16,6 +16,7 @@ mod store;
 mod sts;
 mod testhook;
 mod ui;
+mod used_codes;
 
 use cli::{Cli, Command};
 use error::exit;

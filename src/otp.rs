@@ -11,13 +11,14 @@
 
 use crate::error::{exit, fail, Fail};
 use crate::profile::Fact;
+use crate::ui::Ui;
+use crate::used_codes::{Claim, Reuse};
 use anyhow::{anyhow, Result};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::process::{Command, Stdio};
-use std::time::Duration;
-use wait_timeout::ChildExt;
+use std::time::{Duration, Instant};
 
 /// Local re-asks of a malformed code, and re-prompts after STS rejects one.
 pub const TRIES: usize = 3;
@@ -76,18 +77,37 @@ impl CodeSource {
         }
     }
 
-    /// Obtains a code. `retry` is true when STS rejected the previous one.
-    pub fn get(&self, retry: bool) -> Result<String> {
+    /// Obtains a code that may be sent. `retry` is true when STS rejected the
+    /// previous one. `claim` is the one-code guard (SPEC §8.5): a code it
+    /// reports as already sent is never returned. At the prompt the person is
+    /// told and asked again; from `mfa_process` the next 30-second step is
+    /// awaited (a countdown on the terminal) and the process run again, all
+    /// within its timeout; a code from the flag or the variable is refused.
+    pub fn get(&self, retry: bool, claim: &dyn Fn(&str) -> Claim, ui: &Ui) -> Result<String> {
         let bad = |what: &str| {
             fail(format!("the MFA code from {what} is not 6 digits"))
                 .hint("a code is exactly 6 digits, such as 012345")
         };
+        let given = |value: &Option<String>, what: &str| -> Result<String> {
+            let code = normalize(value.as_deref().unwrap_or("")).ok_or_else(|| bad(what))?;
+            match claim(&code) {
+                Claim::Send => Ok(code),
+                Claim::Used(r) => Err(fail(format!(
+                    "the MFA code from {what} was already used {} for {}; nothing was sent",
+                    r.ago(),
+                    self.serial
+                ))
+                .hint(format!(
+                    "AWS accepts each code once; pass the next code, which appears in {}",
+                    r.next()
+                ))
+                .into()),
+            }
+        };
         match self.origin() {
-            Origin::Flag => normalize(self.flag.as_deref().unwrap_or(""))
-                .ok_or_else(|| bad("--token-code").into()),
-            Origin::Env => normalize(self.env.as_deref().unwrap_or(""))
-                .ok_or_else(|| bad("MFA_EXEC_TOKEN_CODE").into()),
-            Origin::Process => self.run_process(),
+            Origin::Flag => given(&self.flag, "--token-code"),
+            Origin::Env => given(&self.env, "MFA_EXEC_TOKEN_CODE"),
+            Origin::Process => self.process_code(claim, ui),
             Origin::Prompt => {
                 if self.no_input {
                     return Err(fail(format!(
@@ -97,12 +117,44 @@ impl CodeSource {
                     .hint("pass --token-code or set MFA_EXEC_TOKEN_CODE")
                     .into());
                 }
-                prompt(&self.profile, &self.serial, retry)
+                prompt(&self.profile, &self.serial, retry, claim)
             }
         }
     }
 
-    fn run_process(&self) -> Result<String> {
+    /// Runs `mfa_process` until it gives a code not sent before, waiting for
+    /// the next step between runs; the whole bounded by its timeout.
+    fn process_code(&self, claim: &dyn Fn(&str) -> Claim, ui: &Ui) -> Result<String> {
+        let origin = &self.process.as_ref().expect("origin is Process").origin;
+        let deadline = Instant::now() + self.process_timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let code = self.run_process(left)?;
+            let r = match claim(&code) {
+                Claim::Send => return Ok(code),
+                Claim::Used(r) => r,
+            };
+            // A moment past the boundary, so the authenticator has moved on.
+            let wait = Duration::from_millis(r.next_ms.max(0) as u64) + STEP_MARGIN;
+            if Instant::now() + wait >= deadline {
+                return Err(fail(format!(
+                    "mfa_process ({origin}) gave a code already used {}, and the next code appears after its {}s timeout; nothing was sent",
+                    r.ago(),
+                    self.process_timeout.as_secs()
+                ))
+                .hint(format!(
+                    "run the command again in {}, or raise mfa_process_timeout",
+                    r.next()
+                ))
+                .into());
+            }
+            countdown(&r, wait, ui);
+        }
+    }
+
+    /// Runs `mfa_process` once, within `limit` (the message names the
+    /// configured timeout).
+    fn run_process(&self, limit: Duration) -> Result<String> {
         let cmd = self.process.as_ref().expect("origin is Process");
         let tty_in = OpenOptions::new().read(true).open("/dev/tty").ok();
         let tty_err = OpenOptions::new().write(true).open("/dev/tty").ok();
@@ -128,19 +180,12 @@ impl CodeSource {
         let mut child = c
             .spawn()
             .map_err(|e| anyhow!("cannot run mfa_process ({}): {e}", cmd.origin))?;
-        let mut stdout = child.stdout.take().expect("piped");
-        let reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = stdout.by_ref().take(64 * 1024).read_to_end(&mut buf);
-            buf
-        });
-        let status = match child.wait_timeout(self.process_timeout)? {
-            Some(s) => s,
+        let stdout = child.stdout.take().expect("piped");
+        let (status, out, held_open) = match collect(&mut child, stdout, limit)? {
+            Some(done) => done,
             None => {
                 if !has_tty {
-                    unsafe {
-                        libc::kill(-(child.id() as i32), libc::SIGKILL);
-                    }
+                    kill_group(child.id());
                 }
                 let _ = child.kill();
                 let _ = child.wait();
@@ -152,7 +197,13 @@ impl CodeSource {
                 .into());
             }
         };
-        let out = reader.join().unwrap_or_default();
+        if held_open && !has_tty {
+            // Something it started outlived it and still holds its output (and
+            // our stderr, which a caller such as boto3 reads to the end): stop
+            // what is left of its process group. A daemon that closed its
+            // output, or left the group, is not touched.
+            kill_group(child.id());
+        }
         if !status.success() {
             return Err(fail(format!("mfa_process ({}) failed ({status})", cmd.origin)).into());
         }
@@ -165,6 +216,144 @@ impl CodeSource {
             .hint("it must print the code alone, or as the last 6-digit word of its output")
             .into()
         })
+    }
+}
+
+/// How far past a step boundary `mfa_process` is run again.
+const STEP_MARGIN: Duration = Duration::from_millis(300);
+
+/// Waits `wait` for the next code: a countdown on the terminal when mfa-exec
+/// is in its foreground, else a `--verbose` note.
+fn countdown(r: &Reuse, wait: Duration, ui: &Ui) {
+    let tty = OpenOptions::new()
+        .write(true)
+        .open("/dev/tty")
+        .ok()
+        .filter(|t| !ui.quiet && in_foreground(t));
+    let Some(mut tty) = tty else {
+        ui.info(&format!(
+            "the code from mfa_process was {}; waiting for it",
+            r.describe()
+        ));
+        std::thread::sleep(wait);
+        return;
+    };
+    let start = Instant::now();
+    let end = start + wait;
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        let now = Reuse {
+            ago_ms: r.ago_ms + start.elapsed().as_millis() as i64,
+            next_ms: left.as_millis() as i64,
+        };
+        let _ = write!(
+            tty,
+            "\rmfa-exec: the code from mfa_process was {} ",
+            now.describe()
+        );
+        let _ = tty.flush();
+        // Wake when the seconds shown change.
+        let left_ms = left.as_millis() as u64;
+        if left_ms == 0 {
+            std::thread::sleep(left);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis((left_ms - 1) % 1000 + 1));
+    }
+    let _ = writeln!(tty);
+}
+
+/// Is this process in the foreground process group of the terminal `t`?
+fn in_foreground(t: &File) -> bool {
+    let fd = t.as_raw_fd();
+    // SAFETY: plain queries on a valid fd.
+    unsafe { libc::tcgetpgrp(fd) == libc::getpgrp() }
+}
+
+/// How long output may still arrive after `mfa_process` exited: what it
+/// printed before exiting is already in the pipe, so this only waits for a
+/// descendant that still holds the pipe open (`(sleep 40 &); echo 123456`).
+const EXIT_GRACE: Duration = Duration::from_millis(200);
+/// At most this much of the output is kept (the rest is read and dropped, so the
+/// process never blocks on a full pipe).
+const OUTPUT_MAX: usize = 64 * 1024;
+
+/// Waits for `child` and reads its stdout, all within `timeout`. `None` when
+/// the child did not exit in time. Otherwise its status, its output, and
+/// whether something else still held the output open after the grace.
+fn collect(
+    child: &mut std::process::Child,
+    mut stdout: std::process::ChildStdout,
+    timeout: Duration,
+) -> Result<Option<(std::process::ExitStatus, Vec<u8>, bool)>> {
+    let deadline = Instant::now() + timeout;
+    let fd = stdout.as_raw_fd();
+    // SAFETY: fcntl on a pipe fd we own.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
+    let mut out = Vec::new();
+    let mut eof = false;
+    let mut exited: Option<(std::process::ExitStatus, Instant)> = None;
+    loop {
+        if !eof {
+            eof = drain(&mut stdout, &mut out);
+        }
+        if exited.is_none() {
+            if let Some(status) = child.try_wait()? {
+                // Read once more: everything it wrote before exiting is in the pipe.
+                exited = Some((status, Instant::now()));
+                continue;
+            }
+        }
+        let now = Instant::now();
+        if let Some((status, at)) = exited {
+            if eof || now >= at + EXIT_GRACE || now >= deadline {
+                return Ok(Some((status, out, !eof)));
+            }
+        } else if now >= deadline {
+            return Ok(None);
+        }
+        // Wake on output or after a short tick (to notice the exit).
+        let tick = Duration::from_millis(if eof { 10 } else { 50 });
+        let wait = tick.min(deadline.saturating_duration_since(now));
+        if eof {
+            std::thread::sleep(wait);
+        } else {
+            let mut pfd = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            unsafe { libc::poll(&mut pfd, 1, wait.as_millis() as i32) };
+        }
+    }
+}
+
+/// Reads what is available without blocking; true at end of file.
+fn drain(r: &mut impl Read, out: &mut Vec<u8>) -> bool {
+    let mut buf = [0u8; 8192];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(n) => {
+                let room = OUTPUT_MAX.saturating_sub(out.len());
+                out.extend_from_slice(&buf[..n.min(room)]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
+/// SIGKILL to the process group `pgid` (an `mfa_process` run in its own group).
+fn kill_group(pgid: u32) {
+    // SAFETY: plain kill(2); the group id cannot be reused while members remain.
+    unsafe {
+        libc::kill(-(pgid as i32), libc::SIGKILL);
     }
 }
 
@@ -193,7 +382,12 @@ fn no_terminal(profile: &str) -> Fail {
 }
 
 /// Asks on the controlling terminal, up to three times for a well-formed code.
-fn prompt(profile: &str, serial: &str, retry: bool) -> Result<String> {
+fn prompt(
+    profile: &str,
+    serial: &str,
+    retry: bool,
+    claim: &dyn Fn(&str) -> Claim,
+) -> Result<String> {
     let tty: File = OpenOptions::new()
         .read(true)
         .write(true)
@@ -217,7 +411,7 @@ fn prompt(profile: &str, serial: &str, retry: bool) -> Result<String> {
     }
     let previous =
         unsafe { libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t) };
-    let result = ask(&tty, profile, serial, retry);
+    let result = ask(&tty, profile, serial, retry, claim);
     unsafe {
         libc::signal(libc::SIGINT, previous);
         std::ptr::addr_of_mut!(SAVED_TTY).write(None);
@@ -225,7 +419,13 @@ fn prompt(profile: &str, serial: &str, retry: bool) -> Result<String> {
     result
 }
 
-fn ask(tty: &File, profile: &str, serial: &str, retry: bool) -> Result<String> {
+fn ask(
+    tty: &File,
+    profile: &str,
+    serial: &str,
+    retry: bool,
+    claim: &dyn Fn(&str) -> Claim,
+) -> Result<String> {
     let term = console::Term::read_write_pair(tty.try_clone()?, tty.try_clone()?);
     if !term.is_term() {
         return Err(no_terminal(profile).into());
@@ -237,16 +437,32 @@ fn ask(tty: &File, profile: &str, serial: &str, retry: bool) -> Result<String> {
             "mfa-exec: STS rejected that code (wrong or already used); wait for the next one"
         );
     }
+    let mut reused = false;
     for _ in 0..TRIES {
         let input: String = dialoguer::Input::new()
             .with_prompt(format!("MFA code for {profile} ({serial})"))
             .allow_empty(true)
             .interact_text_on(&term)
             .map_err(|e| anyhow!("cannot read the MFA code from the terminal: {e}"))?;
-        if let Some(code) = normalize(&input) {
-            return Ok(code);
+        let Some(code) = normalize(&input) else {
+            reused = false;
+            let _ = writeln!(w, "mfa-exec: a code is exactly 6 digits; try again");
+            continue;
+        };
+        match claim(&code) {
+            Claim::Send => return Ok(code),
+            Claim::Used(r) => {
+                reused = true;
+                let _ = writeln!(w, "mfa-exec: that code was {}; not sent", r.describe());
+            }
         }
-        let _ = writeln!(w, "mfa-exec: a code is exactly 6 digits; try again");
+    }
+    if reused {
+        return Err(fail(format!(
+            "no new MFA code after {TRIES} tries (that code was already used); nothing was sent"
+        ))
+        .hint("wait for the next code and run the command again")
+        .into());
     }
     Err(fail(format!(
         "no 6-digit MFA code after {TRIES} tries; nothing was sent"

@@ -38,3 +38,20 @@ pub fn pause(point: &str) {
 #[cfg(not(debug_assertions))]
 #[inline(always)]
 pub fn pause(_point: &str) {}
+
+/// `MFA_EXEC_TEST_CLOCK_OFFSET_MS=<millis>` (may be negative) shifts the clock
+/// the one-code guard reads (`used_codes::now_ms`), so a test can put a
+/// 30-second step boundary a moment away. Debug builds only; 0 otherwise.
+#[cfg(debug_assertions)]
+pub fn clock_offset_ms() -> i64 {
+    std::env::var("MFA_EXEC_TEST_CLOCK_OFFSET_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub fn clock_offset_ms() -> i64 {
+    0
+}

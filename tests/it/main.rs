@@ -6,6 +6,7 @@ mod support;
 
 mod bad_input;
 mod cli;
+mod code_source;
 mod commands;
 mod configure;
 mod configure_safety;
@@ -13,6 +14,7 @@ mod explain;
 mod generated;
 mod main_flow;
 mod network;
+mod one_code;
 mod promises;
 mod prompt;
 mod reliability;

@@ -435,7 +435,8 @@ fn stale_lock_file_does_not_wedge() {
     holder.wait().unwrap();
     env.write_config(SEED_CONFIG);
     let start = Instant::now();
-    env.cmd_with_sts(&["test", "--force", "-t", "123456", "--", "true"], &sts)
+    let code = fresh_code(); // AWS takes each code once
+    env.cmd_with_sts(&["test", "--force", "-t", &code, "--", "true"], &sts)
         .assert()
         .success();
     assert!(
@@ -484,7 +485,8 @@ fn force_refreshes_and_min_remaining_rejected() {
     env.cmd_with_sts(&["test", "-t", "123456", "--", "true"], &sts)
         .assert()
         .success();
-    env.cmd_with_sts(&["test", "-f", "-t", "123456", "--", "true"], &sts)
+    let code = fresh_code(); // AWS takes each code once
+    env.cmd_with_sts(&["test", "-f", "-t", &code, "--", "true"], &sts)
         .assert()
         .success();
     assert_eq!(sts.count(), 2);
@@ -502,7 +504,7 @@ fn force_refreshes_and_min_remaining_rejected() {
             "-d",
             "36h",
             "-t",
-            "123456",
+            &fresh_code(),
             "--",
             "true",
         ],

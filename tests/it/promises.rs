@@ -262,28 +262,19 @@ fn background_job_never_writes_to_the_terminal() {
 fn quiet_silences_the_endpoint_note() {
     let sts = FakeSts::start();
     let env = TestEnv::seeded();
-    env.cmd_with_sts(&["-q", "test", "-t", "123456", "--", "true"], &sts)
-        .assert()
-        .success()
-        .stderr("");
-    env.cmd_with_sts(
-        &["--quiet", "test", "-f", "-t", "123456", "--", "true"],
-        &sts,
-    )
-    .assert()
-    .success()
-    .stderr("");
-    env.cmd_with_sts(&["test", "-q", "-f", "-t", "123456", "--", "true"], &sts)
-        .assert()
-        .success()
-        .stderr("");
-    env.cmd_with_sts(
-        &["exec", "test", "-f", "-q", "-t", "123456", "--", "true"],
-        &sts,
-    )
-    .assert()
-    .success()
-    .stderr("");
+    // Each forced refresh needs its own code (one code, used once).
+    let forms: [&[&str]; 4] = [
+        &["-q", "test", "-f"],
+        &["--quiet", "test", "-f"],
+        &["test", "-q", "-f"],
+        &["exec", "test", "-f", "-q"],
+    ];
+    for form in forms {
+        let code = fresh_code();
+        let mut args: Vec<&str> = form.to_vec();
+        args.extend(["-t", &code, "--", "true"]);
+        env.cmd_with_sts(&args, &sts).assert().success().stderr("");
+    }
     assert_eq!(sts.count(), 4);
 }
 
@@ -397,4 +388,30 @@ fn invalid_token_of_a_session_does_not_blame_the_long_term_keys() {
         .stderr(format!("{}mfa-exec: error: profile 'prod': STS refused the session that signed the request to assume arn:aws:iam::210987654321:role/admin as invalid (STS: InvalidClientTokenId)\nhint: run 'mfa-exec clear prod' and try again; if it repeats, check that the keys of [testAccount] of ~/.aws/credentials are active\n", note(&sts)));
     assert_eq!(sts.count_action("GetSessionToken"), 1);
     assert!(!env.home().join("ran").exists());
+}
+
+/// One code, used once — but a code that never reached STS (connection
+/// refused) is not spent: retrying it once the network is back works.
+#[test]
+fn a_code_that_never_reached_sts_is_not_spent() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let code = fresh_code();
+    let closed = format!("http://127.0.0.1:{}", free_closed_port());
+    let snap = env.snapshot();
+    env.cmd(&["test", "-t", &code, "--", "true"])
+        .env("AWS_ENDPOINT_URL_STS", &closed)
+        .assert()
+        .code(125)
+        .stderr(format!("mfa-exec: using STS at {closed} (from $AWS_ENDPOINT_URL_STS)\nmfa-exec: error: STS unreachable at {closed}: connection refused\nhint: check the network, or the endpoint (AWS_ENDPOINT_URL_STS, endpoint_url)\n"));
+    env.assert_unchanged(&snap);
+    env.cmd_with_sts(&["test", "-t", &code, "--", "true"], &sts)
+        .assert()
+        .success();
+    assert_eq!(sts.count_action("GetSessionToken"), 1);
+    // Once sent, the same code is refused locally.
+    env.cmd_with_sts(&["test", "-f", "-t", &code, "--", "true"], &sts)
+        .assert()
+        .code(125);
+    assert_eq!(sts.count_action("GetSessionToken"), 1);
 }

@@ -629,18 +629,19 @@ fn concurrent_writers_through_mfa_exec() {
     {
         let mut cmds = Vec::new();
         for _ in 0..3 {
-            cmds.push((
-                env.std_cmd_with_sts(&["other", "-f", "-t", "123456", "--", "true"], &sts),
-                vec!["other", "-f", "-t", "123456", "--", "true"],
-            ));
-            cmds.push((env.std_cmd(&["clear", "other"]), vec!["clear", "other"]));
+            // AWS takes each code once: a new one per refresh.
+            let args = ["other", "-f", "-t", &fresh_code(), "--", "true"].map(String::from);
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            cmds.push((env.std_cmd_with_sts(&a, &sts), args.to_vec()));
+            let args = ["clear", "other"].map(String::from);
+            cmds.push((env.std_cmd(&["clear", "other"]), args.to_vec()));
         }
         let log = log.clone();
         let b = barrier.clone();
         edits.push(std::thread::spawn(move || {
             b.wait();
             cmds.into_iter()
-                .map(|(c, a)| log.exec(c, &a))
+                .map(|(c, a)| log.exec(c, &a.iter().map(String::as_str).collect::<Vec<_>>()))
                 .collect::<Vec<_>>()
         }));
     }
@@ -808,11 +809,12 @@ fn crash_at_each_point() {
             assert_eq!(state, "old version byte for byte", "{point}");
         }
         assert!(!env.home().join("ran").exists());
-        // The next run: not blocked by the killed holder's locks.
+        // The next run: not blocked by the killed holder's locks (with
+        // the next code: the killed run may have sent its own).
         let next = log.run(
             &env,
             Some(&sts),
-            &["test", "-t", "123456", "--", "touch", "ran"],
+            &["test", "-t", &fresh_code(), "--", "touch", "ran"],
         );
         assert_eq!(next.code, Some(0), "{next:?}");
         assert!(next.elapsed < Duration::from_secs(20), "{:?}", next.elapsed);
@@ -848,7 +850,8 @@ fn crash_at_random_times() {
     let iterations = 15;
     for i in 0..iterations {
         let old = env.read_credentials();
-        let mut cmd = env.std_cmd_with_sts(&["test", "-f", "-t", "123456", "--", "true"], &sts);
+        let code = fresh_code(); // AWS takes each code once
+        let mut cmd = env.std_cmd_with_sts(&["test", "-f", "-t", &code, "--", "true"], &sts);
         cmd.env("MFA_EXEC_TEST_PAUSE", &pauses);
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
         let mut child = cmd.spawn().unwrap();
@@ -874,7 +877,7 @@ fn crash_at_random_times() {
     let next = log.run(
         &env,
         Some(&sts),
-        &["test", "-f", "-t", "123456", "--", "true"],
+        &["test", "-f", "-t", &fresh_code(), "--", "true"],
     );
     assert_eq!(next.code, Some(0), "{next:?}");
     assert!(temp_files(&env).is_empty());
@@ -1139,7 +1142,7 @@ fn disk_fault(case: &str, fault: &dyn Fn(&TestEnv) -> Option<Box<dyn std::any::A
     let out = log.run(
         &env,
         Some(&sts),
-        &["test", "-f", "-t", "123456", "--", "touch", "ran"],
+        &["test", "-f", "-t", &fresh_code(), "--", "touch", "ran"],
     );
     let err = norm(&out.error(), &env, Some(&sts));
     drop(guard);
@@ -1323,7 +1326,11 @@ fn disk_readonly_dir_chmod() {
     env.assert_unchanged(&snap);
     log.check_secrets(&[&sts], &[]);
     // As root, the same mode stops nothing:
-    let root = log.run(&env, Some(&sts), &["test", "-t", "123456", "--", "true"]);
+    let root = log.run(
+        &env,
+        Some(&sts),
+        &["test", "-t", &fresh_code(), "--", "true"],
+    );
     record(
         case,
         &format!(
@@ -1616,7 +1623,7 @@ fn ini_binary_fuzz() {
         let out = log.run(
             &env,
             Some(&sts),
-            &["test", "-f", "-t", "123456", "--", "true"],
+            &["test", "-f", "-t", &fresh_code(), "--", "true"],
         );
         assert!(matches!(out.code, Some(0) | Some(125)), "{out:?}");
         let now = env.read_credentials();
@@ -1721,7 +1728,7 @@ fn big_file_10mb() {
     let forced = log.run(
         &env,
         Some(&sts),
-        &["test", "-f", "-t", "123456", "--", "true"],
+        &["test", "-f", "-t", &fresh_code(), "--", "true"],
     );
     assert_eq!(forced.code, Some(0), "{forced:?}");
     assert!(
@@ -1927,10 +1934,14 @@ fn secrets_scan() {
     go(&sts, &["test", "-t", "123456", "--", "true"], 0);
     go(&sts, &["-v", "test", "--", "true"], 0);
     go(&sts, &["-vv", "test", "--", "true"], 0);
-    go(&sts, &["-v", "test", "-f", "-t", "123456", "--", "true"], 0);
     go(
         &sts,
-        &["-vv", "test", "-f", "-t", "123456", "--", "true"],
+        &["-v", "test", "-f", "-t", &fresh_code(), "--", "true"],
+        0,
+    );
+    go(
+        &sts,
+        &["-vv", "test", "-f", "-t", &fresh_code(), "--", "true"],
         0,
     );
     go(&sts, &["list"], 0);
@@ -1958,7 +1969,7 @@ fn secrets_scan() {
         sts.fail_always(reply.clone());
         go(
             &sts,
-            &["-vv", "test", "-f", "-t", "123456", "--", "true"],
+            &["-vv", "test", "-f", "-t", &fresh_code(), "--", "true"],
             125,
         );
         sts.clear_faults();
@@ -2013,7 +2024,7 @@ fn lock_symlink_is_not_followed() {
         let out = log.run(
             &env,
             Some(&sts),
-            &["test", "-f", "-t", "123456", "--", "touch", "ran"],
+            &["test", "-f", "-t", &fresh_code(), "--", "touch", "ran"],
         );
         assert_eq!(out.code, Some(125), "{out:?}");
         assert_eq!(fs::read_to_string(&target).unwrap(), "precious\n");

@@ -254,7 +254,7 @@ fn expired_cached_source_session_is_dropped_and_started_over_once() {
         .assert()
         .success();
     sts.push_for("AssumeRole", Reply::expired_token());
-    env.cmd_with_sts(&["prod", "-t", "123456", "--", "true"], &sts)
+    env.cmd_with_sts(&["prod", "-t", &fresh_code(), "--", "true"], &sts)
         .assert()
         .success();
     let actions: Vec<_> = sts.requests().into_iter().map(|r| r.action).collect();

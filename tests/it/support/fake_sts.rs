@@ -215,6 +215,40 @@ struct State {
     skew: chrono::Duration,
     counter: u64,
     connections: u64,
+    /// RFC 6238 mode: the virtual device's secret, and what it saw.
+    totp: Option<TotpDevice>,
+}
+
+/// A virtual MFA device validating real TOTP codes as AWS does: 30 s step,
+/// one step either side, and a code it accepted is never accepted again.
+#[derive(Clone, Debug, Default)]
+struct TotpDevice {
+    secret: Vec<u8>,
+    /// Step numbers whose code was accepted.
+    used_steps: Vec<u64>,
+    accepted: Vec<String>,
+    rejected: Vec<String>,
+}
+
+impl TotpDevice {
+    /// Accepts `code` at `unix` (and remembers it), or rejects it.
+    fn check(&mut self, code: &str, unix: i64) -> bool {
+        let now = super::totp::totp_step(unix);
+        let step = [now, now.wrapping_sub(1), now + 1]
+            .into_iter()
+            .find(|&s| super::totp::hotp(&self.secret, s) == code);
+        match step {
+            Some(s) if !self.used_steps.contains(&s) => {
+                self.used_steps.push(s);
+                self.accepted.push(code.to_string());
+                true
+            }
+            _ => {
+                self.rejected.push(code.to_string());
+                false
+            }
+        }
+    }
 }
 
 struct Shared {
@@ -258,6 +292,7 @@ impl FakeSts {
                 skew: chrono::Duration::zero(),
                 counter: 0,
                 connections: 0,
+                totp: None,
             }),
             shutdown: AtomicBool::new(false),
             port: addr.port(),
@@ -342,6 +377,46 @@ impl FakeSts {
     /// `Some(code)`: a `TokenCode` different from `code` gets AccessDenied.
     pub fn set_valid_code(&self, code: Option<&str>) {
         self.shared.lock().valid_code = code.map(str::to_string);
+    }
+
+    /// RFC 6238 mode (`Some(base32 secret)`): a `TokenCode` must be the
+    /// device's TOTP code of the current step or one either side, not
+    /// accepted before; anything else gets the invalid-code AccessDenied.
+    /// Overrides `set_valid_code`.
+    pub fn set_totp_secret(&self, base32: Option<&str>) {
+        self.shared.lock().totp = base32.map(|b| TotpDevice {
+            secret: super::totp::base32_decode(b),
+            ..TotpDevice::default()
+        });
+    }
+
+    /// TOTP mode: the codes accepted, in order.
+    pub fn totp_accepted(&self) -> Vec<String> {
+        self.shared
+            .lock()
+            .totp
+            .as_ref()
+            .map(|t| t.accepted.clone())
+            .unwrap_or_default()
+    }
+
+    /// TOTP mode: the codes rejected (wrong, or already used), in order.
+    pub fn totp_rejected(&self) -> Vec<String> {
+        self.shared
+            .lock()
+            .totp
+            .as_ref()
+            .map(|t| t.rejected.clone())
+            .unwrap_or_default()
+    }
+
+    /// TOTP mode: another tool used `code` (it is accepted now, so it is
+    /// refused afterwards). Returns whether the device accepted it.
+    pub fn totp_use_elsewhere(&self, code: &str) -> bool {
+        let mut st = self.shared.lock();
+        let now = (chrono::Utc::now() + st.skew).timestamp();
+        let t = st.totp.as_mut().expect("set_totp_secret first");
+        t.check(code, now)
     }
 
     /// Caps the GetSessionToken duration (like STS does for root: 3600).
@@ -999,7 +1074,13 @@ fn default_response_inner(
             ));
         }
     }
-    let code_ok = |st: &State, required: bool| -> bool {
+    let code_ok = |st: &mut State, required: bool| -> bool {
+        if let Some(t) = st.totp.as_mut() {
+            return match rec.param("TokenCode") {
+                None => !required,
+                Some(given) => t.check(given, now.timestamp()),
+            };
+        }
         match (&st.valid_code, rec.param("TokenCode")) {
             (None, _) => true,
             (Some(_), None) => !required,

@@ -11,6 +11,7 @@
 pub mod env;
 pub mod fake_sts;
 pub mod pty;
+pub mod totp;
 
 pub use env::{
     bin_path, line_diff, wait_for_file, FileState, Snapshot, TestEnv, CMD_TIMEOUT, SEED_CONFIG,
@@ -22,3 +23,4 @@ pub use fake_sts::{
     Reply, FAKE_ACCOUNT, INVALID_MFA_MESSAGE, ISSUED_KEY_PREFIX, STS_XMLNS,
 };
 pub use pty::{Pty, PTY_TIMEOUT};
+pub use totp::{fresh_code, totp, TOTP_SECRET_B32, TOTP_STEP};
