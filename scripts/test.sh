@@ -18,7 +18,7 @@ echo "== release-like binary: promises, bad input, configure, network, main flow
 cargo build --profile release-check
 MFA_EXEC_TEST_BIN="${CARGO_TARGET_DIR:-$PWD/target}/release-check/mfa-exec" \
     cargo test --test it -- promises:: bad_input:: configure_safety:: configure:: network:: main_flow:: \
-    --skip second_file_failing
+    --skip second_file_failing --skip credential_process_bounds_the_whole_run
 
 echo "== end-to-end on moto"
 bash scripts/e2e-moto.sh

@@ -683,6 +683,7 @@ mod tests {
             process: None,
             no_input: true,
             process_timeout: Duration::from_secs(1),
+            deadline: None,
             serving: "test".into(),
         }
     }

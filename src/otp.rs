@@ -59,6 +59,9 @@ pub struct CodeSource {
     pub process: Option<Fact<String>>,
     pub no_input: bool,
     pub process_timeout: Duration,
+    /// The end of the run's whole budget (credential-process), if any: the
+    /// process is stopped then even when its own timeout is longer.
+    pub deadline: Option<Instant>,
     /// The value of [`SERVING_VAR`] for `mfa_process`.
     pub serving: String,
 }
@@ -126,10 +129,20 @@ impl CodeSource {
     /// the next step between runs; the whole bounded by its timeout.
     fn process_code(&self, claim: &dyn Fn(&str) -> Claim, ui: &Ui) -> Result<String> {
         let origin = &self.process.as_ref().expect("origin is Process").origin;
-        let deadline = Instant::now() + self.process_timeout;
+        let own = Instant::now() + self.process_timeout;
+        let deadline = match self.deadline {
+            Some(d) if d < own => d,
+            _ => own,
+        };
+        // The limit named in messages: the configured timeout, or what was left
+        // of the run's budget when that is shorter.
+        let shown = deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs_f64()
+            .ceil() as u64;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let code = self.run_process(left)?;
+            let code = self.run_process(left, shown)?;
             let r = match claim(&code) {
                 Claim::Send => return Ok(code),
                 Claim::Used(r) => r,
@@ -140,7 +153,7 @@ impl CodeSource {
                 return Err(fail(format!(
                     "mfa_process ({origin}) gave a code already used {}, and the next code appears after its {}s timeout; nothing was sent",
                     r.ago(),
-                    self.process_timeout.as_secs()
+                    shown
                 ))
                 .hint(format!(
                     "run the command again in {}, or raise mfa_process_timeout",
@@ -154,7 +167,7 @@ impl CodeSource {
 
     /// Runs `mfa_process` once, within `limit` (the message names the
     /// configured timeout).
-    fn run_process(&self, limit: Duration) -> Result<String> {
+    fn run_process(&self, limit: Duration, shown: u64) -> Result<String> {
         let cmd = self.process.as_ref().expect("origin is Process");
         let tty_in = OpenOptions::new().read(true).open("/dev/tty").ok();
         let tty_err = OpenOptions::new().write(true).open("/dev/tty").ok();
@@ -190,9 +203,8 @@ impl CodeSource {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(fail(format!(
-                    "mfa_process ({}) gave no code within {}s; it was stopped",
-                    cmd.origin,
-                    self.process_timeout.as_secs()
+                    "mfa_process ({}) gave no code within {shown}s; it was stopped",
+                    cmd.origin
                 ))
                 .into());
             }

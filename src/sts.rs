@@ -465,6 +465,9 @@ pub struct AwsSts {
     /// Said once on stderr before the first call (a non-AWS endpoint).
     pub note: std::cell::Cell<Option<String>>,
     pub ui: crate::ui::Ui,
+    /// The end of the run's whole budget (credential-process), if any: each
+    /// call's operation timeout is cut to what is left of it.
+    pub deadline: Option<std::time::Instant>,
 }
 
 #[derive(Debug, Default)]
@@ -651,10 +654,16 @@ impl AwsSts {
             None,
             "mfa-exec",
         );
+        let operation = match self.deadline {
+            Some(d) => OPERATION_TIMEOUT
+                .min(d.saturating_duration_since(std::time::Instant::now()))
+                .max(Duration::from_secs(1)),
+            None => OPERATION_TIMEOUT,
+        };
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(CONNECT_TIMEOUT)
-            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-            .operation_timeout(OPERATION_TIMEOUT)
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT.min(operation))
+            .operation_timeout(operation)
             .build();
         let mut b = aws_sdk_sts::Config::builder()
             .behavior_version(BehaviorVersion::latest())

@@ -55,3 +55,19 @@ pub fn clock_offset_ms() -> i64 {
 pub fn clock_offset_ms() -> i64 {
     0
 }
+
+/// `MFA_EXEC_TEST_BUDGET_MS=<millis>` replaces credential-process's 55 s
+/// budget, so a test can show the bound without waiting a minute. Debug builds
+/// only; `None` otherwise.
+#[cfg(debug_assertions)]
+pub fn budget_ms() -> Option<u64> {
+    std::env::var("MFA_EXEC_TEST_BUDGET_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+}
+
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub fn budget_ms() -> Option<u64> {
+    None
+}

@@ -7,7 +7,7 @@
 //! `MFA_EXEC_CREDENTIAL_PROCESS` listing the profiles whose code it fetches, so
 //! a loop through `mfa_process` is refused too.
 
-use super::{profile_arg, App, LOCK_TIMEOUT_CREDENTIAL_PROCESS};
+use super::{profile_arg, App, CREDENTIAL_PROCESS_BUDGET, LOCK_TIMEOUT_CREDENTIAL_PROCESS};
 use crate::cli::CredentialProcessArgs;
 use crate::env::Env;
 use crate::error::fail;
@@ -26,7 +26,13 @@ pub fn run(env: Env, ui: Ui, a: &CredentialProcessArgs) -> Result<i32> {
             .into());
         }
     }
-    let app = App::load(env, ui)?;
+    let mut app = App::load(env, ui)?;
+    // The lock wait, mfa_process and STS together stay inside the SDKs' 60 s.
+    app.budget = Some(
+        crate::testhook::budget_ms()
+            .map(std::time::Duration::from_millis)
+            .unwrap_or(CREDENTIAL_PROCESS_BUDGET),
+    );
     let idx = ConfigIndex::build(&app.files.config);
     if let Some(cp) = idx.get(&name, "credential_process") {
         let words: Vec<&str> = cp.value.split_whitespace().collect();

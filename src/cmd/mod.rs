@@ -28,6 +28,10 @@ use std::time::Duration;
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(120);
 /// Inside the SDKs' 60 s credential_process limit.
 pub const LOCK_TIMEOUT_CREDENTIAL_PROCESS: Duration = Duration::from_secs(50);
+/// The whole of a credential-process run that waits on something (the lock,
+/// `mfa_process`, STS), from its start: inside the SDKs' 60 s limit, so the
+/// caller gets our error rather than its own timeout.
+pub const CREDENTIAL_PROCESS_BUDGET: Duration = Duration::from_secs(55);
 
 /// What every subcommand works with.
 pub struct App {
@@ -35,6 +39,10 @@ pub struct App {
     pub ui: Ui,
     pub files: AwsFiles,
     pub store: Store,
+    /// When the run started, and the bound on all its waiting (lock,
+    /// `mfa_process`, STS) when it has one (credential-process).
+    pub started: std::time::Instant,
+    pub budget: Option<Duration>,
 }
 
 impl From<ResolveError> for Fail {
@@ -64,6 +72,8 @@ impl App {
             ui,
             files,
             store,
+            started: std::time::Instant::now(),
+            budget: None,
         };
         app.warn_loose_mode();
         Ok(app)
@@ -134,7 +144,9 @@ impl App {
         // `flow::obtain` answers from the cache first; nothing below starts
         // tokio or the SDK until it needs STS.
         let now = chrono::Utc::now;
+        let deadline = self.budget.map(|b| self.started + b);
         let codes = CodeSource {
+            deadline,
             profile: plan.profile.clone(),
             serial: plan.serial().unwrap_or_default().to_string(),
             flag: s.token_code.clone(),
@@ -171,6 +183,7 @@ impl App {
                     .map(|e| format!("using STS at {} (from {})", e.value, e.origin)),
             ),
             ui: self.ui,
+            deadline,
         };
         let deps = Deps {
             store: &self.store,
@@ -184,7 +197,12 @@ impl App {
             lock_timeout: s
                 .lock_timeout
                 .map(Duration::from_secs)
-                .unwrap_or(default_timeout),
+                .unwrap_or(default_timeout)
+                .min(
+                    deadline
+                        .map(|d| d.saturating_duration_since(std::time::Instant::now()))
+                        .unwrap_or(Duration::MAX),
+                ),
         };
         flow::obtain(plan, &self.files.credentials.doc, &opts, &deps)
     }

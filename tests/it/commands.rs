@@ -69,7 +69,8 @@ fn credential_process_json_for_the_real_aws_cli() {
             ],
         )
         .env("AWS_ENDPOINT_URL_STS", sts.url())
-        .env("MFA_EXEC_TOKEN_CODE", "123456")
+        // A new code: the first one was used (one code, used once).
+        .env("MFA_EXEC_TOKEN_CODE", fresh_code())
         .output()
         .unwrap();
     assert!(

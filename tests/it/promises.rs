@@ -415,3 +415,28 @@ fn a_code_that_never_reached_sts_is_not_spent() {
         .code(125);
     assert_eq!(sts.count_action("GetSessionToken"), 1);
 }
+
+/// Item 22: in credential-process mode the lock wait, `mfa_process` and STS
+/// together stay inside the SDKs' 60 s: an `mfa_process` with a longer timeout
+/// of its own is stopped when the run's budget ends. (The 55 s budget is
+/// shortened to 3 s here through a debug-only test variable.)
+#[test]
+fn credential_process_bounds_the_whole_run() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    env.write_config(&format!(
+        "{SEED_CONFIG}mfa_process = sleep 100 ; echo 123456\nmfa_process_timeout = 90\n"
+    ));
+    let snap = env.snapshot();
+    let start = std::time::Instant::now();
+    env.cmd_with_sts(&["credential-process", "test"], &sts)
+        .env("MFA_EXEC_TEST_BUDGET_MS", "3000")
+        .assert()
+        .code(125)
+        .stdout("")
+        .stderr("mfa-exec: error: mfa_process (~/.aws/config:9 [profile test]) gave no code within 3s; it was stopped\n");
+    // Bounded by the budget, not by the 90 s timeout (a generous margin).
+    assert!(start.elapsed() < std::time::Duration::from_secs(45));
+    assert_eq!(sts.count(), 0);
+    env.assert_unchanged(&snap);
+}
