@@ -11,6 +11,7 @@ pub mod exec;
 pub mod explain;
 pub mod export;
 pub mod list;
+pub mod login;
 
 use crate::cli::{ResolveArgs, SessionArgs};
 use crate::env::Env;
@@ -123,17 +124,9 @@ impl App {
         Ok(plan)
     }
 
-    /// A fresh session for the plan: cached, or refreshed.
-    pub fn session(
-        &self,
-        plan: &Plan,
-        s: &SessionArgs,
-        default_timeout: Duration,
-    ) -> Result<Session> {
-        // `flow::obtain` answers from the cache first; nothing below starts
-        // tokio or the SDK until it needs STS.
-        let now = chrono::Utc::now;
-        let codes = CodeSource {
+    /// Where the codes for the plan come from.
+    pub fn codes(&self, plan: &Plan, s: &SessionArgs) -> CodeSource {
+        CodeSource {
             profile: plan.profile.clone(),
             serial: plan.serial().unwrap_or_default().to_string(),
             flag: s.token_code.clone(),
@@ -149,8 +142,12 @@ impl App {
                 Some(outer) => format!("{outer},{}", plan.profile),
                 None => plan.profile.clone(),
             },
-        };
-        let sts = AwsSts {
+        }
+    }
+
+    /// The STS client for the plan (nothing is started until a call).
+    pub fn sts(&self, plan: &Plan) -> AwsSts {
+        AwsSts {
             region: plan.sts_region.value.clone(),
             endpoint: plan.endpoint.as_ref().map(|e| e.value.clone()),
             note: std::cell::Cell::new(
@@ -160,7 +157,21 @@ impl App {
                     .map(|e| format!("using STS at {} (from {})", e.value, e.origin)),
             ),
             ui: self.ui,
-        };
+        }
+    }
+
+    /// A fresh session for the plan: cached, or refreshed.
+    pub fn session(
+        &self,
+        plan: &Plan,
+        s: &SessionArgs,
+        default_timeout: Duration,
+    ) -> Result<Session> {
+        // `flow::obtain` answers from the cache first; nothing below starts
+        // tokio or the SDK until it needs STS.
+        let now = chrono::Utc::now;
+        let codes = self.codes(plan, s);
+        let sts = self.sts(plan);
         let deps = Deps {
             store: &self.store,
             sts: &sts,

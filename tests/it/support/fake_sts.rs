@@ -386,6 +386,13 @@ impl FakeSts {
         st.always = None;
     }
 
+    /// A view of [`FakeSts::issued`] that outlives borrows (for a fake that
+    /// checks sessions this STS handed out, like the sign-in endpoint).
+    pub fn issued_view(&self) -> Arc<dyn Fn() -> Vec<Issued> + Send + Sync> {
+        let shared = Arc::clone(&self.shared);
+        Arc::new(move || shared.lock().issued.clone())
+    }
+
     /// Number of queued replies not consumed yet.
     pub fn pending_replies(&self) -> usize {
         self.shared.lock().script.len()
@@ -1071,6 +1078,45 @@ fn default_response_inner(
                     acct = xml_escape(account),
                     role = xml_escape(role_name),
                 ))
+        }
+        "GetFederationToken" => {
+            if rec.security_token.is_some() {
+                return Err(sts_error(
+                    403,
+                    "AccessDenied",
+                    "Cannot call GetFederationToken with session credentials",
+                ));
+            }
+            let Some(name) = rec.param("Name") else {
+                return Err(validation_error(
+                    "1 validation error detected: Value null at 'name' failed to satisfy \
+                     constraint: Member must not be null"
+                        .to_string(),
+                ));
+            };
+            let name_ok = (2..=32).contains(&name.len())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+            if !name_ok {
+                return Err(validation_error(format!(
+                    "1 validation error detected: Value '{name}' at 'name' failed to satisfy \
+                     constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
+                )));
+            }
+            let secs = duration_param(rec, 43_200, 129_600)?;
+            let exp = now + chrono::Duration::seconds(secs as i64);
+            let c = issue(st, "GetFederationToken", port, exp);
+            Ok(format!(
+                "<GetFederationTokenResponse xmlns=\"{STS_XMLNS}\">\n  <GetFederationTokenResult>\n{}    \
+                 <FederatedUser>\n      <Arn>arn:aws:sts::{FAKE_ACCOUNT}:federated-user/{n}</Arn>\n      \
+                 <FederatedUserId>{FAKE_ACCOUNT}:{n}</FederatedUserId>\n    </FederatedUser>\n    \
+                 <PackedPolicySize>6</PackedPolicySize>\n  </GetFederationTokenResult>\n  \
+                 <ResponseMetadata><RequestId>@@RID@@</RequestId></ResponseMetadata>\n\
+                 </GetFederationTokenResponse>\n",
+                credentials_xml(&c),
+                n = xml_escape(name),
+            ))
         }
         "GetCallerIdentity" => {
             let key = rec.access_key_id.clone().unwrap_or_default();
