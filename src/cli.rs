@@ -305,7 +305,8 @@ const LOGIN_AFTER_HELP: &str = "\
 A role profile signs in with its role session (cached, or refreshed as the main form
 would: one code at most). A profile without a role signs in with a GetFederationToken
 session made with the long-term keys: it carries no MFA, so a policy that denies
-actions without MFA denies them in the console too.
+actions without MFA denies them in the console too. --duration is the length of the
+role session (as in the main form) or of the GetFederationToken session (15m-36h).
 
 The URL is opened with $BROWSER (a program, run without a shell; %s is replaced by
 the URL), else xdg-open or open. It signs in whoever has it for 15 minutes.

@@ -194,8 +194,7 @@ pub enum SigninError {
 /// The `SigninToken` of a 2xx answer.
 pub fn parse_token(body: &[u8]) -> Result<Secret, SigninError> {
     let bad = |m: &str| SigninError::BadAnswer(m.to_string());
-    let v: serde_json::Value =
-        serde_json::from_slice(body).map_err(|_| bad("it is not JSON"))?;
+    let v: serde_json::Value = serde_json::from_slice(body).map_err(|_| bad("it is not JSON"))?;
     let token = v
         .as_object()
         .ok_or_else(|| bad("it is not a JSON object"))?
@@ -320,8 +319,7 @@ fn classify(e: &aws_smithy_runtime_api::client::result::ConnectorError) -> Signi
         "connection refused"
     } else if text.contains("dns") || text.contains("resolve") || text.contains("lookup") {
         "the host name does not resolve"
-    } else if text.contains("certificate") || text.contains("tls") || text.contains("handshake")
-    {
+    } else if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
         "the TLS handshake failed (certificate not trusted?)"
     } else if text.contains("reset") || text.contains("closed") || text.contains("eof") {
         "the connection was closed"
@@ -388,7 +386,9 @@ mod tests {
     fn token_request_carries_the_session_json() {
         let url = token_request_url("https://signin.aws.amazon.com/federation", &session(), None);
         let url = url.expose();
-        assert!(url.starts_with("https://signin.aws.amazon.com/federation?Action=getSigninToken&Session="));
+        assert!(url.starts_with(
+            "https://signin.aws.amazon.com/federation?Action=getSigninToken&Session="
+        ));
         let q = query(url);
         assert_eq!(q.len(), 2);
         let json: serde_json::Value = serde_json::from_str(&q[1].1).unwrap();
@@ -461,7 +461,10 @@ mod tests {
 
     #[test]
     fn endpoints() {
-        assert_eq!(check_endpoint("https://signin.aws.amazon.com/federation"), None);
+        assert_eq!(
+            check_endpoint("https://signin.aws.amazon.com/federation"),
+            None
+        );
         assert_eq!(check_endpoint("http://127.0.0.1:8080/federation"), None);
         assert_eq!(check_endpoint("http://localhost/federation"), None);
         assert_eq!(check_endpoint("http://[::1]:80/f"), None);
@@ -477,7 +480,10 @@ mod tests {
             check_endpoint("signin.aws.amazon.com"),
             Some("it is not an http(s) URL".into())
         );
-        assert_eq!(check_endpoint("ftp://x/y"), Some("it is not an http(s) URL".into()));
+        assert_eq!(
+            check_endpoint("ftp://x/y"),
+            Some("it is not an http(s) URL".into())
+        );
         assert_eq!(check_endpoint("https:///f"), Some("it has no host".into()));
     }
 }

@@ -66,7 +66,8 @@ pub fn run(env: Env, ui: Ui, a: &LoginArgs) -> Result<i32> {
     let (endpoint, overridden) = endpoint(&app.env, a, Partition::of_region(&region))?;
     let destination = match &a.destination {
         Some(d) => {
-            if !d.to_ascii_lowercase().starts_with("https://") || signin::check_endpoint(d).is_some()
+            if !d.to_ascii_lowercase().starts_with("https://")
+                || signin::check_endpoint(d).is_some()
             {
                 return Err(fail(format!("--destination '{d}' is not an https URL"))
                     .hint("for example: https://console.aws.amazon.com/s3/home")
@@ -89,7 +90,11 @@ pub fn run(env: Env, ui: Ui, a: &LoginArgs) -> Result<i32> {
         ui.warn(&format!(
             "profile '{name}' has no role: the console gets a GetFederationToken session of its long-term keys, which carries no MFA context, so a policy that denies actions without MFA denies them there"
         ));
-        (federation_session(&app, &plan, a)?, None, "federation session")
+        (
+            federation_session(&app, &plan, a)?,
+            None,
+            "federation session",
+        )
     };
     ui.info(&format!(
         "getting a sign-in token for the {what} {} from {endpoint}, for the console in {region} (partition {})",
@@ -312,11 +317,11 @@ impl Opener {
                 Some(c) => format!("exit status {c}"),
                 None => "killed by a signal".to_string(),
             };
-            return Err(fail(format!(
-                "{shown} could not open the sign-in URL ({how})"
-            ))
-            .hint(hint)
-            .into());
+            return Err(
+                fail(format!("{shown} could not open the sign-in URL ({how})"))
+                    .hint(hint)
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -346,10 +351,7 @@ mod tests {
         };
         assert_eq!(
             o.argv(&url),
-            vec![
-                OsString::from("--new-window"),
-                OsString::from(url.expose())
-            ]
+            vec![OsString::from("--new-window"), OsString::from(url.expose())]
         );
         let o = Opener {
             args: vec!["--url=%s".into(), "-x".into()],

@@ -33,7 +33,11 @@ fn parse_login_url(url: &str) -> (String, Vec<(String, String)>) {
 fn assert_login_url(url: &str, signin: &FakeSignin, destination: &str) {
     let (endpoint, params) = parse_login_url(url);
     assert_eq!(endpoint, signin.url());
-    let token = signin.tokens().last().cloned().expect("a token was handed out");
+    let token = signin
+        .tokens()
+        .last()
+        .cloned()
+        .expect("a token was handed out");
     assert_eq!(
         params,
         vec![
@@ -79,7 +83,14 @@ fn login_role_after_test_needs_no_new_code() {
     assert_eq!(sts.count_action("GetSessionToken"), 1);
     let out = env
         .std_cmd_with_sts(
-            &["login", "prod", "--print", "--no-input", "--signin-url", &signin.url()],
+            &[
+                "login",
+                "prod",
+                "--print",
+                "--no-input",
+                "--signin-url",
+                &signin.url(),
+            ],
             &sts,
         )
         .output()
@@ -102,11 +113,18 @@ fn login_role_after_test_needs_no_new_code() {
     // The getSigninToken request, exactly.
     let reqs = signin.requests();
     assert_eq!(reqs.len(), 1);
-    assert_eq!(reqs[0].param_names(), ["Action", "Session"], "no SessionDuration for a chained role session");
+    assert_eq!(
+        reqs[0].param_names(),
+        ["Action", "Session"],
+        "no SessionDuration for a chained role session"
+    );
     assert_eq!(reqs[0].param("Action"), Some("getSigninToken"));
     assert_session_json(&reqs[0], &role);
     // stdout is the URL, one line.
-    assert!(stdout.ends_with('\n') && stdout.lines().count() == 1, "{stdout:?}");
+    assert!(
+        stdout.ends_with('\n') && stdout.lines().count() == 1,
+        "{stdout:?}"
+    );
     let url = stdout.trim_end();
     assert_login_url(
         url,
@@ -115,7 +133,14 @@ fn login_role_after_test_needs_no_new_code() {
     );
     // The role session was cached as the main form would: a second login asks STS nothing.
     env.std_cmd_with_sts(
-        &["login", "prod", "--print", "--no-input", "--signin-url", &signin.url()],
+        &[
+            "login",
+            "prod",
+            "--print",
+            "--no-input",
+            "--signin-url",
+            &signin.url(),
+        ],
         &sts,
     )
     .output()
@@ -131,7 +156,10 @@ fn login_without_role_makes_one_federation_token() {
     let env = TestEnv::seeded().with_env("USER", "alice");
     let before = env.snapshot();
     let out = env
-        .std_cmd_with_sts(&["login", "test", "--print", "--signin-url", &signin.url()], &sts)
+        .std_cmd_with_sts(
+            &["login", "test", "--print", "--signin-url", &signin.url()],
+            &sts,
+        )
         .output()
         .unwrap();
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
@@ -181,14 +209,26 @@ fn login_duration_region_destination_and_env_endpoint() {
     let env = TestEnv::seeded().with_env("MFA_EXEC_SIGNIN_URL", &signin.url());
     let out = env
         .std_cmd_with_sts(
-            &["login", "test", "--print", "-q", "-d", "2h", "--region", "cn-north-1"],
+            &[
+                "login",
+                "test",
+                "--print",
+                "-q",
+                "-d",
+                "2h",
+                "--region",
+                "cn-north-1",
+            ],
             &sts,
         )
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stderr), "", "--quiet drops the warning");
-    assert_eq!(sts.last_request().unwrap().param("DurationSeconds"), Some("7200"));
+    assert_eq!(
+        sts.last_request().unwrap().param("DurationSeconds"),
+        Some("7200")
+    );
     assert_eq!(sts.last_request().unwrap().param("Name"), Some("mfa-exec"));
     assert_login_url(
         text(&out.stdout).trim_end(),
@@ -198,7 +238,16 @@ fn login_duration_region_destination_and_env_endpoint() {
     let dest = "https://console.aws.amazon.com/s3/home?region=eu-west-1&x=a b";
     let out = env
         .std_cmd_with_sts(
-            &["login", "test", "--print", "-q", "--destination", dest, "--region", "us-gov-west-1"],
+            &[
+                "login",
+                "test",
+                "--print",
+                "-q",
+                "--destination",
+                dest,
+                "--region",
+                "us-gov-west-1",
+            ],
             &sts,
         )
         .output()
@@ -206,7 +255,17 @@ fn login_duration_region_destination_and_env_endpoint() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_login_url(text(&out.stdout).trim_end(), &signin, dest);
     let out = env
-        .std_cmd_with_sts(&["login", "test", "--print", "-q", "--region", "us-gov-west-1"], &sts)
+        .std_cmd_with_sts(
+            &[
+                "login",
+                "test",
+                "--print",
+                "-q",
+                "--region",
+                "us-gov-west-1",
+            ],
+            &sts,
+        )
         .output()
         .unwrap();
     assert_login_url(
@@ -223,7 +282,17 @@ fn login_role_assumed_with_long_term_keys_sets_session_duration() {
     let env = role_env();
     let out = env
         .std_cmd_with_sts(
-            &["login", "prod", "--print", "-d", "2h", "-t", "123456", "--signin-url", &signin.url()],
+            &[
+                "login",
+                "prod",
+                "--print",
+                "-d",
+                "2h",
+                "-t",
+                "123456",
+                "--signin-url",
+                &signin.url(),
+            ],
             &sts,
         )
         .output()
@@ -231,9 +300,15 @@ fn login_role_assumed_with_long_term_keys_sets_session_duration() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(sts.count(), 1);
     let r = sts.last_request().unwrap();
-    assert_eq!((r.action.as_str(), r.access_key_id.as_deref()), ("AssumeRole", Some(SEED_KEY_ID)));
+    assert_eq!(
+        (r.action.as_str(), r.access_key_id.as_deref()),
+        ("AssumeRole", Some(SEED_KEY_ID))
+    );
     let reqs = signin.requests();
-    assert_eq!(reqs[0].param_names(), ["Action", "SessionDuration", "Session"]);
+    assert_eq!(
+        reqs[0].param_names(),
+        ["Action", "SessionDuration", "Session"]
+    );
     assert_eq!(reqs[0].param("SessionDuration"), Some("7200"));
     assert_session_json(&reqs[0], &sts.last_issued().unwrap());
 }
@@ -259,10 +334,21 @@ fn login_opens_browser_with_the_url_and_shows_it_nowhere_else() {
     let signin = FakeSignin::start_with_sts(&sts);
     let env = role_env();
     let (script, record) = browser_script(&env, 0);
-    let env = env.with_env("BROWSER", &format!("/nonexistent/browser:{} --new-window", script.display()));
+    let env = env.with_env(
+        "BROWSER",
+        &format!("/nonexistent/browser:{} --new-window", script.display()),
+    );
     let out = env
         .std_cmd_with_sts(
-            &["login", "prod", "-v", "-t", "123456", "--signin-url", &signin.url()],
+            &[
+                "login",
+                "prod",
+                "-v",
+                "-t",
+                "123456",
+                "--signin-url",
+                &signin.url(),
+            ],
             &sts,
         )
         .output()
@@ -272,7 +358,11 @@ fn login_opens_browser_with_the_url_and_shows_it_nowhere_else() {
     assert_eq!(stdout, "", "the URL goes to the browser only");
     let args = std::fs::read_to_string(&record).unwrap();
     let args: Vec<&str> = args.lines().collect();
-    assert_eq!(args.len(), 2, "one argument for the URL, not split by a shell: {args:?}");
+    assert_eq!(
+        args.len(),
+        2,
+        "one argument for the URL, not split by a shell: {args:?}"
+    );
     assert_eq!(args[0], "--new-window");
     let url = args[1];
     assert_login_url(
@@ -281,7 +371,10 @@ fn login_opens_browser_with_the_url_and_shows_it_nowhere_else() {
         "https://eu-west-1.console.aws.amazon.com/console/home?region=eu-west-1",
     );
     // --verbose said what it did, without the URL or the token.
-    assert!(stderr.contains("getting a sign-in token for the role session ASIA"), "{stderr}");
+    assert!(
+        stderr.contains("getting a sign-in token for the role session ASIA"),
+        "{stderr}"
+    );
     assert_no_url(&stderr, url, &signin);
     assert_no_url(&env.read_credentials(), url, &signin);
 }
@@ -295,7 +388,10 @@ fn login_browser_failure_and_no_opener() {
     let before = env.snapshot();
     let env = env.with_env("BROWSER", script.to_str().unwrap());
     let out = env
-        .std_cmd_with_sts(&["login", "test", "-q", "--signin-url", &signin.url()], &sts)
+        .std_cmd_with_sts(
+            &["login", "test", "-q", "--signin-url", &signin.url()],
+            &sts,
+        )
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(125));
@@ -331,7 +427,10 @@ fn login_browser_failure_and_no_opener() {
 /// Runs `login test --print -q` against `signin`; returns (code, stdout, stderr).
 fn login_test(env: &TestEnv, sts: &FakeSts, signin_url: &str) -> (Option<i32>, String, String) {
     let out = env
-        .std_cmd_with_sts(&["login", "test", "--print", "-q", "--signin-url", signin_url], sts)
+        .std_cmd_with_sts(
+            &["login", "test", "--print", "-q", "--signin-url", signin_url],
+            sts,
+        )
         .output()
         .unwrap();
     (out.status.code(), text(&out.stdout), text(&out.stderr))
@@ -400,7 +499,10 @@ fn login_refuses_bad_endpoint_and_destination_before_any_call() {
     );
     let env2 = TestEnv::seeded().with_env("MFA_EXEC_SIGNIN_URL", "signin.aws.amazon.com");
     let out = env2
-        .std_cmd_with_sts(&["login", "test", "--print", "--region", "cn-north-1"], &sts)
+        .std_cmd_with_sts(
+            &["login", "test", "--print", "--region", "cn-north-1"],
+            &sts,
+        )
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(125));
@@ -410,7 +512,13 @@ fn login_refuses_bad_endpoint_and_destination_before_any_call() {
     );
     let out = env
         .std_cmd_with_sts(
-            &["login", "test", "--print", "--destination", "javascript:alert(1)"],
+            &[
+                "login",
+                "test",
+                "--print",
+                "--destination",
+                "javascript:alert(1)",
+            ],
             &sts,
         )
         .output()
@@ -471,7 +579,10 @@ fn login_honours_the_proxy_variables() {
     assert_eq!(sts.count(), 1);
     assert_eq!(proxy.count(), 1);
     assert_eq!(proxy.requests()[0].path, target);
-    assert!(stdout.starts_with(&format!("{target}?Action=login&")), "{stdout}");
+    assert!(
+        stdout.starts_with(&format!("{target}?Action=login&")),
+        "{stdout}"
+    );
 }
 
 #[test]

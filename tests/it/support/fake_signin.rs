@@ -241,7 +241,10 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
 }
 
 /// The real endpoint's rules, as far as the fake can know them.
-fn check(req: &SigninRequest, issued: Option<&(dyn Fn() -> Vec<Issued> + Send + Sync)>) -> Result<(), String> {
+fn check(
+    req: &SigninRequest,
+    issued: Option<&(dyn Fn() -> Vec<Issued> + Send + Sync)>,
+) -> Result<(), String> {
     if req.method != "GET" {
         return Err("method".into());
     }
@@ -250,9 +253,11 @@ fn check(req: &SigninRequest, issued: Option<&(dyn Fn() -> Vec<Issued> + Send + 
     }
     let s = req.session.as_ref().ok_or("Session is not JSON")?;
     let field = |k: &str| s.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    let (Some(id), Some(key), Some(token)) =
-        (field("sessionId"), field("sessionKey"), field("sessionToken"))
-    else {
+    let (Some(id), Some(key), Some(token)) = (
+        field("sessionId"),
+        field("sessionKey"),
+        field("sessionToken"),
+    ) else {
         return Err("Session lacks a field".into());
     };
     let duration = match req.param("SessionDuration") {

@@ -19,9 +19,9 @@ pub use env::{
     SEED_CREDENTIALS, SEED_KEY_ID, SEED_PROFILE, SEED_REGION, SEED_SECRET, SEED_SERIAL,
     SEED_SOURCE_PROFILE, SEED_USER_ARN,
 };
+pub use fake_signin::{query_pairs, FakeSignin, SigninRequest, SIGNIN_TOKEN_PREFIX};
 pub use fake_sts::{
     form_decode, free_closed_port, http_date, iso8601, percent_decode, FakeSts, Issued, Recorded,
     Reply, FAKE_ACCOUNT, INVALID_MFA_MESSAGE, ISSUED_KEY_PREFIX, STS_XMLNS,
 };
-pub use fake_signin::{query_pairs, FakeSignin, SigninRequest, SIGNIN_TOKEN_PREFIX};
 pub use pty::{Pty, PTY_TIMEOUT};
