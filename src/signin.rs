@@ -320,7 +320,7 @@ fn classify(e: &aws_smithy_runtime_api::client::result::ConnectorError) -> Signi
     } else if text.contains("dns") || text.contains("resolve") || text.contains("lookup") {
         "the host name does not resolve"
     } else if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
-        "the TLS handshake failed (certificate not trusted?)"
+        "the TLS handshake failed"
     } else if text.contains("reset") || text.contains("closed") || text.contains("eof") {
         "the connection was closed"
     } else if text.contains("proxy") || text.contains("tunnel") {
@@ -457,6 +457,97 @@ mod tests {
             parse_token(b"[1]").unwrap_err(),
             SigninError::BadAnswer("it is not a JSON object".into())
         );
+    }
+
+    /// A one-connection server on 127.0.0.1 that reads the request head
+    /// (unless `blurt`), writes `answer` (if any), then waits `hold` before
+    /// closing.
+    fn serve_once(
+        answer: Option<&'static [u8]>,
+        hold: Duration,
+        blurt: bool,
+    ) -> (u16, std::thread::JoinHandle<String>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let h = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut head = Vec::new();
+            let mut b = [0u8; 1024];
+            while !blurt && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut b) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&b[..n]),
+                }
+            }
+            if let Some(a) = answer {
+                let _ = s.write_all(a);
+            }
+            std::thread::sleep(hold);
+            String::from_utf8_lossy(&head).into_owned()
+        });
+        (port, h)
+    }
+
+    #[test]
+    fn https_client_over_plain_http() {
+        let (port, h) = serve_once(
+            Some(b"HTTP/1.1 200 OK\r\nContent-Length: 21\r\nConnection: close\r\n\r\n{\"SigninToken\":\"t-1\"}"),
+            Duration::ZERO,
+            false,
+        );
+        let endpoint = format!("http://127.0.0.1:{port}/federation");
+        let token = Https::default()
+            .signin_token(&endpoint, &session(), Some(900))
+            .unwrap();
+        assert_eq!(token.expose(), "t-1");
+        let head = h.join().unwrap();
+        assert!(
+            head.starts_with(
+                "GET /federation?Action=getSigninToken&SessionDuration=900&Session=%7B"
+            ),
+            "{head}"
+        );
+        assert!(head.contains("user-agent: mfa-exec/"), "{head}");
+    }
+
+    #[test]
+    fn https_client_tls_failure_is_a_fixed_phrase() {
+        // Plain HTTP where TLS is expected: the handshake fails, and the
+        // error names no part of the URL.
+        let (port, h) = serve_once(
+            Some(b"HTTP/1.1 400 Bad Request\r\n\r\n"),
+            Duration::ZERO,
+            true,
+        );
+        let err = Https::default()
+            .get(&Secret::new(format!(
+                "https://127.0.0.1:{port}/federation?Session=secret"
+            )))
+            .err()
+            .unwrap();
+        assert_eq!(err, SigninError::Unreachable("the TLS handshake failed"));
+        h.join().unwrap();
+    }
+
+    #[test]
+    fn https_client_gives_up_on_a_silent_server() {
+        let (port, h) = serve_once(None, Duration::from_secs(3), false);
+        let client = Https {
+            connect_timeout: Duration::from_secs(1),
+            read_timeout: Duration::from_millis(300),
+            total_timeout: Duration::from_millis(600),
+        };
+        let started = std::time::Instant::now();
+        let err = client
+            .get(&Secret::new(format!("http://127.0.0.1:{port}/f")))
+            .err()
+            .unwrap();
+        assert_eq!(err, SigninError::TimedOut);
+        // Finished, not hung (the server holds the connection for 3 s).
+        assert!(started.elapsed() < Duration::from_secs(3));
+        h.join().unwrap();
     }
 
     #[test]
