@@ -119,6 +119,9 @@ pub fn check_endpoint(url: &str) -> Option<String> {
     if url.contains('#') {
         return Some("it has a fragment".into());
     }
+    if HttpRequest::get(url).is_err() {
+        return Some("it is not a valid URL".into());
+    }
     match scheme.to_ascii_lowercase().as_str() {
         "https" => None,
         "http" if is_loopback(host) => None,
@@ -263,8 +266,10 @@ impl Https {
             .map_err(|_| SigninError::Unreachable("cannot start the async runtime"))?;
         rt.block_on(async {
             let conn = self.connector();
+            // The endpoint was checked (`check_endpoint`) and the rest is
+            // form-urlencoded, so this does not fail in practice.
             let mut req = HttpRequest::get(url.expose())
-                .map_err(|_| SigninError::BadAnswer("the request URL is malformed".into()))?;
+                .map_err(|_| SigninError::Unreachable("the URL is malformed"))?;
             req.headers_mut().insert(
                 "user-agent",
                 concat!("mfa-exec/", env!("CARGO_PKG_VERSION")),
@@ -576,5 +581,9 @@ mod tests {
             Some("it is not an http(s) URL".into())
         );
         assert_eq!(check_endpoint("https:///f"), Some("it has no host".into()));
+        assert_eq!(
+            check_endpoint("https://exa mple.com/federation"),
+            Some("it is not a valid URL".into())
+        );
     }
 }

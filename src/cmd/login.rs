@@ -273,9 +273,18 @@ fn find_opener(env: &Env, profile: &str, ui: Ui) -> Result<Opener> {
             });
         }
     }
-    Err(fail("no browser to open the sign-in URL: $BROWSER is not set to a program found, and neither xdg-open nor open is installed")
-        .hint(format!("run 'mfa-exec login {profile} --print' and open the URL yourself"))
-        .into())
+    let browser = if env.get("BROWSER").is_some() {
+        "no program named in $BROWSER was found"
+    } else {
+        "$BROWSER is not set"
+    };
+    Err(fail(format!(
+        "no browser to open the sign-in URL: {browser}, and neither xdg-open nor open is installed"
+    ))
+    .hint(format!(
+        "run 'mfa-exec login {profile} --print' and open the URL yourself"
+    ))
+    .into())
 }
 
 impl Opener {

@@ -235,7 +235,7 @@ fn login_duration_region_destination_and_env_endpoint() {
         &signin,
         "https://cn-north-1.console.amazonaws.cn/console/home?region=cn-north-1",
     );
-    let dest = "https://console.aws.amazon.com/s3/home?region=eu-west-1&x=a b";
+    let dest = "https://console.aws.amazon.com/s3/home?region=eu-west-1&x=a%20b+c";
     let out = env
         .std_cmd_with_sts(
             &[
@@ -418,7 +418,18 @@ fn login_browser_failure_and_no_opener() {
     assert_eq!(out.status.code(), Some(125));
     assert_eq!(
         text(&out.stderr),
-        "mfa-exec: error: no browser to open the sign-in URL: $BROWSER is not set to a program found, and neither xdg-open nor open is installed\nhint: run 'mfa-exec login test --print' and open the URL yourself\n"
+        "mfa-exec: error: no browser to open the sign-in URL: $BROWSER is not set, and neither xdg-open nor open is installed\nhint: run 'mfa-exec login test --print' and open the URL yourself\n"
+    );
+    // $BROWSER naming nothing found: said, then the same.
+    let env = env.with_env("BROWSER", "/nonexistent/firefox --new-window");
+    let out = env
+        .std_cmd_with_sts(&["login", "test", "--signin-url", &signin.url()], &sts)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        text(&out.stderr),
+        "mfa-exec: warning: no program named in $BROWSER was found; trying xdg-open and open\nmfa-exec: error: no browser to open the sign-in URL: no program named in $BROWSER was found, and neither xdg-open nor open is installed\nhint: run 'mfa-exec login test --print' and open the URL yourself\n"
     );
     assert_eq!((sts.count(), signin.count()), (n_sts, n_signin));
     env.assert_unchanged(&before);

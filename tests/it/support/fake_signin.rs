@@ -293,3 +293,92 @@ fn check(
         _ => Ok(()),
     }
 }
+
+// ---------------------------------------------------------------------------
+// Self-test: the fake's rules, with a raw std client.
+
+#[cfg(test)]
+fn raw_get(signin: &FakeSignin, query: &str) -> u16 {
+    let addr = signin.url();
+    let addr = addr
+        .trim_start_matches("http://")
+        .trim_end_matches("/federation");
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(format!("GET /federation?{query} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    super::fake_sts::read_raw_response(&mut s).unwrap().status
+}
+
+#[cfg(test)]
+fn session_query(duration: Option<&str>, id: &str, key: &str, token: &str) -> String {
+    let json =
+        serde_json::json!({"sessionId": id, "sessionKey": key, "sessionToken": token}).to_string();
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("Action", "getSigninToken");
+    if let Some(d) = duration {
+        q.append_pair("SessionDuration", d);
+    }
+    q.append_pair("Session", &json);
+    q.finish()
+}
+
+#[test]
+fn support_fake_signin_rules() {
+    let sts = super::FakeSts::start();
+    let auth = "Authorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261128/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0\r\n";
+    for body in [
+        "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=3600",
+        "Action=GetFederationToken&Version=2011-06-15&Name=bob&DurationSeconds=3600",
+        "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::1:role/r&RoleSessionName=s&DurationSeconds=7200",
+        "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::1:role/r&RoleSessionName=s&DurationSeconds=3600",
+    ] {
+        let mut c = TcpStream::connect(sts.addr()).unwrap();
+        let r = super::fake_sts::raw_post(&mut c, body, auth).unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let issued = sts.issued();
+    let (gst, gft, long_role, short_role) = (&issued[0], &issued[1], &issued[2], &issued[3]);
+    assert_eq!(gft.action, "GetFederationToken");
+    let signin = FakeSignin::start_with_sts(&sts);
+    let q = |d: Option<&str>, i: &Issued| {
+        session_query(d, &i.access_key_id, &i.secret_access_key, &i.session_token)
+    };
+    assert_eq!(
+        raw_get(&signin, &q(None, gst)),
+        400,
+        "GetSessionToken session"
+    );
+    assert_eq!(raw_get(&signin, &q(None, gft)), 200);
+    assert_eq!(
+        raw_get(&signin, &q(Some("3600"), gft)),
+        400,
+        "SessionDuration, federation"
+    );
+    assert_eq!(raw_get(&signin, &q(Some("7200"), long_role)), 200);
+    assert_eq!(
+        raw_get(&signin, &q(Some("100"), long_role)),
+        400,
+        "out of range"
+    );
+    assert_eq!(
+        raw_get(&signin, &q(Some("3600"), short_role)),
+        400,
+        "chained role"
+    );
+    assert_eq!(raw_get(&signin, &q(None, short_role)), 200);
+    let wrong = session_query(None, &gft.access_key_id, "nope", &gft.session_token);
+    assert_eq!(raw_get(&signin, &wrong), 400, "wrong secret");
+    assert_eq!(
+        raw_get(&signin, &session_query(None, "ASIAUNKNOWN", "k", "t")),
+        400
+    );
+    assert_eq!(
+        raw_get(&signin, "Action=getSigninToken&Session=%7B"),
+        400,
+        "not JSON"
+    );
+    assert_eq!(signin.tokens().len(), 3);
+    assert_eq!(signin.count(), 10);
+    signin.push(503, "busy");
+    assert_eq!(raw_get(&signin, &q(None, gft)), 503, "scripted first");
+}
