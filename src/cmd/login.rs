@@ -44,6 +44,9 @@ pub const ALLOW_ALL_POLICY: &str =
 /// The console session's longest `SessionDuration` (12 h) and shortest (15 min).
 const CONSOLE_MAX: u64 = 43_200;
 const CONSOLE_MIN: u64 = 900;
+/// How far the local clock may be behind STS's before a chained role session
+/// could look longer than 1 h.
+const SKEW_MARGIN: u64 = 600;
 
 pub fn run(env: Env, ui: Ui, a: &LoginArgs) -> Result<i32> {
     let name = profile_arg(&a.profile, &a.session.resolve.profile)?.to_string();
@@ -77,13 +80,12 @@ pub fn run(env: Env, ui: Ui, a: &LoginArgs) -> Result<i32> {
         }
         None => signin::console_home(&region),
     };
-    let now = chrono::Utc::now();
     let (session, duration, what) = if plan.is_role() {
         let s = app.session(&plan, &a.session, LOCK_TIMEOUT)?;
         // A chained role session is capped at 1 h and the endpoint refuses a
-        // SessionDuration for it; one with more left was assumed with the
-        // long-term keys, and takes it.
-        let d = (s.remaining(now) > CHAIN_MAX as i64)
+        // SessionDuration for it; one with clearly more left (a margin for
+        // clock skew with STS) was assumed with the long-term keys, and takes it.
+        let d = (s.remaining(chrono::Utc::now()) > (CHAIN_MAX + SKEW_MARGIN) as i64)
             .then(|| plan.duration.value.clamp(CONSOLE_MIN, CONSOLE_MAX));
         (s, d, "role session")
     } else {

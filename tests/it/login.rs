@@ -313,6 +313,35 @@ fn login_role_assumed_with_long_term_keys_sets_session_duration() {
     assert_session_json(&reqs[0], &sts.last_issued().unwrap());
 }
 
+#[test]
+fn login_chained_role_with_sts_clock_ahead_sends_no_session_duration() {
+    // STS's clock 3 minutes ahead makes a fresh 1 h chained session look like
+    // 1h03m here: it must still not get a SessionDuration (refused by AWS).
+    let sts = FakeSts::start();
+    sts.set_clock_skew(chrono::Duration::minutes(3));
+    let signin = FakeSignin::start_with_sts(&sts);
+    let env = role_env();
+    let out = env
+        .std_cmd_with_sts(
+            &[
+                "login",
+                "prod",
+                "--print",
+                "-q",
+                "-t",
+                "123456",
+                "--signin-url",
+                &signin.url(),
+            ],
+            &sts,
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(sts.last_issued().unwrap().signed_with_session);
+    assert_eq!(signin.requests()[0].param_names(), ["Action", "Session"]);
+}
+
 fn browser_script(env: &TestEnv, exit: i32) -> (std::path::PathBuf, std::path::PathBuf) {
     let record = env.home().join("browser.args");
     let script = env.home().join("fake-browser");

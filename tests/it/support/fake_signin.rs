@@ -7,7 +7,8 @@
 //!   issued (key, secret and token all match), and not a GetSessionToken
 //!   session: anything else gets 400, as AWS refuses it;
 //! - `SessionDuration` is refused (400) for a GetFederationToken session and
-//!   for a role session of at most 1 h (a chained one), and outside 900-43200;
+//!   for a chained role session (AssumeRole signed with session credentials),
+//!   and outside 900-43200;
 //! - success is `{"SigninToken":"<token>"}` with a new token each time.
 //!
 //! Scripted replies ([`FakeSignin::push`]) come first. Point the binary at it
@@ -280,15 +281,8 @@ fn check(
     match (i.action.as_str(), duration) {
         ("GetSessionToken", _) => Err("GetSessionToken sessions cannot sign in".into()),
         ("GetFederationToken", Some(_)) => Err("SessionDuration with a federation token".into()),
-        ("AssumeRole", Some(_)) => {
-            let exp = chrono::NaiveDateTime::parse_from_str(&i.expiration, "%Y-%m-%dT%H:%M:%SZ")
-                .map(|t| t.and_utc())
-                .map_err(|_| "expiration")?;
-            if exp - chrono::Utc::now() <= chrono::Duration::seconds(3600) {
-                Err("SessionDuration with a chained role session".into())
-            } else {
-                Ok(())
-            }
+        ("AssumeRole", Some(_)) if i.signed_with_session => {
+            Err("SessionDuration with a chained role session".into())
         }
         _ => Ok(()),
     }
@@ -330,13 +324,23 @@ fn support_fake_signin_rules() {
         "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=3600",
         "Action=GetFederationToken&Version=2011-06-15&Name=bob&DurationSeconds=3600",
         "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::1:role/r&RoleSessionName=s&DurationSeconds=7200",
-        "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::1:role/r&RoleSessionName=s&DurationSeconds=3600",
     ] {
         let mut c = TcpStream::connect(sts.addr()).unwrap();
         let r = super::fake_sts::raw_post(&mut c, body, auth).unwrap();
         assert_eq!(r.status, 200, "{}", r.body);
     }
+    // A chained role session: AssumeRole signed with the GetSessionToken session.
+    let gst = sts.issued()[0].clone();
+    let chained_auth = format!(
+        "Authorization: AWS4-HMAC-SHA256 Credential={}/20261128/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0\r\nX-Amz-Security-Token: {}\r\n",
+        gst.access_key_id, gst.session_token
+    );
+    let mut c = TcpStream::connect(sts.addr()).unwrap();
+    let body = "Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::1:role/r&RoleSessionName=s&DurationSeconds=3600";
+    let r = super::fake_sts::raw_post(&mut c, body, &chained_auth).unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
     let issued = sts.issued();
+    assert!(issued[3].signed_with_session && !issued[2].signed_with_session);
     let (gst, gft, long_role, short_role) = (&issued[0], &issued[1], &issued[2], &issued[3]);
     assert_eq!(gft.action, "GetFederationToken");
     let signin = FakeSignin::start_with_sts(&sts);

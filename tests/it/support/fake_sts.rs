@@ -200,6 +200,9 @@ pub struct Issued {
     pub session_token: String,
     /// As sent, e.g. `2026-11-28T19:55:29Z`.
     pub expiration: String,
+    /// Asked for with session credentials (a chained role session, for
+    /// AssumeRole): what the console's federation endpoint cares about.
+    pub signed_with_session: bool,
 }
 
 struct State {
@@ -906,6 +909,7 @@ fn issue(
         secret_access_key: secret,
         session_token: token,
         expiration: iso8601(expiration),
+        signed_with_session: false,
     };
     st.issued.push(issued.clone());
     issued
@@ -1066,7 +1070,11 @@ fn default_response_inner(
                 .and_then(|r| r.rsplit('/').next())
                 .unwrap_or("role");
             let exp = now + chrono::Duration::seconds(secs as i64);
-            let c = issue(st, "AssumeRole", port, exp);
+            let mut c = issue(st, "AssumeRole", port, exp);
+            c.signed_with_session = rec.security_token.is_some();
+            if let Some(last) = st.issued.last_mut() {
+                last.signed_with_session = c.signed_with_session;
+            }
             Ok(format!(
                     "<AssumeRoleResponse xmlns=\"{STS_XMLNS}\">\n  <AssumeRoleResult>\n{}    \
                      <AssumedRoleUser>\n      <AssumedRoleId>AROAFAKE:{sess}</AssumedRoleId>\n      \
