@@ -635,3 +635,17 @@ fn login_is_reserved_and_documented() {
         .stdout(predicates::str::contains("--print"));
     env.cmd(&["login"]).assert().code(125);
 }
+
+#[test]
+fn login_completes_profile_names() {
+    let env = role_env();
+    let out = env
+        .std_cmd(&["--", "mfa-exec", "login", "pr"])
+        .env("COMPLETE", "bash")
+        .env("_CLAP_IFS", "\n")
+        .env("_CLAP_COMPLETE_INDEX", "2")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().collect::<Vec<_>>(), ["prod"]);
+}
