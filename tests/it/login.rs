@@ -649,3 +649,71 @@ fn login_completes_profile_names() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).lines().collect::<Vec<_>>(), ["prod"]);
 }
+
+#[test]
+fn login_role_refused_keeps_only_the_normal_cache_write() {
+    // The endpoint refuses: exit 125, and the credentials file holds just what
+    // `mfa-exec prod` would have written (the MFA and role sessions), which a
+    // later login reuses without STS.
+    let sts = FakeSts::start();
+    let signin = FakeSignin::start_with_sts(&sts);
+    let env = role_env();
+    signin.push(400, "<html>Bad Request</html>");
+    let out = env
+        .std_cmd_with_sts(
+            &[
+                "login",
+                "prod",
+                "--print",
+                "-q",
+                "-t",
+                "123456",
+                "--signin-url",
+                &signin.url(),
+            ],
+            &sts,
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "mfa-exec: error: the AWS sign-in endpoint at {} refused the role session of 'prod' (HTTP 400)\nhint: it takes role and GetFederationToken sessions only; a revoked role session is replaced with 'mfa-exec login prod --force'\n",
+            signin.url()
+        )
+    );
+    assert_eq!(text(&out.stdout), "");
+    let after_login = env.read_credentials();
+    // The same command through the main form from the same state writes the same sections.
+    let twin = role_env();
+    twin.cmd_with_sts(&["prod", "-t", "123456", "--", "true"], &sts)
+        .assert()
+        .success();
+    let sections = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| l.starts_with('[') || l.starts_with("x_mfa_exec"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(sections(&after_login), sections(&twin.read_credentials()));
+    assert!(after_login.starts_with(SEED_CREDENTIALS));
+    let n = sts.count();
+    let out = env
+        .std_cmd_with_sts(
+            &[
+                "login",
+                "prod",
+                "--print",
+                "-q",
+                "--no-input",
+                "--signin-url",
+                &signin.url(),
+            ],
+            &sts,
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(sts.count(), n, "the cached role session served");
+}
