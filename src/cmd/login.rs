@@ -104,9 +104,13 @@ pub fn run(env: Env, ui: Ui, a: &LoginArgs) -> Result<i32> {
         Partition::of_region(&region).name()
     ));
     if let Some(origin) = overridden {
-        // As for STS: a request going somewhere else than AWS is said once.
+        // As for STS: a request going somewhere else than AWS is said once
+        // (a write error on stderr is ignored, as for every message).
         if !ui.quiet {
-            eprintln!("mfa-exec: using the sign-in endpoint at {endpoint} (from {origin})");
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "mfa-exec: using the sign-in endpoint at {endpoint} (from {origin})"
+            );
         }
     }
     let token = Https::default()

@@ -641,7 +641,10 @@ fn login_completes_profile_names() {
     let env = role_env();
     let out = env
         .std_cmd(&["--", "mfa-exec", "login", "pr"])
+        // clap_complete's default variable, and the one mfa-exec may be
+        // configured to use instead.
         .env("COMPLETE", "bash")
+        .env("_MFA_EXEC_COMPLETE", "bash")
         .env("_CLAP_IFS", "\n")
         .env("_CLAP_COMPLETE_INDEX", "2")
         .output()
