@@ -20,14 +20,16 @@
 //! - HTTPS goes through `aws-smithy-http-client`, the stack the SDK uses for
 //!   STS (hyper 1 + rustls with aws-lc, the system's roots), with the same
 //!   proxy variables (`HTTPS_PROXY`, `NO_PROXY`, ...; the SDK's default since
-//!   behavior version 2025-08-07) and the STS timeouts. A custom CA bundle can
-//!   be wired in at [`Https::connector`] (`tls_context`).
+//!   behavior version 2025-08-07) and the STS timeouts. A CA bundle or an
+//!   explicit proxy goes in through [`Https::tls`] and [`Https::proxy`].
 //! - Plain `http://` is refused except to a loopback host (tests): the request
 //!   carries the session's keys.
 
 use crate::secret::Secret;
 use crate::store::Session;
 use crate::sts::{ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, OPERATION_TIMEOUT};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::TlsContext;
 use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorSettings};
 use aws_smithy_runtime_api::http::Request as HttpRequest;
 use aws_smithy_types::byte_stream::ByteStream;
@@ -225,16 +227,24 @@ pub struct Https {
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
     pub total_timeout: Duration,
+    /// Trusted CAs etc.; `None` is the SDK's default (the system's roots).
+    /// The seam for a CA bundle.
+    pub tls: Option<TlsContext>,
+    /// The proxy rule; the default reads the proxy variables as the SDK's
+    /// default client does (`ProxyConfig::from_env`).
+    pub proxy: ProxyConfig,
 }
 
 impl Default for Https {
     /// The STS timeouts (SPEC §6: connect at most 5 s, the whole call at most
-    /// 30 s).
+    /// 30 s), the system's roots, the proxy variables.
     fn default() -> Https {
         Https {
             connect_timeout: CONNECT_TIMEOUT,
             read_timeout: ATTEMPT_TIMEOUT,
             total_timeout: OPERATION_TIMEOUT,
+            tls: None,
+            proxy: ProxyConfig::from_env(),
         }
     }
 }
@@ -242,19 +252,22 @@ impl Default for Https {
 impl Https {
     /// The connector: built inside the runtime (its timers are tokio's).
     fn connector(&self) -> aws_smithy_http_client::Connector {
-        use aws_smithy_http_client::{proxy::ProxyConfig, tls, Connector};
+        use aws_smithy_http_client::{tls, Connector};
         let settings = HttpConnectorSettings::builder()
             .connect_timeout(self.connect_timeout)
             .read_timeout(self.read_timeout)
             .build();
-        Connector::builder()
+        let mut b = Connector::builder()
             .connector_settings(settings)
             .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
-            .proxy_config(ProxyConfig::from_env())
+            .proxy_config(self.proxy.clone())
             .tls_provider(tls::Provider::Rustls(
                 tls::rustls_provider::CryptoMode::AwsLc,
-            ))
-            .build()
+            ));
+        if let Some(ctx) = &self.tls {
+            b = b.tls_context(ctx.clone());
+        }
+        b.build()
     }
 
     /// One GET; no retry (a sign-in token is cheap to ask for again by hand,
@@ -543,6 +556,7 @@ mod tests {
             connect_timeout: Duration::from_secs(1),
             read_timeout: Duration::from_millis(300),
             total_timeout: Duration::from_millis(600),
+            ..Https::default()
         };
         let started = std::time::Instant::now();
         let err = client
