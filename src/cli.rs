@@ -119,6 +119,7 @@ const SUBCOMMANDS: &[&str] = &[
     "completions",
     "configure",
     "explain",
+    "login",
     "help",
 ];
 
@@ -294,7 +295,26 @@ pub enum Command {
     /// Show how a profile resolves, each fact with the file and line it came from
     #[command(after_help = "Examples:\n  mfa-exec explain test\n  mfa-exec explain prod --json")]
     Explain(ExplainArgs),
+
+    /// Open the AWS console signed in with the profile's session
+    #[command(after_help = LOGIN_AFTER_HELP)]
+    Login(LoginArgs),
 }
+
+const LOGIN_AFTER_HELP: &str = "\
+A role profile signs in with its role session (cached, or refreshed as the main form
+would: one code at most). A profile without a role signs in with a GetFederationToken
+session made with the long-term keys: it carries no MFA, so a policy that denies
+actions without MFA denies them in the console too. --duration is the length of the
+role session (as in the main form) or of the GetFederationToken session (15m-36h).
+
+The URL is opened with $BROWSER (a program, run without a shell; %s is replaced by
+the URL), else xdg-open or open. It signs in whoever has it for 15 minutes.
+
+Examples:
+  mfa-exec login prod
+  mfa-exec login prod --print | xclip -selection clipboard
+  mfa-exec login test --region eu-west-1 --destination https://console.aws.amazon.com/s3/home";
 
 #[derive(Debug, Clone, Args)]
 pub struct ExecArgs {
@@ -454,6 +474,32 @@ pub struct ExplainArgs {
 
     #[command(flatten)]
     pub resolve: ResolveArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LoginArgs {
+    /// Profile whose session signs in
+    #[arg(
+        value_name = "PROFILE",
+        id = "profile_pos",
+        required_unless_present = "profile"
+    )]
+    pub profile: Option<String>,
+
+    /// Print the sign-in URL on stdout instead of opening it
+    #[arg(long)]
+    pub print: bool,
+
+    /// Console page to open [default: the console home of the profile's region]
+    #[arg(long, value_name = "URL")]
+    pub destination: Option<String>,
+
+    /// Federation endpoint [default: the one of the region's partition] [env: MFA_EXEC_SIGNIN_URL]
+    #[arg(long, value_name = "URL")]
+    pub signin_url: Option<String>,
+
+    #[command(flatten)]
+    pub session: SessionArgs,
 }
 
 /// Parses `3600`, `90s`, `90m`, `12h`, `1h30m` into seconds.
@@ -648,5 +694,24 @@ mod tests {
         assert_eq!(c.global.verbose, 1);
         let c = parse(&["-q", "test"]);
         assert!(c.global.quiet);
+    }
+
+    #[test]
+    fn login_is_a_subcommand() {
+        let c = parse(&["login", "prod", "--print", "--region", "eu-west-1"]);
+        match c.command {
+            Some(Command::Login(l)) => {
+                assert_eq!(l.profile.as_deref(), Some("prod"));
+                assert!(l.print);
+                assert_eq!(l.session.resolve.region.as_deref(), Some("eu-west-1"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let c = parse(&["-v", "login", "prod"]);
+        assert!(matches!(c.command, Some(Command::Login(_))));
+        // A profile named 'login' is reached with --profile or exec.
+        let c = parse(&["--profile", "login", "--", "true"]);
+        assert!(c.command.is_none());
+        assert_eq!(c.run.profile_name(), Some("login"));
     }
 }

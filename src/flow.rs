@@ -644,6 +644,21 @@ mod tests {
             ));
             self.answers.borrow_mut().remove(0)
         }
+
+        fn get_federation_token(
+            &self,
+            s: &Signer,
+            i: &crate::sts::FederationTokenInput,
+        ) -> Result<Issued, StsError> {
+            self.calls.borrow_mut().push((
+                "GetFederationToken".into(),
+                s.access_key_id.clone(),
+                None,
+                None,
+                i.duration,
+            ));
+            self.answers.borrow_mut().remove(0)
+        }
     }
 
     const CONFIG: &str =

@@ -12,6 +12,7 @@ mod ini;
 mod otp;
 mod profile;
 mod secret;
+mod signin;
 mod store;
 mod sts;
 mod testhook;
@@ -62,6 +63,7 @@ fn run() -> i32 {
         Some(Command::Completions(a)) => cmd::completions::run(a.shell),
         Some(Command::Configure(a)) => cmd::configure::run(env, ui, a),
         Some(Command::Explain(a)) => cmd::explain::run(env, ui, a),
+        Some(Command::Login(a)) => cmd::login::run(env, ui, a),
     };
     match result {
         Ok(code) => code,

@@ -79,6 +79,16 @@ pub struct AssumeRoleInput {
     pub code: Option<String>,
 }
 
+/// GetFederationToken's parameters: `name` names the federated user
+/// (2-32 characters of `[\w+=,.@-]`), `policy` is the session policy (without
+/// one the session has no permissions at all).
+#[derive(Debug, Clone)]
+pub struct FederationTokenInput {
+    pub name: String,
+    pub policy: String,
+    pub duration: u64,
+}
+
 /// What STS issued, with its `Date` header when it sent one.
 #[derive(Debug, Clone)]
 pub struct Issued {
@@ -140,6 +150,15 @@ pub trait Sts {
     ) -> Result<Issued, StsError>;
 
     fn assume_role(&self, signer: &Signer, input: &AssumeRoleInput) -> Result<Issued, StsError>;
+
+    /// GetFederationToken, signed with an IAM user's long-term keys (used by
+    /// `login` for profiles without a role: the console needs a federated
+    /// session, and refuses a GetSessionToken one).
+    fn get_federation_token(
+        &self,
+        signer: &Signer,
+        input: &FederationTokenInput,
+    ) -> Result<Issued, StsError>;
 }
 
 /// Classifies an STS error code and message (SPEC §7).
@@ -728,6 +747,26 @@ impl Sts for AwsSts {
                 .duration_seconds(input.duration as i32)
                 .set_serial_number(input.serial.clone())
                 .set_token_code(input.code.clone())
+                .send(),
+        );
+        let server_date = *date.lock().unwrap_or_else(|e| e.into_inner());
+        finish(out.map(|o| o.credentials), server_date, &self.route())
+    }
+
+    fn get_federation_token(
+        &self,
+        signer: &Signer,
+        input: &FederationTokenInput,
+    ) -> Result<Issued, StsError> {
+        let date = Arc::new(Mutex::new(None));
+        let client = self.client(signer, date.clone());
+        let rt = Self::runtime()?;
+        let out = rt.block_on(
+            client
+                .get_federation_token()
+                .name(&input.name)
+                .policy(&input.policy)
+                .duration_seconds(input.duration as i32)
                 .send(),
         );
         let server_date = *date.lock().unwrap_or_else(|e| e.into_inner());

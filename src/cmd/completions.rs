@@ -51,7 +51,7 @@ pub fn command() -> clap::Command {
         .mut_arg("profile_pos", |a| a.add(profile()))
         .mut_arg("command", |a| a)
         .mut_arg("profile", |a| a.add(profile()));
-    for sub in ["exec", "export", "credential-process", "explain"] {
+    for sub in ["exec", "export", "credential-process", "explain", "login"] {
         cmd = cmd.mut_subcommand(sub, |s| {
             let s = s
                 .mut_arg("profile_pos", |a| a.add(profile()))

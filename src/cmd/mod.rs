@@ -11,6 +11,7 @@ pub mod exec;
 pub mod explain;
 pub mod export;
 pub mod list;
+pub mod login;
 
 use crate::cli::{ResolveArgs, SessionArgs};
 use crate::env::Env;
@@ -134,19 +135,15 @@ impl App {
         Ok(plan)
     }
 
-    /// A fresh session for the plan: cached, or refreshed.
-    pub fn session(
-        &self,
-        plan: &Plan,
-        s: &SessionArgs,
-        default_timeout: Duration,
-    ) -> Result<Session> {
-        // `flow::obtain` answers from the cache first; nothing below starts
-        // tokio or the SDK until it needs STS.
-        let now = chrono::Utc::now;
-        let deadline = self.budget.map(|b| self.started + b);
-        let codes = CodeSource {
-            deadline,
+    /// The end of the run's whole budget, when it has one (credential-process).
+    pub fn deadline(&self) -> Option<std::time::Instant> {
+        self.budget.map(|b| self.started + b)
+    }
+
+    /// Where the codes for the plan come from.
+    pub fn codes(&self, plan: &Plan, s: &SessionArgs) -> CodeSource {
+        CodeSource {
+            deadline: self.deadline(),
             profile: plan.profile.clone(),
             serial: plan.serial().unwrap_or_default().to_string(),
             flag: s.token_code.clone(),
@@ -162,16 +159,21 @@ impl App {
                 Some(outer) => format!("{outer},{}", plan.profile),
                 None => plan.profile.clone(),
             },
-        };
-        // Checked here, before the cache, a prompt or a request: a bad bundle
-        // is a configuration error whether or not STS is called this time.
+        }
+    }
+
+    /// The STS client for the plan (nothing is started until a call). The CA
+    /// bundle is read and checked here, before the cache, a prompt or a
+    /// request: a bad bundle is a configuration error whether or not STS is
+    /// called this time.
+    pub fn sts(&self, plan: &Plan) -> Result<AwsSts> {
         let ca_bundle = match &plan.ca_bundle {
             Some(f) => Some(sts::CaBundle::load(&self.env, f)?),
             None => None,
         };
         let endpoint = plan.endpoint.as_ref().map(|e| e.value.clone());
         let url = sts::endpoint_url(&plan.sts_region.value, endpoint.as_deref());
-        let sts = AwsSts {
+        Ok(AwsSts {
             region: plan.sts_region.value.clone(),
             endpoint,
             ca_bundle,
@@ -183,8 +185,23 @@ impl App {
                     .map(|e| format!("using STS at {} (from {})", e.value, e.origin)),
             ),
             ui: self.ui,
-            deadline,
-        };
+            deadline: self.deadline(),
+        })
+    }
+
+    /// A fresh session for the plan: cached, or refreshed.
+    pub fn session(
+        &self,
+        plan: &Plan,
+        s: &SessionArgs,
+        default_timeout: Duration,
+    ) -> Result<Session> {
+        // `flow::obtain` answers from the cache first; nothing below starts
+        // tokio or the SDK until it needs STS.
+        let now = chrono::Utc::now;
+        let deadline = self.deadline();
+        let codes = self.codes(plan, s);
+        let sts = self.sts(plan)?;
         let deps = Deps {
             store: &self.store,
             sts: &sts,

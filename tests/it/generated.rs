@@ -246,6 +246,17 @@ const ENVIRONMENT: &[(&str, &str)] = &[
          session is fresh.",
     ),
     (
+        "MFA_EXEC_SIGNIN_URL",
+        "login: the federation endpoint, as with --signin-url (default: the one of \
+         the region's partition, e.g. https://signin.aws.amazon.com/federation).",
+    ),
+    (
+        "BROWSER",
+        "login: the program that opens the sign-in URL (a :-separated list; each \
+         entry is a program and its arguments, run without a shell; %s stands for \
+         the URL); else xdg-open, else open.",
+    ),
+    (
         "SHELL",
         "The command to run when none is given (else /bin/sh).",
     ),

@@ -200,6 +200,9 @@ pub struct Issued {
     pub session_token: String,
     /// As sent, e.g. `2026-11-28T19:55:29Z`.
     pub expiration: String,
+    /// Asked for with session credentials (a chained role session, for
+    /// AssumeRole): what the console's federation endpoint cares about.
+    pub signed_with_session: bool,
 }
 
 struct State {
@@ -459,6 +462,13 @@ impl FakeSts {
         let mut st = self.shared.lock();
         st.script.clear();
         st.always = None;
+    }
+
+    /// A view of [`FakeSts::issued`] that outlives borrows (for a fake that
+    /// checks sessions this STS handed out, like the sign-in endpoint).
+    pub fn issued_view(&self) -> Arc<dyn Fn() -> Vec<Issued> + Send + Sync> {
+        let shared = Arc::clone(&self.shared);
+        Arc::new(move || shared.lock().issued.clone())
     }
 
     /// Number of queued replies not consumed yet.
@@ -974,6 +984,7 @@ fn issue(
         secret_access_key: secret,
         session_token: token,
         expiration: iso8601(expiration),
+        signed_with_session: false,
     };
     st.issued.push(issued.clone());
     issued
@@ -1140,7 +1151,11 @@ fn default_response_inner(
                 .and_then(|r| r.rsplit('/').next())
                 .unwrap_or("role");
             let exp = now + chrono::Duration::seconds(secs as i64);
-            let c = issue(st, "AssumeRole", port, exp);
+            let mut c = issue(st, "AssumeRole", port, exp);
+            c.signed_with_session = rec.security_token.is_some();
+            if let Some(last) = st.issued.last_mut() {
+                last.signed_with_session = c.signed_with_session;
+            }
             Ok(format!(
                     "<AssumeRoleResponse xmlns=\"{STS_XMLNS}\">\n  <AssumeRoleResult>\n{}    \
                      <AssumedRoleUser>\n      <AssumedRoleId>AROAFAKE:{sess}</AssumedRoleId>\n      \
@@ -1152,6 +1167,45 @@ fn default_response_inner(
                     acct = xml_escape(account),
                     role = xml_escape(role_name),
                 ))
+        }
+        "GetFederationToken" => {
+            if rec.security_token.is_some() {
+                return Err(sts_error(
+                    403,
+                    "AccessDenied",
+                    "Cannot call GetFederationToken with session credentials",
+                ));
+            }
+            let Some(name) = rec.param("Name") else {
+                return Err(validation_error(
+                    "1 validation error detected: Value null at 'name' failed to satisfy \
+                     constraint: Member must not be null"
+                        .to_string(),
+                ));
+            };
+            let name_ok = (2..=32).contains(&name.len())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+            if !name_ok {
+                return Err(validation_error(format!(
+                    "1 validation error detected: Value '{name}' at 'name' failed to satisfy \
+                     constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
+                )));
+            }
+            let secs = duration_param(rec, 43_200, 129_600)?;
+            let exp = now + chrono::Duration::seconds(secs as i64);
+            let c = issue(st, "GetFederationToken", port, exp);
+            Ok(format!(
+                "<GetFederationTokenResponse xmlns=\"{STS_XMLNS}\">\n  <GetFederationTokenResult>\n{}    \
+                 <FederatedUser>\n      <Arn>arn:aws:sts::{FAKE_ACCOUNT}:federated-user/{n}</Arn>\n      \
+                 <FederatedUserId>{FAKE_ACCOUNT}:{n}</FederatedUserId>\n    </FederatedUser>\n    \
+                 <PackedPolicySize>6</PackedPolicySize>\n  </GetFederationTokenResult>\n  \
+                 <ResponseMetadata><RequestId>@@RID@@</RequestId></ResponseMetadata>\n\
+                 </GetFederationTokenResponse>\n",
+                credentials_xml(&c),
+                n = xml_escape(name),
+            ))
         }
         "GetCallerIdentity" => {
             let key = rec.access_key_id.clone().unwrap_or_default();

@@ -1,0 +1,389 @@
+//! `mfa-exec login P`: the AWS console, signed in with P's session (SPEC §8.4).
+//!
+//! - A role profile signs in with its role session, obtained exactly as the
+//!   main form would (`App::session`: cached, else one code at most, written
+//!   to the credentials file as usual).
+//! - A profile without a role signs in with a `GetFederationToken` session of
+//!   the long-term keys: the federation endpoint refuses GetSessionToken
+//!   sessions. It is not cached (nothing is written), and it carries no MFA
+//!   context, which a warning says.
+//! - GetFederationToken decision: `Name` is the local user name (`$USER`,
+//!   reduced to the characters STS allows, at most 32) or `mfa-exec`; `Policy`
+//!   allows everything, as aws-vault does (`vault/federationtokenprovider.go`):
+//!   without a policy the session has no permissions at all, and with one the
+//!   session gets the intersection of it and the user's own policies, so this
+//!   one grants nothing the user lacks.
+//! - Everything that can be checked without a network call is checked first:
+//!   the opener, the endpoint, the destination, the profile.
+//! - The sign-in URL is a credential for 15 minutes: it goes to stdout with
+//!   `--print`, else only into the argument list of the browser program (run
+//!   directly, never through a shell); never on stderr or in `--verbose` notes.
+
+use super::{profile_arg, App, LOCK_TIMEOUT};
+use crate::cli::LoginArgs;
+use crate::env::Env;
+use crate::error::{fail, Fail};
+use crate::flow::{self, Deps};
+use crate::profile::{Plan, CHAIN_MAX};
+use crate::secret::{mask_key_id, Secret};
+use crate::signin::{self, Https, Partition, SigninError};
+use crate::store::Session;
+use crate::sts::{FederationTokenInput, Kind, Signer, Sts};
+use crate::ui::Ui;
+use anyhow::Result;
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// The session policy of a GetFederationToken session: everything, bounded by
+/// the user's own policies.
+pub const ALLOW_ALL_POLICY: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+/// The console session's longest `SessionDuration` (12 h) and shortest (15 min).
+const CONSOLE_MAX: u64 = 43_200;
+const CONSOLE_MIN: u64 = 900;
+/// How far the local clock may be behind STS's before a chained role session
+/// could look longer than 1 h.
+const SKEW_MARGIN: u64 = 600;
+
+pub fn run(env: Env, ui: Ui, a: &LoginArgs) -> Result<i32> {
+    let name = profile_arg(&a.profile, &a.session.resolve.profile)?.to_string();
+    let opener = if a.print {
+        None
+    } else {
+        Some(find_opener(&env, &name, ui)?)
+    };
+    let app = App::load(env, ui)?;
+    let plan = app.plan(&name, &a.session.resolve)?;
+    let region = plan
+        .region
+        .as_ref()
+        .unwrap_or(&plan.sts_region)
+        .value
+        .clone();
+    if !signin::valid_region(&region) {
+        return Err(fail(format!("'{region}' is not a region name")).into());
+    }
+    let (endpoint, overridden) = endpoint(&app.env, a, Partition::of_region(&region))?;
+    let destination = match &a.destination {
+        Some(d) => {
+            if !d.to_ascii_lowercase().starts_with("https://")
+                || signin::check_endpoint(d).is_some()
+            {
+                return Err(fail(format!("--destination '{d}' is not an https URL"))
+                    .hint("for example: https://console.aws.amazon.com/s3/home")
+                    .into());
+            }
+            d.clone()
+        }
+        None => signin::console_home(&region),
+    };
+    let (session, duration, what) = if plan.is_role() {
+        let s = app.session(&plan, &a.session, LOCK_TIMEOUT)?;
+        // A chained role session is capped at 1 h and the endpoint refuses a
+        // SessionDuration for it; one with clearly more left (a margin for
+        // clock skew with STS) was assumed with the long-term keys, and takes it.
+        let d = (s.remaining(chrono::Utc::now()) > (CHAIN_MAX + SKEW_MARGIN) as i64)
+            .then(|| plan.duration.value.clamp(CONSOLE_MIN, CONSOLE_MAX));
+        (s, d, "role session")
+    } else {
+        ui.warn(&format!(
+            "profile '{name}' has no role: the console gets a GetFederationToken session of its long-term keys, which carries no MFA context, so a policy that denies actions without MFA denies them there"
+        ));
+        (
+            federation_session(&app, &plan, a)?,
+            None,
+            "federation session",
+        )
+    };
+    ui.info(&format!(
+        "getting a sign-in token for the {what} {} from {endpoint}, for the console in {region} (partition {})",
+        mask_key_id(&session.access_key_id),
+        Partition::of_region(&region).name()
+    ));
+    if let Some(origin) = overridden {
+        // As for STS: a request going somewhere else than AWS is said once
+        // (a write error on stderr is ignored, as for every message).
+        if !ui.quiet {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "mfa-exec: using the sign-in endpoint at {endpoint} (from {origin})"
+            );
+        }
+    }
+    let token = Https::default()
+        .signin_token(&endpoint, &session, duration)
+        .map_err(|e| describe(&e, &endpoint, &name, what))?;
+    let url = signin::login_url(&endpoint, &destination, &token);
+    match opener {
+        None => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", url.expose())?;
+            out.flush()?;
+        }
+        Some(o) => o.open(&url, &name)?,
+    }
+    Ok(0)
+}
+
+/// `--signin-url`, else `MFA_EXEC_SIGNIN_URL`, else the partition's endpoint;
+/// with where an override came from.
+fn endpoint(
+    env: &Env,
+    a: &LoginArgs,
+    partition: Partition,
+) -> Result<(String, Option<&'static str>)> {
+    let (url, origin) = match (&a.signin_url, env.get("MFA_EXEC_SIGNIN_URL")) {
+        (Some(u), _) => (u.clone(), "--signin-url"),
+        (None, Some(u)) => (u.to_string(), "MFA_EXEC_SIGNIN_URL"),
+        (None, None) => return Ok((partition.federation_endpoint().to_string(), None)),
+    };
+    if let Some(why) = signin::check_endpoint(&url) {
+        return Err(fail(format!("{origin} '{url}' cannot be used: {why}"))
+            .hint(format!(
+                "the default is {}",
+                partition.federation_endpoint()
+            ))
+            .into());
+    }
+    Ok((url, Some(origin)))
+}
+
+/// The federated user's name: `$USER` with only the characters STS allows
+/// (`[\w+=,.@-]`), 2 to 32 of them, else `mfa-exec`.
+fn federated_name(env: &Env) -> String {
+    let user: String = env
+        .get("USER")
+        .unwrap_or("")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(*c))
+        .take(32)
+        .collect();
+    if user.len() >= 2 {
+        user
+    } else {
+        "mfa-exec".to_string()
+    }
+}
+
+/// GetFederationToken with the long-term keys of the plan.
+fn federation_session(app: &App, plan: &Plan, a: &LoginArgs) -> Result<Session> {
+    let input = FederationTokenInput {
+        name: federated_name(&app.env),
+        policy: ALLOW_ALL_POLICY.to_string(),
+        duration: plan.duration.value,
+    };
+    let signer = Signer {
+        access_key_id: plan.source.access_key_id.clone(),
+        secret: plan.source.secret.clone(),
+        token: None,
+    };
+    app.ui.info(&format!(
+        "GetFederationToken for '{}' as '{}' with key {}, {}",
+        plan.source.profile,
+        input.name,
+        mask_key_id(&signer.access_key_id),
+        crate::profile::human(input.duration)
+    ));
+    let sts = app.sts(plan)?;
+    app.ui.progress("getting a federation session from STS...");
+    match sts.get_federation_token(&signer, &input) {
+        Ok(issued) => Ok(issued.session),
+        Err(e) if e.kind == Kind::AccessDenied => {
+            let file = match &plan.source.origin {
+                crate::profile::Origin::File { file, .. } => file.clone(),
+                o => o.to_string(),
+            };
+            Err(fail(format!(
+                "STS denied GetFederationToken to the keys of [{}] of {file} (STS: {}): {}",
+                plan.source.section,
+                e.code.as_deref().unwrap_or("AccessDenied"),
+                e.message
+            ))
+            .hint("a policy that requires MFA, or denies sts:GetFederationToken, refuses it; sign in with a role profile (role_arn and mfa_serial) instead")
+            .into())
+        }
+        Err(e) => {
+            let codes = app.codes(plan, &a.session);
+            let now = chrono::Utc::now;
+            let deps = Deps {
+                store: &app.store,
+                sts: &sts,
+                codes: &codes,
+                now: &now,
+                ui: app.ui,
+            };
+            Err(flow::describe(plan, None, &e, &deps).into())
+        }
+    }
+}
+
+/// SPEC §7: a sign-in failure as one line and a hint.
+fn describe(e: &SigninError, endpoint: &str, profile: &str, what: &str) -> Fail {
+    let at = format!("the AWS sign-in endpoint at {endpoint}");
+    let network = "check the network and the proxy variables (HTTPS_PROXY, NO_PROXY), or the endpoint (--signin-url, MFA_EXEC_SIGNIN_URL)";
+    match e {
+        SigninError::Status(s) if (400..500).contains(s) => fail(format!(
+            "{at} refused the {what} of '{profile}' (HTTP {s})"
+        ))
+        .hint(format!(
+            "it takes role and GetFederationToken sessions only; a revoked role session is replaced with 'mfa-exec login {profile} --force'"
+        )),
+        SigninError::Status(s) => {
+            fail(format!("{at} failed (HTTP {s})")).hint("try again in a minute")
+        }
+        SigninError::BadAnswer(why) => {
+            fail(format!("{at} sent an answer mfa-exec cannot read: {why}"))
+        }
+        SigninError::Unreachable(why) => fail(format!("{at} is unreachable: {why}")).hint(network),
+        SigninError::TimedOut => fail(format!("{at} did not answer in time")).hint(network),
+    }
+}
+
+/// A program that opens the URL.
+struct Opener {
+    program: PathBuf,
+    /// Arguments; a `%s` in one is replaced by the URL, else the URL is last.
+    args: Vec<String>,
+    /// From `$BROWSER` (may be a terminal browser: keeps the terminal) or a
+    /// desktop launcher (its output is dropped: it may quote the URL).
+    from_browser_var: bool,
+}
+
+/// `$BROWSER` (a `:`-separated list of commands, each a program and its
+/// arguments, split on spaces, never given to a shell), else `xdg-open`, else
+/// `open`.
+fn find_opener(env: &Env, profile: &str, ui: Ui) -> Result<Opener> {
+    if let Some(list) = env.get("BROWSER") {
+        for entry in list.split(':') {
+            let mut words = entry.split_whitespace();
+            let Some(first) = words.next() else { continue };
+            if let Ok(program) = which::which(first) {
+                return Ok(Opener {
+                    program,
+                    args: words.map(str::to_string).collect(),
+                    from_browser_var: true,
+                });
+            }
+        }
+        ui.warn("no program named in $BROWSER was found; trying xdg-open and open");
+    }
+    for launcher in ["xdg-open", "open"] {
+        if let Ok(program) = which::which(launcher) {
+            return Ok(Opener {
+                program,
+                args: Vec::new(),
+                from_browser_var: false,
+            });
+        }
+    }
+    let browser = if env.get("BROWSER").is_some() {
+        "no program named in $BROWSER was found"
+    } else {
+        "$BROWSER is not set"
+    };
+    Err(fail(format!(
+        "no browser to open the sign-in URL: {browser}, and neither xdg-open nor open is installed"
+    ))
+    .hint(format!(
+        "run 'mfa-exec login {profile} --print' and open the URL yourself"
+    ))
+    .into())
+}
+
+impl Opener {
+    fn argv(&self, url: &Secret) -> Vec<OsString> {
+        let mut placed = false;
+        let mut argv: Vec<OsString> = self
+            .args
+            .iter()
+            .map(|a| {
+                if a.contains("%s") {
+                    placed = true;
+                    a.replace("%s", url.expose()).into()
+                } else {
+                    a.into()
+                }
+            })
+            .collect();
+        if !placed {
+            argv.push(url.expose().into());
+        }
+        argv
+    }
+
+    fn open(&self, url: &Secret, profile: &str) -> Result<()> {
+        let shown = self.program.display().to_string();
+        let mut cmd = Command::new(&self.program);
+        cmd.args(self.argv(url));
+        if !self.from_browser_var {
+            cmd.stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+        }
+        let hint = format!("run 'mfa-exec login {profile} --print' and open the URL yourself");
+        let status = cmd.status().map_err(|e| {
+            fail(format!("cannot run {shown} to open the sign-in URL: {e}")).hint(hint.clone())
+        })?;
+        if !status.success() {
+            let how = match status.code() {
+                Some(c) => format!("exit status {c}"),
+                None => "killed by a signal".to_string(),
+            };
+            return Err(
+                fail(format!("{shown} could not open the sign-in URL ({how})"))
+                    .hint(hint)
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn federated_names() {
+        let e = |v: &str| Env::from_pairs(&[("USER", v)], None);
+        assert_eq!(federated_name(&e("alice")), "alice");
+        assert_eq!(federated_name(&e("al ice!/x")), "alicex");
+        assert_eq!(federated_name(&e("a")), "mfa-exec");
+        assert_eq!(federated_name(&Env::from_pairs(&[], None)), "mfa-exec");
+        assert_eq!(federated_name(&e(&"x".repeat(40))).len(), 32);
+    }
+
+    #[test]
+    fn opener_arguments() {
+        let url = Secret::new("https://signin.example/f?a=1&b=%2F");
+        let o = Opener {
+            program: "/bin/true".into(),
+            args: vec!["--new-window".into()],
+            from_browser_var: true,
+        };
+        assert_eq!(
+            o.argv(&url),
+            vec![OsString::from("--new-window"), OsString::from(url.expose())]
+        );
+        let o = Opener {
+            args: vec!["--url=%s".into(), "-x".into()],
+            ..o
+        };
+        assert_eq!(
+            o.argv(&url),
+            vec![
+                OsString::from(format!("--url={}", url.expose())),
+                OsString::from("-x")
+            ]
+        );
+    }
+
+    #[test]
+    fn policy_is_json() {
+        let v: serde_json::Value = serde_json::from_str(ALLOW_ALL_POLICY).unwrap();
+        assert_eq!(v["Statement"][0]["Action"], "*");
+    }
+}
