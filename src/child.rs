@@ -85,9 +85,17 @@ pub fn command_or_shell(base: &Env, command: &[OsString]) -> Vec<OsString> {
 /// Resolves `name` on the child's `PATH`: 127 when absent, 126 when not executable.
 pub fn resolve(name: &OsStr, path_var: Option<&OsStr>) -> Result<PathBuf> {
     let shown = name.to_string_lossy();
+    if name.is_empty() {
+        return Err(fail("command not found: '' (an empty command name)")
+            .code(exit::NOT_FOUND)
+            .into());
+    }
+    // No PATH at all: the default search path, as execvp and env(1) use.
+    let path_var = path_var.or(Some(OsStr::new(DEFAULT_PATH)));
     let has_slash = shown.contains('/');
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     if let Ok(p) = which::which_in(name, path_var, &cwd) {
+        check_interpreter(&p, &shown)?;
         return Ok(p);
     }
     // Found but not runnable (126), or not found at all (127)?
@@ -111,6 +119,47 @@ pub fn resolve(name: &OsStr, path_var: Option<&OsStr>) -> Result<PathBuf> {
     Err(fail(format!("command not found: {shown}"))
         .code(exit::NOT_FOUND)
         .into())
+}
+
+/// The search path when `PATH` is unset (glibc's and BSD's `_PATH_DEFPATH`).
+const DEFAULT_PATH: &str = "/usr/local/bin:/bin:/usr/bin";
+
+/// A script whose `#!` interpreter is missing fails only at `exec`, after the
+/// code was spent: look the interpreter up now too (127 when absent, 126 when
+/// it cannot run), so the whole lookup happens before any request.
+fn check_interpreter(program: &std::path::Path, shown: &str) -> Result<()> {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    let mut head = [0u8; 256];
+    let n = match std::fs::File::open(program).and_then(|mut f| f.read(&mut head)) {
+        Ok(n) => n,
+        Err(_) => return Ok(()), // exec will say what is wrong
+    };
+    let Some(line) = head[..n].strip_prefix(b"#!") else {
+        return Ok(());
+    };
+    let line = line.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let line = String::from_utf8_lossy(line);
+    let Some(interp) = line.split_whitespace().next() else {
+        return Ok(());
+    };
+    let path = std::path::Path::new(interp);
+    if !path.is_absolute() {
+        return Ok(()); // the kernel resolves it relative to the cwd; leave it to exec
+    }
+    match std::fs::metadata(path) {
+        Err(_) => Err(fail(format!(
+            "cannot run {shown}: its interpreter {interp} (from its #! line) does not exist"
+        ))
+        .code(exit::NOT_FOUND)
+        .into()),
+        Ok(m) if m.is_dir() || m.permissions().mode() & 0o111 == 0 => Err(fail(format!(
+            "cannot run {shown}: its interpreter {interp} (from its #! line) is not executable"
+        ))
+        .code(exit::CANNOT_RUN)
+        .into()),
+        Ok(_) => Ok(()),
+    }
 }
 
 /// The program the command names, looked up on the child's `PATH` (SPEC §8.1:
@@ -142,12 +191,15 @@ pub fn exec(
         Some(libc::ENOENT) => exit::NOT_FOUND,
         _ => exit::CANNOT_RUN,
     };
-    Err(fail(format!(
-        "cannot run {shown}: {}",
-        crate::store::io_reason(&err)
-    ))
-    .code(code)
-    .into())
+    let reason = crate::store::io_reason(&err);
+    let mut chars = reason.chars();
+    let reason = match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => reason,
+    };
+    Err(fail(format!("cannot run {shown}: {reason}"))
+        .code(code)
+        .into())
 }
 
 #[cfg(test)]

@@ -146,6 +146,7 @@ pub fn obtain(
 fn store_writable(store: &Store) -> Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let target = store::canonical_target(&store.path)?;
+    store::check_regular(&target, &store.shown, false)?;
     let dir = target
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -252,6 +253,16 @@ fn with_code(
     unreachable!("the last attempt returns")
 }
 
+/// True when a write of a session into `section` will not be refused: one
+/// occurrence, no key mfa-exec sets twice, and the SPEC §2 overwrite rule.
+fn safe_to_write(doc: &crate::ini::Document, section: &str) -> bool {
+    doc.section_lines(section).len() <= 1
+        && store::SESSION_KEYS
+            .iter()
+            .all(|k| doc.key_lines(section, k).len() <= 1)
+        && crate::profile::writable(doc, section).is_ok()
+}
+
 /// True when the request certainly never reached STS, so AWS did not see its
 /// code: a refused connection, an unresolvable host, an unreachable proxy, a
 /// failed TLS handshake. A reset or a timeout may come after STS read it.
@@ -335,9 +346,12 @@ fn role_session(
                     // A section already holding (or having held) this session,
                     // else the source's own destination. `doc` was read under
                     // the session lock, so no other mfa-exec changed it since.
+                    // Only a section the write will accept: one whose keys
+                    // are not duplicated (resolution checked the fallback).
                     let dest = find_marked(doc, &plan.source_marker())
-                        .first()
-                        .map(|c| c.section.clone())
+                        .into_iter()
+                        .map(|c| c.section)
+                        .find(|s| safe_to_write(doc, s))
                         .unwrap_or_else(|| plan.source_destination.clone());
                     // A refused cached session is dropped in this same write,
                     // never before the prompt: Ctrl-C or a failure there leaves

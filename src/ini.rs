@@ -108,6 +108,13 @@ pub enum EditError {
         first: usize,
         second: usize,
     },
+    /// A value, key or section name that cannot be written as one line (a
+    /// newline or another control character): a real check, not a debug one,
+    /// so nothing can inject lines into a file.
+    #[error(
+        "cannot write {what} into [{section}]: it holds a newline or another control character"
+    )]
+    Unwritable { section: String, what: String },
 }
 
 /// One `key = value` line of a section occurrence.
@@ -623,12 +630,19 @@ impl Document {
     }
 
     fn set_inner(&mut self, name: &str, key: &str, value: &str) -> Result<(), EditError> {
-        debug_assert!(
-            !value.contains(['\n', '\r']),
-            "INI values cannot contain newlines"
-        );
-        debug_assert!(valid_key(key), "invalid INI key {key:?}");
-        debug_assert!(valid_name(name), "invalid INI section name {name:?}");
+        let unwritable = |what: String| EditError::Unwritable {
+            section: name.chars().filter(|c| !c.is_control()).collect(),
+            what,
+        };
+        if value.chars().any(char::is_control) {
+            return Err(unwritable(format!("the value of {key}")));
+        }
+        if !valid_key(key) {
+            return Err(unwritable(format!("the key {key:?}")));
+        }
+        if !valid_name(name) {
+            return Err(unwritable("the section name".into()));
+        }
         let had_final = self.has_final_newline();
         let eol = self.line_ending();
         match self.unique_section(name)? {
@@ -1314,11 +1328,20 @@ mod tests {
         assert_eq!(d.get("y", "other"), Some("o"));
     }
 
+    /// A real check in every build (not a `debug_assert!`): nothing can
+    /// inject a line into a file, and the document is left as it was.
     #[test]
-    #[cfg(debug_assertions)]
-    #[should_panic(expected = "newlines")]
-    fn set_rejects_newline_values_in_debug() {
-        let _ = Document::empty().set("a", "k", "x\ny");
+    fn set_refuses_control_characters_in_every_build() {
+        let mut d = doc("[a]\nk = v\n");
+        for bad in ["x\ny", "x\ry", "x\0y", "x\u{1b}y"] {
+            assert!(
+                matches!(d.set("a", "k", bad), Err(EditError::Unwritable { .. })),
+                "{bad:?}"
+            );
+        }
+        assert!(d.set("a\n[evil]", "k", "v").is_err());
+        assert!(d.set("a", "k\nx", "v").is_err());
+        assert_eq!(d.render(), "[a]\nk = v\n");
     }
 
     mod props {

@@ -166,8 +166,48 @@ pub const SESSION_KEYS: &[&str] = &[
     KEY_ROLE,
 ];
 
+/// Refuses a path that exists and is not a regular file (after symlinks): a
+/// FIFO would hang the read, and replacing a device such as a copy of
+/// `/dev/null` would turn it into a file of secrets. `write` says what was
+/// about to happen, for the message.
+pub fn check_regular(path: &Path, shown: &str, reading: bool) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(meta) = fs::metadata(path) else {
+        return Ok(());
+    };
+    let t = meta.file_type();
+    if t.is_file() {
+        return Ok(());
+    }
+    let what = if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        "not a regular file"
+    };
+    // A device such as /dev/null reads as empty, which is what pointing
+    // AWS_SHARED_CREDENTIALS_FILE at it means; only writing it is refused.
+    if reading && t.is_char_device() {
+        return Ok(());
+    }
+    Err(crate::error::fail(format!(
+        "{shown} is {what}, not a regular file; mfa-exec {} only regular files",
+        if reading { "reads" } else { "writes" }
+    ))
+    .hint("point AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE at a regular file")
+    .into())
+}
+
 /// Reads one AWS file; a missing file is an empty document.
 pub fn load_file(path: &Path, shown: String) -> Result<AwsFile> {
+    check_regular(path, &shown, true)?;
     let bytes = match fs::read(path) {
         Ok(b) => Some(b),
         Err(e) if e.kind() == ErrorKind::NotFound => None,
@@ -278,7 +318,7 @@ pub struct Lock {
 pub struct Holder(pub String);
 
 fn open_lock(path: &Path, shown: &str) -> Result<File> {
-    OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
@@ -292,7 +332,30 @@ fn open_lock(path: &Path, shown: &str) -> Result<File> {
             } else {
                 anyhow!("cannot open lock file {shown}: {}", io_reason(&e))
             }
-        })
+        })?;
+    give_to_dir_owner(&file, path);
+    Ok(file)
+}
+
+/// Root running with a user's HOME (`sudo -E`) must not leave lock files the
+/// user cannot open: a lock file root owns in a directory someone else owns is
+/// given to that owner. Best effort.
+fn give_to_dir_owner(file: &File, path: &Path) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: plain syscall.
+    if unsafe { libc::geteuid() } != 0 {
+        return;
+    }
+    let (Ok(meta), Some(Ok(dir))) = (file.metadata(), path.parent().map(fs::metadata)) else {
+        return;
+    };
+    if meta.uid() == 0 && dir.uid() != 0 {
+        // SAFETY: a descriptor we own; errors are ignored (best effort).
+        unsafe {
+            libc::fchown(file.as_raw_fd(), dir.uid(), dir.gid());
+        }
+    }
 }
 
 /// What a wait for a lock turned out to be.
@@ -423,6 +486,7 @@ impl Store {
         edit: &dyn Fn(&mut Document) -> Result<()>,
     ) -> Result<Document> {
         let (canon, dir, name) = self.canonical()?;
+        check_regular(&canon, &self.shown, false)?;
         ensure_dir(&dir)?;
         let lock_path = dir.join(format!(".{name}.mfa-exec.lock"));
         let lock_name = LockName {
@@ -573,6 +637,8 @@ struct Staged {
 pub fn modify_both(first: Part<'_>, second: Part<'_>, timeout: Duration) -> Result<()> {
     let (canon_a, dir_a, name_a) = first.store.canonical()?;
     let (canon_b, dir_b, name_b) = second.store.canonical()?;
+    check_regular(&canon_a, &first.store.shown, false)?;
+    check_regular(&canon_b, &second.store.shown, false)?;
     if canon_a == canon_b {
         bail!(
             "{} and {} are the same file; they must be two files",

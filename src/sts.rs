@@ -528,6 +528,24 @@ fn to_session(c: &aws_sdk_sts::types::Credentials) -> Result<Session, StsError> 
     if c.session_token().trim().is_empty() {
         return Err(bad("session token"));
     }
+    // A value with a newline or another control character would break the
+    // credentials file (or inject lines into it): no real STS sends one.
+    for (what, v) in [
+        ("access key id", c.access_key_id()),
+        ("secret access key", c.secret_access_key()),
+        ("session token", c.session_token()),
+    ] {
+        if v.chars().any(char::is_control) || v.trim() != v {
+            return Err(StsError {
+                kind: Kind::BadResponse,
+                code: None,
+                message: format!(
+                    "the {what} in its answer holds control characters or surrounding spaces"
+                ),
+                server_date: None,
+            });
+        }
+    }
     let exp = c.expiration();
     if exp.secs() <= 0 {
         return Err(bad("expiration"));

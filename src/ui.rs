@@ -9,7 +9,11 @@
 //!
 //! Only a process in the terminal's foreground process group writes to the
 //! terminal (SPEC §8.2): a background job (`mfa-exec p -- cmd &`) stays silent
-//! there, so `stty tostop` never stops it with SIGTTOU.
+//! there, so `stty tostop` never stops it with SIGTTOU. That covers warnings,
+//! notes and progress, also on a stderr that is the terminal. The one line an
+//! error prints is the exception: it is the job's result, and a job that failed
+//! silently would leave nothing to act on (under `tostop` the terminal's own
+//! policy then applies, as for any program).
 
 use std::fs::{File, OpenOptions};
 use std::io::{IsTerminal, Write};
@@ -64,14 +68,14 @@ impl Ui {
 
     /// `mfa-exec: warning: ...` on stderr, unless `--quiet`.
     pub fn warn(&self, msg: &str) {
-        if !self.quiet {
+        if !self.quiet && !stderr_is_background_tty() {
             crate::eline!("mfa-exec: warning: {msg}");
         }
     }
 
     /// A note shown with `--verbose`.
     pub fn info(&self, msg: &str) {
-        if self.verbose > 0 && !self.quiet {
+        if self.verbose > 0 && !self.quiet && !stderr_is_background_tty() {
             crate::eline!("mfa-exec: {msg}");
         }
     }
@@ -106,7 +110,7 @@ impl Ui {
     /// A note that is part of a command's normal output on stderr (what `clear`
     /// removed, the STS endpoint in use); nothing with `--quiet`.
     pub fn note(&self, msg: &str) {
-        if !self.quiet {
+        if !self.quiet && !stderr_is_background_tty() {
             crate::eline!("mfa-exec: {msg}");
         }
     }

@@ -228,7 +228,8 @@ impl App {
 /// The mode of `path` when group or others may read it (`None` if private or absent).
 pub fn loose_mode(path: &std::path::Path) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    let meta = std::fs::metadata(path).ok().filter(|m| m.is_file())?;
+    let mode = meta.permissions().mode() & 0o777;
     (mode & 0o077 != 0).then_some(mode)
 }
 

@@ -240,9 +240,11 @@ fn force_waiter_takes_the_session_written_for_another_profile() {
 fn background_job_never_writes_to_the_terminal() {
     let sts = FakeSts::start();
     let env = TestEnv::seeded();
+    // A credentials file others may read: every run warns about it.
+    env.set_mode(&env.credentials_path(), 0o644);
     let bin = bin_path();
     let script = format!(
-        "set -m; stty tostop; '{}' test -t 123456 -- true 2>err.txt & wait $!; echo rc=$?; echo done",
+        "set -m; stty tostop; '{0}' test -t 123456 -- true & wait $!; echo rc=$?; '{0}' test -- true & wait $!; echo rc2=$?; echo done",
         bin.display()
     );
     let pty = env.pty_program(
@@ -252,8 +254,9 @@ fn background_job_never_writes_to_the_terminal() {
     );
     let (code, seen) = pty.wait_with_output();
     assert_eq!(code, 0, "{seen}");
-    assert!(seen.contains("rc=0\r\ndone"), "{seen}");
+    assert!(seen.contains("rc=0\r\nrc2=0\r\ndone"), "{seen}");
     assert!(!seen.contains("getting an MFA session"), "{seen}");
+    assert!(!seen.contains("readable by others"), "{seen}");
     assert_eq!(sts.count_action("GetSessionToken"), 1);
 }
 
@@ -439,4 +442,146 @@ fn credential_process_bounds_the_whole_run() {
     assert!(start.elapsed() < std::time::Duration::from_secs(45));
     assert_eq!(sts.count(), 0);
     env.assert_unchanged(&snap);
+}
+
+// ---------------------------------------------------------------------------
+// Found by the review of this round (an attacker's pass over the fixes).
+// ---------------------------------------------------------------------------
+
+/// A credentials path that is not a regular file: a FIFO is refused at once
+/// (a read would hang), and a device is never replaced by a file of secrets.
+#[test]
+fn credentials_that_are_not_a_regular_file_are_refused() {
+    let sts = FakeSts::start();
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "{SEED_CONFIG}aws_access_key_id = AKIACONFIGCONFIGCONF\naws_secret_access_key = cfg\n"
+    ));
+    let fifo = env.home().join("fifo");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let fifo_s = fifo.to_str().unwrap();
+    env.cmd(&["list"])
+        .env("AWS_SHARED_CREDENTIALS_FILE", fifo_s)
+        .assert()
+        .code(125)
+        .stderr("mfa-exec: error: ~/fifo is a FIFO, not a regular file; mfa-exec reads only regular files\nhint: point AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE at a regular file\n");
+    // /dev/null reads as empty (the common way to say "no credentials file"),
+    // but is never written: refused before any code is asked for.
+    env.cmd_with_sts(&["test", "-t", &fresh_code(), "--", "touch", "ran"], &sts)
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .assert()
+        .code(125)
+        .stderr("mfa-exec: error: /dev/null is a character device, not a regular file; mfa-exec writes only regular files\nhint: point AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE at a regular file\n");
+    assert_eq!(sts.count(), 0);
+    assert!(!env.home().join("ran").exists());
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    use std::os::unix::fs::FileTypeExt;
+    assert!(meta.file_type().is_char_device());
+}
+
+/// A script whose `#!` interpreter is missing is 127 before any code.
+#[test]
+fn missing_script_interpreter_costs_no_code() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let script = env.home().join("s.sh");
+    std::fs::write(&script, "#!/nonexistent/interp -x\necho hi\n").unwrap();
+    env.set_mode(&script, 0o755);
+    let snap = env.snapshot();
+    env.cmd_with_sts(&["test", "-t", &fresh_code(), "--", "./s.sh"], &sts)
+        .assert()
+        .code(127)
+        .stderr("mfa-exec: error: cannot run ./s.sh: its interpreter /nonexistent/interp (from its #! line) does not exist\n");
+    assert_eq!(sts.count(), 0);
+    env.assert_unchanged(&snap);
+}
+
+/// An empty command name is "not found" (127), and with no PATH at all the
+/// default search path is used, as execvp and env(1) do.
+#[test]
+fn empty_command_and_unset_path() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    env.cmd_with_sts(&["test", "-t", &fresh_code(), "--", ""], &sts)
+        .assert()
+        .code(127)
+        .stderr("mfa-exec: error: command not found: '' (an empty command name)\n");
+    assert_eq!(sts.count(), 0);
+    env.cmd_with_sts(&["test", "-t", &fresh_code(), "--", "true"], &sts)
+        .env_remove("PATH")
+        .assert()
+        .success();
+    assert_eq!(sts.count(), 1);
+}
+
+/// A role's source session is never written into a marked section whose keys
+/// are duplicated (the write would refuse after the code was spent): it goes
+/// to the source's own section instead.
+#[test]
+fn source_session_avoids_a_section_the_write_would_refuse() {
+    let sts = FakeSts::start();
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "{SEED_CONFIG}\n[profile prod]\nrole_arn = arn:aws:iam::210987654321:role/admin\nsource_profile = testAccount\n"
+    ));
+    let dup = "[test]\naws_access_key_id = ASIAOLDOLDOLDOLDOLD0\naws_secret_access_key = s\naws_session_token = t1\naws_session_token = t2\nx_security_token_expires = 2020-01-01T00:00:00Z\nx_mfa_exec_source = testAccount\nx_mfa_exec_serial = arn:aws:iam::123456789012:mfa/test\n";
+    env.write_credentials(&format!("{SEED_CREDENTIALS}\n{dup}"));
+    env.cmd_with_sts(&["prod", "-t", &fresh_code(), "--", "true"], &sts)
+        .assert()
+        .success();
+    assert_eq!(sts.count_action("GetSessionToken"), 1);
+    assert_eq!(sts.count_action("AssumeRole"), 1);
+    let after = env.read_credentials();
+    assert!(after.contains(dup), "[test] untouched:\n{after}");
+    assert!(after.contains("\n[testAccount-mfa]\n"), "{after}");
+}
+
+/// An STS answer whose secret holds a newline is a bad answer, never written
+/// (no line can be injected into the credentials file).
+#[test]
+fn sts_secret_with_a_newline_is_a_bad_answer() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let body = "<GetSessionTokenResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetSessionTokenResult><Credentials><AccessKeyId>ASIAEVILEVILEVILEVIL</AccessKeyId><SecretAccessKey>abc\n[evil]\ncredential_process = touch /tmp/pwned</SecretAccessKey><SessionToken>tok</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials></GetSessionTokenResult></GetSessionTokenResponse>";
+    sts.push(Reply::raw(200, body));
+    let snap = env.snapshot();
+    env.cmd_with_sts(&["test", "-t", &fresh_code(), "--", "touch", "ran"], &sts)
+        .assert()
+        .code(125)
+        .stderr(format!("{}mfa-exec: error: STS at {} sent an answer mfa-exec cannot read: the secret access key in its answer holds control characters or surrounding spaces\n", note(&sts), sts.url()));
+    env.assert_unchanged(&snap);
+    assert!(!env.home().join("ran").exists());
+}
+
+/// Root running with a user's HOME (`sudo -E`) leaves lock files the user
+/// owns, so the user's next refresh is not locked out.
+#[test]
+fn lock_files_made_by_root_belong_to_the_directory_owner() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED lock_files_made_by_root_belong_to_the_directory_owner: needs root");
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let nobody = 65534;
+    std::os::unix::fs::chown(env.aws_dir(), Some(nobody), Some(nobody)).unwrap();
+    env.cmd_with_sts(&["test", "-t", &fresh_code(), "--", "true"], &sts)
+        .assert()
+        .success();
+    let locks: Vec<_> = std::fs::read_dir(env.aws_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".lock"))
+        .collect();
+    assert!(!locks.is_empty());
+    for l in locks {
+        let m = l.metadata().unwrap();
+        assert_eq!(m.uid(), nobody, "{:?}", l.path());
+        assert_eq!(m.mode() & 0o777, 0o600);
+    }
 }
