@@ -351,18 +351,29 @@ pub fn proxy_for(env: &Env, url: &str) -> Result<Option<Proxy>, Fail> {
 }
 
 /// The SDK's HTTPS client (rustls, aws-lc) with the bundle's CAs and the proxy.
-fn http_client(ca_bundle: Option<&CaBundle>, proxy: Option<&Proxy>) -> SharedHttpClient {
+/// The TLS context of every HTTPS request mfa-exec makes (STS, the console
+/// sign-in): the CA bundle instead of the system's roots when there is one.
+pub fn tls_context(ca_bundle: Option<&CaBundle>) -> TlsContext {
     let trust = match ca_bundle {
         Some(b) => TrustStore::empty().with_pem_certificate(b.pem.clone()),
         None => TrustStore::default(),
     };
-    let context = TlsContext::builder()
+    TlsContext::builder()
         .with_trust_store(trust)
         .build()
-        .expect("a TLS context of a trust store always builds");
-    let proxy = proxy
+        .expect("a TLS context of a trust store always builds")
+}
+
+/// The connector's proxy rule for `proxy` (none: no proxy at all).
+pub fn proxy_config(proxy: Option<&Proxy>) -> ProxyConfig {
+    proxy
         .map(|p| p.config.clone())
-        .unwrap_or_else(ProxyConfig::disabled);
+        .unwrap_or_else(ProxyConfig::disabled)
+}
+
+fn http_client(ca_bundle: Option<&CaBundle>, proxy: Option<&Proxy>) -> SharedHttpClient {
+    let context = tls_context(ca_bundle);
+    let proxy = proxy_config(proxy);
     aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
         let mut b = aws_smithy_http_client::Connector::builder()
             .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))

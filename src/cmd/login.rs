@@ -113,7 +113,19 @@ pub fn run(env: Env, ui: Ui, a: &LoginArgs) -> Result<i32> {
             );
         }
     }
-    let token = Https::default()
+    // The same TLS and proxy rules as STS: the CA bundle (AWS_CA_BUNDLE,
+    // ca_bundle) instead of the system's roots, and the proxy chosen for
+    // this endpoint as for STS.
+    let ca_bundle = match &plan.ca_bundle {
+        Some(f) => Some(crate::sts::CaBundle::load(&app.env, f)?),
+        None => None,
+    };
+    let https = Https {
+        tls: ca_bundle.as_ref().map(|b| crate::sts::tls_context(Some(b))),
+        proxy: crate::sts::proxy_config(crate::sts::proxy_for(&app.env, &endpoint)?.as_ref()),
+        ..Https::default()
+    };
+    let token = https
         .signin_token(&endpoint, &session, duration)
         .map_err(|e| describe(&e, &endpoint, &name, what))?;
     let url = signin::login_url(&endpoint, &destination, &token);

@@ -714,3 +714,46 @@ fn proxy_connection(mut client: TcpStream, mode: Mode, log: Arc<Mutex<Vec<String
     let _ = upstream.shutdown(Shutdown::Write);
     let _ = back.join();
 }
+
+/// The console sign-in request follows the same TLS rules as STS: the CA
+/// bundle (here from `AWS_CA_BUNDLE`) replaces the system's CAs for it too.
+#[test]
+fn login_uses_the_ca_bundle() {
+    let sts = FakeSts::start();
+    let signin = FakeSignin::start_with_sts(&sts);
+    let pki = Pki::new();
+    let backend: SocketAddr = signin
+        .url()
+        .trim_start_matches("http://")
+        .trim_end_matches("/federation")
+        .parse()
+        .unwrap();
+    let front = TlsFront::start(backend, &pki);
+    let env = TestEnv::seeded();
+    let bundle = pki.write_ca(&env, "ca.pem");
+    let endpoint = format!("{}/federation", front.url());
+    // Without the bundle: the handshake fails, no token, exit 125.
+    env.cmd_with_sts(
+        &["login", "test", "--print", "--signin-url", &endpoint],
+        &sts,
+    )
+    .assert()
+    .code(125)
+    .stdout("");
+    assert_eq!(signin.count(), 0);
+    // With it: the token is fetched through the front, the URL printed.
+    let out = env
+        .cmd_with_sts(
+            &["login", "test", "--print", "--signin-url", &endpoint],
+            &sts,
+        )
+        .env("AWS_CA_BUNDLE", &bundle)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(signin.count(), 1);
+    assert!(String::from_utf8_lossy(&out).contains("Action=login"));
+    assert!(front.accepted() >= 1);
+}
