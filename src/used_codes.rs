@@ -217,6 +217,22 @@ impl UsedCodes {
         }
     }
 
+    /// The credentials file's write lock, held for one read-modify-write.
+    fn lock(&self) -> Result<store::Lock> {
+        let name = store::LockName {
+            shown: store::tilde(&self.lock),
+            hint: "another program kept the credentials file locked for writing; try again",
+        };
+        let (lock, _) = store::lock(
+            &self.lock,
+            &name,
+            &format!("pid {} (writing)", std::process::id()),
+            LOCK_TIMEOUT,
+            |_| {},
+        )?;
+        Ok(lock)
+    }
+
     /// Forgets `code` for `serial`: the request carrying it never reached STS
     /// (a refused connection, an unreachable proxy, a failed TLS handshake), so
     /// AWS has not seen it and the same code may be sent again. Best effort:
@@ -229,17 +245,7 @@ impl UsedCodes {
     }
 
     fn try_release(&self, serial: &str, code: &str) -> Result<()> {
-        let name = store::LockName {
-            shown: store::tilde(&self.lock),
-            hint: "another program kept the credentials file locked for writing; try again",
-        };
-        let (_lock, _) = store::lock(
-            &self.lock,
-            &name,
-            &format!("pid {} (writing)", std::process::id()),
-            LOCK_TIMEOUT,
-            |_| {},
-        )?;
+        let _lock = self.lock()?;
         if let Some(mut state) = self.read()? {
             let hash = state.hash(serial, code);
             let before = state.used.len();
@@ -252,18 +258,9 @@ impl UsedCodes {
     }
 
     fn try_claim(&self, serial: &str, code: &str, now: i64) -> Result<Claim> {
-        let name = store::LockName {
-            shown: store::tilde(&self.lock),
-            hint: "another program kept the credentials file locked for writing; try again",
-        };
-        let (_lock, _) = store::lock(
-            &self.lock,
-            &name,
-            &format!("pid {} (writing)", std::process::id()),
-            LOCK_TIMEOUT,
-            |_| {},
-        )
-        .map_err(|e| anyhow!("cannot lock {}: {e:#}", self.shown))?;
+        let _lock = self
+            .lock()
+            .map_err(|e| anyhow!("cannot lock {}: {e:#}", self.shown))?;
         self.remove_leftovers();
         let (mut state, problem) = match self.read() {
             Ok(Some(s)) => (s, None),
