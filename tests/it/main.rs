@@ -18,4 +18,5 @@ mod one_code;
 mod promises;
 mod prompt;
 mod reliability;
+mod review;
 mod roles;
