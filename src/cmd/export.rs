@@ -239,4 +239,67 @@ mod tests {
             assert!(!dir.path().join("pwned").exists(), "{text}");
         }
     }
+
+    /// The same values read by python-dotenv (the venv `scripts/venv.sh`
+    /// makes; moto[server] brings python-dotenv): exact on the bare and
+    /// single-quote paths; on the double-quote path only the documented `\`
+    /// before `$` and `` ` `` stays.
+    #[test]
+    fn dotenv_read_by_python_dotenv() {
+        let venv = std::env::var_os("MFA_EXEC_VENV")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/venv")
+            });
+        let python = venv.join("bin/python");
+        let has_dotenv = std::process::Command::new(&python)
+            .args(["-c", "import dotenv"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !has_dotenv {
+            crate::eline!("SKIPPED: no venv with python-dotenv at {}", venv.display());
+            return;
+        }
+        let values = [
+            "plain/+=",
+            "`touch pwned`",
+            "$(touch pwned) $HOME \"q\" #x",
+            "two\nlines\n",
+            "",
+            " spaced ",
+            "it's",
+            "\\",
+            r"a\\b\n\t\'",
+            "\"\\\"",
+            "it's $HOME `x`",
+            "tab\tand\u{e9}",
+        ];
+        let text: String = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("X{i}={}\n", dotenv_quote(v)))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, &text).unwrap();
+        let code = "import json, sys\nfrom dotenv import dotenv_values\nprint(json.dumps(dotenv_values(sys.argv[1])))";
+        let out = std::process::Command::new(&python)
+            .arg("-c")
+            .arg(code)
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let got: std::collections::BTreeMap<String, String> =
+            serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(got.len(), values.len(), "{text}");
+        for (i, v) in values.iter().enumerate() {
+            let want = if v.contains(['\'', '\\']) {
+                v.replace('$', r"\$").replace('`', r"\`")
+            } else {
+                v.to_string()
+            };
+            assert_eq!(got[&format!("X{i}")], want, "{text}");
+        }
+    }
 }
