@@ -45,6 +45,7 @@ fn run() -> i32 {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
+    let prints = prints_to_stdout(&cli.command);
     let ui = ui::Ui::new(cli.global.verbose, cli.global.quiet);
     let env = env::Env::from_process();
     let result = match &cli.command {
@@ -66,7 +67,11 @@ fn run() -> i32 {
         Some(Command::Login(a)) => cmd::login::run(env, ui, a),
     };
     match result {
-        Ok(code) => code,
+        Ok(code) => match std::io::Write::flush(&mut std::io::stdout()) {
+            // A last line still buffered is output too.
+            Ok(()) => code,
+            Err(e) => output_failed(&e),
+        },
         Err(err) => {
             // `mfa-exec list | head`: a closed pipe is not an error worth a line.
             let broken_pipe = err.chain().any(|c| {
@@ -75,6 +80,9 @@ fn run() -> i32 {
             });
             if broken_pipe {
                 return exit::FAILURE;
+            }
+            if let Some(e) = output_error(prints, &err) {
+                return output_failed(e);
             }
             let (code, hint) = error::classify(&err);
             eline!("mfa-exec: error: {err:#}");
@@ -86,14 +94,61 @@ fn run() -> i32 {
     }
 }
 
+/// The subcommands whose output is their stdout: list, explain, export,
+/// credential-process, completions.
+fn prints_to_stdout(command: &Option<Command>) -> bool {
+    matches!(
+        command,
+        Some(
+            Command::List(_)
+                | Command::Explain(_)
+                | Command::Export(_)
+                | Command::CredentialProcess(_)
+                | Command::Completions(_)
+        )
+    )
+}
+
+/// The failed write of a printing subcommand's output: an `io::Error` with no
+/// context. Every other I/O error of mfa-exec carries one naming its file,
+/// terminal or program (error.rs), so a bare one can only be a `write!` to
+/// stdout.
+fn output_error(prints: bool, err: &anyhow::Error) -> Option<&std::io::Error> {
+    if !prints || err.chain().count() != 1 {
+        return None;
+    }
+    err.downcast_ref::<std::io::Error>()
+}
+
+/// `mfa-exec: error: cannot write the output: no space left on device`, exit
+/// 125 (a closed pipe: exit 125 without a line, as `list | head` does).
+fn output_failed(e: &std::io::Error) -> i32 {
+    if e.kind() != std::io::ErrorKind::BrokenPipe {
+        let reason = store::io_reason(e);
+        let mut chars = reason.chars();
+        let reason = match chars.next() {
+            Some(first) => first.to_lowercase().chain(chars).collect(),
+            None => "unknown error".to_string(),
+        };
+        eline!("mfa-exec: error: cannot write the output: {reason}");
+    }
+    exit::FAILURE
+}
+
 /// clap's errors as one `mfa-exec: error:` line (plus clap's tip as a hint), exit
-/// 125; `--help` and `--version` print as usual and exit 0.
+/// 125; `--help` and `--version` print as usual and exit 0, or 125 when the
+/// output cannot be written.
 fn usage_error(e: clap::Error) -> i32 {
     use clap::error::ErrorKind;
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            let _ = e.print();
-            return 0;
+            let flushed = e
+                .print()
+                .and_then(|()| std::io::Write::flush(&mut std::io::stdout()));
+            return match flushed {
+                Ok(()) => 0,
+                Err(err) => output_failed(&err),
+            };
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = e.print();

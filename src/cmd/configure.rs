@@ -16,6 +16,14 @@
 //! - New keys go to `[S]` in the credentials file, `S` defaulting to
 //!   `P-long-term`. The secret is read from the terminal or, with
 //!   `--secret-from-stdin`, from stdin; never from a flag.
+//! - Never into a session: when `[S]` holds `aws_session_token` (or
+//!   `aws_security_token`, `x_security_token_expires`, or a marker key
+//!   `x_mfa_exec_*`), configure refuses (exit 125, nothing read from stdin,
+//!   nothing written), naming the section, with the hint
+//!   `--source-profile P-long-term`. It does not redirect the keys to
+//!   `[S-long-term]` on its own: by SPEC §2 `[S-long-term]` comes first among
+//!   S's own long-term keys, so that would silently change the identity of
+//!   profile S (and orphan its cached session), not just set up P.
 //! - The device defaults to the current one, else one derived from a `user_arn`
 //!   key (`arn:aws:iam::A:user/N` → `arn:aws:iam::A:mfa/N`).
 //! - No secret is ever shown: in the preview every secret access key and session
@@ -38,7 +46,7 @@ use crate::cli::ConfigureArgs;
 use crate::env::Env;
 use crate::error::fail;
 use crate::ini::Document;
-use crate::profile::{human, valid_serial, ConfigIndex, Fact};
+use crate::profile::{human, valid_serial, ConfigIndex, Fact, KEY_EXPIRES};
 use crate::secret::mask_key_id;
 use crate::store::{modify_both, Part, Store};
 use crate::ui::Ui;
@@ -168,6 +176,37 @@ fn check_flags(a: &ConfigureArgs) -> Result<()> {
     Ok(())
 }
 
+/// Refuses to write long-term keys into `[section]` of the credentials file
+/// when it holds a session: `aws_session_token` (or `aws_security_token`), or
+/// mfa-exec's marker and expiry keys. The new keys would sit next to the old
+/// token, and a run would export the long-term secret with a session token.
+/// `p` is the profile being configured, for the hint.
+fn refuse_session_section(app: &App, p: &str, section: &str) -> Result<()> {
+    let creds = &app.files.credentials;
+    let session_key = creds
+        .doc
+        .section_map(section)
+        .into_iter()
+        .map(|(k, _, _)| k)
+        .find(|k| {
+            k == "aws_session_token"
+                || k == "aws_security_token"
+                || k == KEY_EXPIRES
+                || k.starts_with("x_mfa_exec_")
+        });
+    match session_key {
+        None => Ok(()),
+        Some(k) => Err(fail(format!(
+            "[{section}] in {} holds a session ({k}), not long-term keys; configure will not write long-term keys into it",
+            creds.shown
+        ))
+        .hint(format!(
+            "keep the keys in a section of their own: --source-profile {p}-long-term (the default with --access-key-id)"
+        ))
+        .into()),
+    }
+}
+
 fn derive_serial(user_arn: &str) -> Option<String> {
     let (head, user) = user_arn.split_once(":user/")?;
     let name = user.rsplit('/').next()?;
@@ -260,6 +299,7 @@ fn gather(
     }
     let needs_keys = new_keys_wanted || !sources.contains(&ans.source);
     if needs_keys {
+        refuse_session_section(app, p, &ans.source)?;
         let id = match (&a.access_key_id, tty) {
             (Some(id), _) => id.clone(),
             (None, Some(t)) => t.input("AWS access key id", None, false)?,

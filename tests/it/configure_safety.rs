@@ -559,3 +559,99 @@ fn clear_quiet_prints_only_errors() {
         .stderr("mfa-exec: error: profile 'nosuch' not found in ~/.aws/config or ~/.aws/credentials\nhint: run 'mfa-exec list' to see the profiles\n");
     env.assert_unchanged(&snap);
 }
+
+/// Review item 1: after `mfa-exec test` wrote its session into `[test]`,
+/// `configure work --source-profile test` with new keys is refused (125), reads
+/// no secret, writes nothing and calls no STS; a run of `test` still exports
+/// only its session, never the would-be long-term secret.
+#[test]
+fn long_term_keys_never_go_into_a_session_section() {
+    const NEW_ID: &str = "AKIANEWKEYNEWKEY0002";
+    const SECRET: &str = "NEWSECRET0000000000000000000000000000002";
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded().with_sts(&sts);
+    env.cmd(&["test", "-t", "123456", "--", "true"])
+        .assert()
+        .success();
+    assert_eq!(sts.count(), 1);
+    let session = sts.last_issued().unwrap();
+    let before = env.snapshot();
+    assert!(env
+        .read_credentials()
+        .contains("x_mfa_exec_source = testAccount"));
+    let refused = "mfa-exec: error: [test] in ~/.aws/credentials holds a session (aws_session_token), not long-term keys; configure will not write long-term keys into it\nhint: keep the keys in a section of their own: --source-profile work-long-term (the default with --access-key-id)\n";
+    // As reported (new keys from stdin), and without new keys (the source
+    // holds none), which used to hint at passing them.
+    let with_keys = [
+        "work",
+        "--source-profile",
+        "test",
+        "--access-key-id",
+        NEW_ID,
+        "--secret-from-stdin",
+        "--mfa-serial",
+        "arn:aws:iam::123456789012:mfa/x",
+        "--yes",
+        "--no-input",
+    ];
+    let without_keys = [
+        "work",
+        "--source-profile",
+        "test",
+        "--mfa-serial",
+        "arn:aws:iam::123456789012:mfa/x",
+        "--yes",
+        "--no-input",
+    ];
+    for args in [&with_keys[..], &without_keys[..]] {
+        let out = configure(&env, args, &format!("{SECRET}\n"));
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {}", stderr(&out));
+        assert_eq!(out.stdout, b"");
+        assert_eq!(stderr(&out), refused, "{args:?}");
+        env.assert_unchanged(&before);
+    }
+    // The marker alone (a section some edit stripped of its token) is enough.
+    let marker_only = format!(
+        "{SEED_CREDENTIALS}\n[test]\nx_mfa_exec_source = testAccount\nx_mfa_exec_serial = {SEED_SERIAL}\n"
+    );
+    let env2 = TestEnv::new();
+    env2.write_config(SEED_CONFIG);
+    env2.write_credentials(&marker_only);
+    let before2 = env2.snapshot();
+    let out = configure(&env2, &with_keys, &format!("{SECRET}\n"));
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        refused.replace("(aws_session_token)", "(x_mfa_exec_source)")
+    );
+    env2.assert_unchanged(&before2);
+
+    // The cached session is still the one a run exports.
+    let out = env
+        .cmd(&["test", "--", "env"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(!out.contains(SECRET), "{out}");
+    assert!(out.contains(&format!(
+        "AWS_SECRET_ACCESS_KEY={}\n",
+        session.secret_access_key
+    )));
+    assert!(out.contains(&format!("AWS_ACCESS_KEY_ID={}\n", session.access_key_id)));
+    assert_eq!(sts.count(), 1);
+    env.assert_unchanged(&before);
+
+    // The hinted layout works: the keys go to [work-long-term].
+    let mut hinted = with_keys.to_vec();
+    hinted[2] = "work-long-term";
+    let out = configure(&env, &hinted, &format!("{SECRET}\n"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let creds = env.read_credentials();
+    assert!(creds.ends_with(&format!(
+        "\n[work-long-term]\naws_access_key_id = {NEW_ID}\naws_secret_access_key = {SECRET}\n"
+    )));
+    assert_eq!(sts.count(), 1);
+}

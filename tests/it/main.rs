@@ -19,4 +19,5 @@ mod one_code;
 mod promises;
 mod prompt;
 mod reliability;
+mod review;
 mod roles;
