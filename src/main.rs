@@ -105,6 +105,7 @@ fn prints_to_stdout(command: &Option<Command>) -> bool {
                 | Command::Export(_)
                 | Command::CredentialProcess(_)
                 | Command::Completions(_)
+                | Command::Login(_)
         )
     )
 }
