@@ -65,6 +65,7 @@ pub fn obtain(
         }
     }
     store_writable(deps.store)?;
+    deps.sts.ready()?;
     let before = read_session(doc, &plan.destination).map(|c| c.session.access_key_id);
     // GetSessionToken sessions of (source, device) already there before the wait.
     let before_source: Vec<String> = find_marked(doc, &plan.source_marker())

@@ -159,6 +159,13 @@ pub trait Sts {
         signer: &Signer,
         input: &FederationTokenInput,
     ) -> Result<Issued, StsError>;
+
+    /// A configuration problem found while building the client that only
+    /// matters when STS is called (a proxy variable mfa-exec cannot use):
+    /// checked after the cache, before the lock and any code.
+    fn ready(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 /// Classifies an STS error code and message (SPEC §7).
@@ -498,6 +505,9 @@ pub struct AwsSts {
     /// The end of the run's whole budget (credential-process), if any: each
     /// call's operation timeout is cut to what is left of it.
     pub deadline: Option<std::time::Instant>,
+    /// A problem of the proxy variables, reported by [`Sts::ready`] only when
+    /// STS is needed: a cached run does not use the network.
+    pub deferred: std::cell::Cell<Option<crate::error::Fail>>,
 }
 
 #[derive(Debug, Default)]
@@ -741,6 +751,13 @@ impl AwsSts {
 }
 
 impl Sts for AwsSts {
+    fn ready(&self) -> anyhow::Result<()> {
+        match self.deferred.take() {
+            Some(f) => Err(f.into()),
+            None => Ok(()),
+        }
+    }
+
     fn get_session_token(
         &self,
         signer: &Signer,

@@ -200,6 +200,7 @@ fn federation_session(app: &App, plan: &Plan, a: &LoginArgs) -> Result<Session> 
         crate::profile::human(input.duration)
     ));
     let sts = app.sts(plan)?;
+    sts.ready()?;
     app.ui.progress("getting a federation session from STS...");
     match sts.get_federation_token(&signer, &input) {
         Ok(issued) => Ok(issued.session),

@@ -173,11 +173,17 @@ impl App {
         };
         let endpoint = plan.endpoint.as_ref().map(|e| e.value.clone());
         let url = sts::endpoint_url(&plan.sts_region.value, endpoint.as_deref());
+        // A proxy variable that cannot be used only matters when STS is called.
+        let (proxy, deferred) = match sts::proxy_for(&self.env, &url) {
+            Ok(p) => (p, None),
+            Err(f) => (None, Some(f)),
+        };
         Ok(AwsSts {
             region: plan.sts_region.value.clone(),
             endpoint,
             ca_bundle,
-            proxy: sts::proxy_for(&self.env, &url)?,
+            proxy,
+            deferred: std::cell::Cell::new(deferred),
             note: std::cell::Cell::new(
                 plan.endpoint
                     .as_ref()

@@ -585,3 +585,37 @@ fn lock_files_made_by_root_belong_to_the_directory_owner() {
         assert_eq!(m.mode() & 0o777, 0o600);
     }
 }
+
+/// A proxy variable mfa-exec cannot use (SOCKS) only matters when STS is
+/// called: a cached run works; a refresh fails before any code is asked for.
+#[test]
+fn unusable_proxy_only_matters_when_sts_is_called() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    env.cmd_with_sts(&["test", "-t", &fresh_code(), "--", "true"], &sts)
+        .assert()
+        .success();
+    env.cmd_with_sts(&["test", "--", "echo", "cached"], &sts)
+        .env("ALL_PROXY", "socks5://127.0.0.1:1080")
+        .env("HTTP_PROXY", "socks5://127.0.0.1:1080")
+        .assert()
+        .success()
+        .stdout("cached\n");
+    let snap = env.snapshot();
+    let out = env
+        .cmd_with_sts(
+            &["test", "-f", "-t", &fresh_code(), "--", "touch", "ran"],
+            &sts,
+        )
+        .env("ALL_PROXY", "socks5://127.0.0.1:1080")
+        .env("HTTP_PROXY", "socks5://127.0.0.1:1080")
+        .assert()
+        .code(125)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(err.contains("socks5"), "{err}");
+    assert_eq!(sts.count(), 1, "no request after the first");
+    env.assert_unchanged(&snap);
+}
