@@ -119,6 +119,7 @@ const SUBCOMMANDS: &[&str] = &[
     "completions",
     "configure",
     "explain",
+    "keys",
     "help",
 ];
 
@@ -294,6 +295,44 @@ pub enum Command {
     /// Show how a profile resolves, each fact with the file and line it came from
     #[command(after_help = "Examples:\n  mfa-exec explain test\n  mfa-exec explain prod --json")]
     Explain(ExplainArgs),
+
+    /// Manage long-term keys: move them between the credentials file and the OS keyring
+    #[command(
+        after_help = "Examples:\n  mfa-exec keys move testAccount --to keyring\n  mfa-exec keys move testAccount --to file"
+    )]
+    Keys(KeysArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum KeysCommand {
+    /// Move PROFILE's long-term keys to the OS keyring or back to the credentials file (all or nothing)
+    Move(KeysMoveArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeysMoveArgs {
+    /// Profile whose long-term keys move (the one holding them, e.g. testAccount)
+    #[arg(value_name = "PROFILE")]
+    pub profile: String,
+
+    /// Where the keys go
+    #[arg(long, value_enum, value_name = "PLACE")]
+    pub to: KeyPlace,
+}
+
+/// Where long-term keys live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyPlace {
+    /// The OS keyring (Secret Service on Linux, the login Keychain on macOS)
+    Keyring,
+    /// The AWS credentials file
+    File,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -434,6 +473,10 @@ pub struct ConfigureArgs {
     /// Never prompt; take every answer from flags
     #[arg(long)]
     pub no_input: bool,
+
+    /// Store new long-term keys in the OS keyring instead of the credentials file
+    #[arg(long)]
+    pub keyring: bool,
 }
 
 #[derive(Debug, Clone, Args)]

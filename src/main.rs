@@ -9,6 +9,8 @@ mod env;
 mod error;
 mod flow;
 mod ini;
+mod keys;
+mod keystore;
 mod otp;
 mod profile;
 mod secret;
@@ -60,6 +62,7 @@ fn run() -> i32 {
         Some(Command::Completions(a)) => cmd::completions::run(a.shell),
         Some(Command::Configure(a)) => cmd::configure::run(env, ui, a),
         Some(Command::Explain(a)) => cmd::explain::run(env, ui, a),
+        Some(Command::Keys(a)) => cmd::keys::run(env, ui, a),
     };
     match result {
         Ok(code) => code,

@@ -11,6 +11,12 @@
 //! target is re-checked right after this point), `after-recheck` (re-checked,
 //! not yet renamed: the window a lock-less editor can still lose an edit in),
 //! `after-rename` (renamed, the directory not yet synced).
+//!
+//! `<point>:fail` in the same variable makes [`fails`] true at that point: the
+//! caller then fails as if the step had failed (`keys move` uses it to test
+//! its roll-back). Points of `keys move` (`cmd/keys.rs`): `keys-stored` (the
+//! destination written and read back), `keys-config` (`mfa_exec_keys` set or
+//! removed), `keys-removed` (taken out of the origin).
 
 /// Sleeps at `point` when the test variable names it (debug builds only).
 #[cfg(debug_assertions)]
@@ -36,3 +42,18 @@ pub fn pause(point: &str) {
 #[cfg(not(debug_assertions))]
 #[inline(always)]
 pub fn pause(_point: &str) {}
+
+/// True when the test variable says `<point>:fail` (debug builds only).
+#[cfg(debug_assertions)]
+pub fn fails(point: &str) -> bool {
+    crate::env::test_hook().is_some_and(|spec| {
+        spec.split(',')
+            .any(|item| item.split_once(':') == Some((point, "fail")))
+    })
+}
+
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub fn fails(_point: &str) -> bool {
+    false
+}

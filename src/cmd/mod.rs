@@ -10,6 +10,7 @@ pub mod credential_process;
 pub mod exec;
 pub mod explain;
 pub mod export;
+pub mod keys;
 pub mod list;
 
 use crate::cli::{ResolveArgs, SessionArgs};
@@ -161,12 +162,15 @@ impl App {
             ),
             ui: self.ui,
         };
+        // Opened (D-Bus connected) only if the refresh reads keys from it.
+        let keyring = crate::keystore::OsKeyring::new();
         let deps = Deps {
             store: &self.store,
             sts: &sts,
             codes: &codes,
             now: &now,
             ui: self.ui,
+            keyring: &keyring,
         };
         let opts = Options {
             force: s.force,
