@@ -73,6 +73,43 @@ fn origin_store(app: &App, src: &KeySource) -> (bool, Store) {
     }
 }
 
+/// A file edit that was written, and can be undone.
+struct Done<'a> {
+    store: &'a Store,
+    before: Document,
+    after: Document,
+}
+
+/// Applies `edit` through `store`, keeping the document before it.
+fn apply<'a>(store: &'a Store, edit: &dyn Fn(&mut Document) -> Result<()>) -> Result<Done<'a>> {
+    let before = std::cell::RefCell::new(None);
+    let after = store.modify(TIMEOUT, &|doc| {
+        *before.borrow_mut() = Some(doc.clone());
+        edit(doc)
+    })?;
+    let before = before.into_inner().unwrap_or_else(Document::empty);
+    Ok(Done {
+        store,
+        before,
+        after,
+    })
+}
+
+impl Done<'_> {
+    /// Puts the file back byte for byte if it is still what the edit wrote,
+    /// else applies `fallback` to whatever it is now.
+    fn undo(&self, fallback: &dyn Fn(&mut Document) -> Result<()>) {
+        let _ = self.store.modify(TIMEOUT, &|doc| {
+            if doc.render() == self.after.render() {
+                *doc = self.before.clone();
+                Ok(())
+            } else {
+                fallback(doc)
+            }
+        });
+    }
+}
+
 /// `mfa_exec_keys` as P's own config sections have it now (to restore it).
 fn setting_now(doc: &Document, profile: &str) -> Option<(String, String)> {
     doc.headers()
@@ -84,7 +121,7 @@ fn setting_now(doc: &Document, profile: &str) -> Option<(String, String)> {
             doc.get(n, KEY_SETTING)
                 .map(|v| (n.to_string(), v.to_string()))
         })
-        .last()
+        .next_back()
 }
 
 /// Puts the config's `mfa_exec_keys` of P back as it was.
@@ -224,26 +261,35 @@ fn to_keyring(app: &App, ring: &dyn Keyring, src: &KeySource, pair: &LongTermKey
         }
         Ok(())
     };
-    if let Err(e) = config
-        .modify(TIMEOUT, &config_edit)
-        .and_then(|_| step("keys-config"))
-    {
-        let _ = config.modify(TIMEOUT, &|doc| restore_setting(doc, p, &was));
+    let restore = |doc: &mut Document| restore_setting(doc, p, &was);
+    let cfg_done = match apply(&config, &config_edit) {
+        Ok(d) => d,
+        Err(e) => {
+            undo_ring();
+            return Err(e);
+        }
+    };
+    if let Err(e) = step("keys-config") {
+        cfg_done.undo(&restore);
         undo_ring();
         return Err(e);
     }
     if !in_config {
-        if let Err(e) = origin
-            .modify(TIMEOUT, &remove)
-            .and_then(|_| step("keys-removed"))
-        {
-            let _ = origin.modify(TIMEOUT, &|doc| {
-                if keys::pair_in(doc, &section).is_none() {
-                    keys::put_pair(doc, &section, pair)?;
-                }
-                Ok(())
-            });
-            let _ = config.modify(TIMEOUT, &|doc| restore_setting(doc, p, &was));
+        let put_back = |doc: &mut Document| -> Result<()> {
+            if keys::pair_in(doc, &section).is_none() {
+                keys::put_pair(doc, &section, pair)?;
+            }
+            Ok(())
+        };
+        let failed = match apply(&origin, &remove) {
+            Ok(done) => step("keys-removed").err().map(|e| (e, Some(done))),
+            Err(e) => Some((e, None)),
+        };
+        if let Some((e, done)) = failed {
+            if let Some(d) = done {
+                d.undo(&put_back);
+            }
+            cfg_done.undo(&restore);
             undo_ring();
             return Err(e);
         }
@@ -304,7 +350,13 @@ fn finish_to_keyring(app: &App, ring: &dyn Keyring, src: &KeySource) -> Result<i
 
 /// Where keys moving back to the credentials file go: `[P]` when absent or
 /// empty, else `[P-long-term]` when that is.
-fn file_section(doc: &Document, p: &str) -> Result<String> {
+fn file_section(doc: &Document, p: &str, pair: &LongTermKeys) -> Result<String> {
+    // A move cut short already put these keys there: finish it.
+    for s in [p.to_string(), format!("{p}-long-term")] {
+        if keys::pair_in(doc, &s).as_ref() == Some(pair) {
+            return Ok(s);
+        }
+    }
     for s in [p.to_string(), format!("{p}-long-term")] {
         if doc.section_map(&s).is_empty() && doc.section_lines(&s).len() <= 1 {
             return Ok(s);
@@ -320,11 +372,14 @@ fn file_section(doc: &Document, p: &str) -> Result<String> {
 /// Keyring → file.
 fn to_file(app: &App, ring: &dyn Keyring, p: &str, account: &str) -> Result<i32> {
     let pair = keys::load(ring, account)?;
-    let section = file_section(&app.files.credentials.doc, p)?;
+    let section = file_section(&app.files.credentials.doc, p, &pair)?;
     let config = config_store(app);
     let was = setting_now(&app.files.config.doc, p);
 
     let put = |doc: &mut Document| -> Result<()> {
+        if keys::pair_in(doc, &section).as_ref() == Some(&pair) {
+            return Ok(());
+        }
         if !doc.section_map(&section).is_empty() {
             return Err(fail(format!(
                 "[{section}] of {} changed while mfa-exec was moving the keys; nothing was moved",
@@ -344,10 +399,9 @@ fn to_file(app: &App, ring: &dyn Keyring, p: &str, account: &str) -> Result<i32>
         }
         Ok(())
     };
-    let written = app.store.modify(TIMEOUT, &put).and_then(|doc| {
-        if keys::pair_in(&doc, &section).as_ref() == Some(&pair)
-            && keys::pair_in(&app.store.load()?.doc, &section).as_ref() == Some(&pair)
-        {
+    let file_done = apply(&app.store, &put)?;
+    let read_back = app.store.load().and_then(|f| {
+        if keys::pair_in(&f.doc, &section).as_ref() == Some(&pair) {
             Ok(())
         } else {
             Err(fail(format!(
@@ -357,16 +411,21 @@ fn to_file(app: &App, ring: &dyn Keyring, p: &str, account: &str) -> Result<i32>
             .into())
         }
     });
-    if let Err(e) = written.and_then(|()| step("keys-stored")) {
-        let _ = app.store.modify(TIMEOUT, &take_back);
+    if let Err(e) = read_back.and_then(|()| step("keys-stored")) {
+        file_done.undo(&take_back);
         return Err(e);
     }
-    if let Err(e) = config
-        .modify(TIMEOUT, &unset)
-        .and_then(|_| step("keys-config"))
-    {
-        let _ = config.modify(TIMEOUT, &|doc| restore_setting(doc, p, &was));
-        let _ = app.store.modify(TIMEOUT, &take_back);
+    let restore = |doc: &mut Document| restore_setting(doc, p, &was);
+    let cfg_done = match apply(&config, &unset) {
+        Ok(d) => d,
+        Err(e) => {
+            file_done.undo(&take_back);
+            return Err(e);
+        }
+    };
+    if let Err(e) = step("keys-config") {
+        cfg_done.undo(&restore);
+        file_done.undo(&take_back);
         return Err(e);
     }
     let deleted = ring
@@ -376,8 +435,8 @@ fn to_file(app: &App, ring: &dyn Keyring, p: &str, account: &str) -> Result<i32>
     if let Err(e) = deleted {
         // The keyring entry may be gone; put it back before undoing the rest.
         if ring.set(account, &pair.to_json()).is_ok() {
-            let _ = config.modify(TIMEOUT, &|doc| restore_setting(doc, p, &was));
-            let _ = app.store.modify(TIMEOUT, &take_back);
+            cfg_done.undo(&restore);
+            file_done.undo(&take_back);
         }
         return Err(e);
     }

@@ -9,6 +9,7 @@ mod commands;
 mod configure;
 mod explain;
 mod generated;
+mod keyring;
 mod main_flow;
 mod prompt;
 mod reliability;

@@ -10,6 +10,7 @@
 
 pub mod env;
 pub mod fake_sts;
+pub mod keyring;
 pub mod pty;
 
 pub use env::{
