@@ -296,9 +296,9 @@ pub enum Command {
     #[command(after_help = "Examples:\n  mfa-exec explain test\n  mfa-exec explain prod --json")]
     Explain(ExplainArgs),
 
-    /// Manage long-term keys: move them between the credentials file and the OS keyring
+    /// Manage long-term keys: move them between the credentials file and the OS keyring, rotate them
     #[command(
-        after_help = "Examples:\n  mfa-exec keys move testAccount --to keyring\n  mfa-exec keys move testAccount --to file"
+        after_help = "Examples:\n  mfa-exec keys move testAccount --to keyring\n  mfa-exec keys move testAccount --to file\n  mfa-exec keys rotate testAccount"
     )]
     Keys(KeysArgs),
 }
@@ -313,6 +313,19 @@ pub struct KeysArgs {
 pub enum KeysCommand {
     /// Move PROFILE's long-term keys to the OS keyring or back to the credentials file (all or nothing)
     Move(KeysMoveArgs),
+
+    /// Replace PROFILE's access key with a new one in IAM, using its MFA session
+    Rotate(KeysRotateArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeysRotateArgs {
+    /// Profile whose long-term key is replaced (the one holding it, e.g. testAccount)
+    #[arg(value_name = "PROFILE", id = "profile_pos")]
+    pub profile: String,
+
+    #[command(flatten)]
+    pub session: SessionArgs,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -8,6 +8,7 @@ mod cmd;
 mod env;
 mod error;
 mod flow;
+mod iam;
 mod ini;
 mod keys;
 mod keystore;

@@ -105,6 +105,16 @@ pub trait Sts {
     ) -> Result<Issued, StsError>;
 
     fn assume_role(&self, signer: &Signer, input: &AssumeRoleInput) -> Result<Issued, StsError>;
+
+    /// The ARN of the identity `signer` belongs to (`keys rotate` only).
+    fn get_caller_identity(&self, _signer: &Signer) -> Result<String, StsError> {
+        Err(StsError {
+            kind: Kind::Other,
+            code: None,
+            message: "GetCallerIdentity is not available here".into(),
+            server_date: None,
+        })
+    }
 }
 
 /// Classifies an STS error code and message (SPEC §7).
@@ -204,7 +214,7 @@ fn to_session(c: &aws_sdk_sts::types::Credentials) -> Result<Session, StsError> 
     })
 }
 
-fn map_sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+pub fn map_sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: SdkError<E>,
     date: Option<DateTime<Utc>>,
 ) -> StsError {
@@ -392,6 +402,23 @@ impl Sts for AwsSts {
         );
         let server_date = *date.lock().unwrap_or_else(|e| e.into_inner());
         finish(out.map(|o| o.credentials), server_date)
+    }
+
+    fn get_caller_identity(&self, signer: &Signer) -> Result<String, StsError> {
+        let date = Arc::new(Mutex::new(None));
+        let client = self.client(signer, date.clone());
+        let rt = Self::runtime()?;
+        let out = rt.block_on(client.get_caller_identity().send());
+        let server_date = *date.lock().unwrap_or_else(|e| e.into_inner());
+        match out {
+            Ok(o) => o.arn().map(str::to_string).ok_or_else(|| StsError {
+                kind: Kind::BadResponse,
+                code: None,
+                message: "its answer has no Arn".into(),
+                server_date,
+            }),
+            Err(e) => Err(map_sdk_error(e, server_date)),
+        }
     }
 }
 

@@ -124,6 +124,21 @@ impl App {
         Ok(plan)
     }
 
+    /// The STS client for a plan (nothing is started until a call).
+    pub fn sts(&self, plan: &Plan) -> AwsSts {
+        AwsSts {
+            region: plan.sts_region.value.clone(),
+            endpoint: plan.endpoint.as_ref().map(|e| e.value.clone()),
+            note: std::cell::Cell::new(
+                plan.endpoint
+                    .as_ref()
+                    .filter(|e| !is_aws_endpoint(&e.value))
+                    .map(|e| format!("using STS at {} (from {})", e.value, e.origin)),
+            ),
+            ui: self.ui,
+        }
+    }
+
     /// A fresh session for the plan: cached, or refreshed.
     pub fn session(
         &self,
@@ -151,17 +166,7 @@ impl App {
                 None => plan.profile.clone(),
             },
         };
-        let sts = AwsSts {
-            region: plan.sts_region.value.clone(),
-            endpoint: plan.endpoint.as_ref().map(|e| e.value.clone()),
-            note: std::cell::Cell::new(
-                plan.endpoint
-                    .as_ref()
-                    .filter(|e| !is_aws_endpoint(&e.value))
-                    .map(|e| format!("using STS at {} (from {})", e.value, e.origin)),
-            ),
-            ui: self.ui,
-        };
+        let sts = self.sts(plan);
         // Opened (D-Bus connected) only if the refresh reads keys from it.
         let keyring = crate::keystore::OsKeyring::new();
         let deps = Deps {

@@ -493,3 +493,211 @@ fn configure_keyring_stores_new_keys_there() {
     );
     env.assert_unchanged(&before);
 }
+
+// ---- keys rotate: against the fake STS, scripted with IAM's answers --------
+
+const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+const NEW_KEY_ID: &str = "AKIANEWNEWNEWNEWNEW1";
+const NEW_SECRET: &str = "newSecretKeyOfTheRotationTest0000000000";
+
+fn list_keys_xml(ids: &[&str]) -> String {
+    let members: String = ids
+        .iter()
+        .map(|id| format!("<member><UserName>test</UserName><AccessKeyId>{id}</AccessKeyId><Status>Active</Status><CreateDate>2020-01-01T00:00:00Z</CreateDate></member>"))
+        .collect();
+    format!("<ListAccessKeysResponse xmlns=\"{IAM_NS}\"><ListAccessKeysResult><UserName>test</UserName><AccessKeyMetadata>{members}</AccessKeyMetadata><IsTruncated>false</IsTruncated></ListAccessKeysResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></ListAccessKeysResponse>")
+}
+
+fn create_key_xml() -> String {
+    format!("<CreateAccessKeyResponse xmlns=\"{IAM_NS}\"><CreateAccessKeyResult><AccessKey><UserName>test</UserName><AccessKeyId>{NEW_KEY_ID}</AccessKeyId><Status>Active</Status><SecretAccessKey>{NEW_SECRET}</SecretAccessKey><CreateDate>2026-11-29T10:00:00Z</CreateDate></AccessKey></CreateAccessKeyResult><ResponseMetadata><RequestId>r2</RequestId></ResponseMetadata></CreateAccessKeyResponse>")
+}
+
+fn delete_key_xml() -> String {
+    format!("<DeleteAccessKeyResponse xmlns=\"{IAM_NS}\"><ResponseMetadata><RequestId>r3</RequestId></ResponseMetadata></DeleteAccessKeyResponse>")
+}
+
+/// The IAM answers of one rotation (a DeleteAccessKey for each delete expected).
+fn script_iam(sts: &FakeSts, existing: &[&str], deletes: usize) {
+    sts.push_for("ListAccessKeys", Reply::raw(200, &list_keys_xml(existing)));
+    sts.push_for("CreateAccessKey", Reply::raw(200, &create_key_xml()));
+    for _ in 0..deletes {
+        sts.push_for("DeleteAccessKey", Reply::raw(200, &delete_key_xml()));
+    }
+}
+
+fn rotate_cmd(env: &TestEnv, sts: &FakeSts, hook: Option<&str>) -> std::process::Output {
+    let mut cmd = env.cmd_with_sts(&["keys", "rotate", "testAccount", "-t", "123456"], sts);
+    cmd.env("AWS_ENDPOINT_URL_IAM", sts.url());
+    if let Some(h) = hook {
+        cmd.env("MFA_EXEC_TEST_PAUSE", h);
+    }
+    cmd.output().unwrap()
+}
+
+/// `(action, signing key id)` of every request.
+/// stderr without the seed layout's warning and the endpoint note.
+fn rotate_stderr(out: &std::process::Output) -> String {
+    stderr_of(out)
+        .lines()
+        .filter(|l| {
+            !l.starts_with("mfa-exec: warning: ~/.aws/config:2: [testAccount] is a bare section")
+                && !l.starts_with("mfa-exec: using STS at ")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+fn calls(sts: &FakeSts) -> Vec<(String, String)> {
+    sts.requests()
+        .iter()
+        .map(|r| {
+            (
+                r.action.clone(),
+                r.access_key_id.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+const NEW_JSON: &str = r#"{"AccessKeyId":"AKIANEWNEWNEWNEWNEW1","SecretAccessKey":"newSecretKeyOfTheRotationTest0000000000"}"#;
+
+#[test]
+fn rotate_keyring_key_then_next_refresh_uses_the_new_one() {
+    let ss = secret_service!();
+    let sts = FakeSts::start();
+    let env = ss.attach(TestEnv::seeded());
+    assert_eq!(
+        run(&env, &["keys", "move", "testAccount", "--to", "keyring"])
+            .status
+            .code(),
+        Some(0)
+    );
+    script_iam(&sts, &[SEED_KEY_ID], 1);
+    let out = rotate_cmd(&env, &sts, None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        rotate_stderr(&out),
+        "mfa-exec: rotated the access key of IAM user test: AKIA************NEW1 is stored in keyring (mfa-exec/testAccount) and active; AKIA************MPLE is deleted. Sessions made with the old key stay valid until they expire\n"
+    );
+    assert!(!stderr_of(&out).contains(NEW_SECRET));
+    assert_eq!(ss.lookup("testAccount").as_deref(), Some(NEW_JSON));
+    let session = sts.last_issued().unwrap().access_key_id;
+    let got = calls(&sts);
+    assert_eq!(
+        got,
+        [
+            ("GetCallerIdentity".to_string(), SEED_KEY_ID.to_string()),
+            ("GetSessionToken".to_string(), SEED_KEY_ID.to_string()),
+            ("ListAccessKeys".to_string(), session.clone()),
+            ("CreateAccessKey".to_string(), session.clone()),
+            ("GetCallerIdentity".to_string(), NEW_KEY_ID.to_string()),
+            ("DeleteAccessKey".to_string(), session.clone()),
+        ]
+    );
+    let reqs = sts.requests();
+    assert_eq!(reqs[2].param("UserName"), Some("test"));
+    assert_eq!(reqs[5].param("AccessKeyId"), Some(SEED_KEY_ID));
+    // The next refresh signs with the new key.
+    let out = env
+        .cmd_with_sts(
+            &["testAccount", "--force", "-t", "123456", "--", "true"],
+            &sts,
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let last = sts.last_request().unwrap();
+    assert_eq!(last.action, "GetSessionToken");
+    assert_eq!(last.access_key_id.as_deref(), Some(NEW_KEY_ID));
+}
+
+#[test]
+fn rotate_file_key_changes_only_the_two_values() {
+    let sts = FakeSts::start();
+    let env = TestEnv::new();
+    env.write_config(SEED_CONFIG);
+    env.write_credentials(RICH_CREDS);
+    script_iam(&sts, &[SEED_KEY_ID], 1);
+    let out = rotate_cmd(&env, &sts, None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let creds = env.read_credentials();
+    let without_session = creds
+        .split("\r\n[testAccount-mfa]")
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        without_session,
+        RICH_CREDS
+            .replace(SEED_KEY_ID, NEW_KEY_ID)
+            .replace(SEED_SECRET, NEW_SECRET)
+            .trim_end_matches("\r\n")
+            .to_string()
+            + "\r\n",
+        "{creds}"
+    );
+}
+
+#[test]
+fn rotate_refuses_when_the_user_has_two_keys() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    sts.push_for(
+        "ListAccessKeys",
+        Reply::raw(200, &list_keys_xml(&[SEED_KEY_ID, "AKIASECONDSECONDSEC0"])),
+    );
+    let before = env.snapshot();
+    let out = rotate_cmd(&env, &sts, None);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        rotate_stderr(&out),
+        "mfa-exec: error: IAM user test already has two access keys (AKIA************MPLE, AKIA************SEC0); IAM allows two, so there is no room for a new one\nhint: delete the one not in use (not AKIA************MPLE) first: mfa-exec testAccount -- aws iam delete-access-key --user-name test --access-key-id ...\n"
+    );
+    assert_eq!(sts.count_action("CreateAccessKey"), 0);
+    // Only the MFA session was written (into [testAccount-mfa]); the keys stay.
+    let creds = env.read_credentials();
+    assert!(creds.starts_with(SEED_CREDENTIALS), "{creds}");
+    assert_eq!(env.snapshot().config, before.config);
+}
+
+#[test]
+fn rotate_failure_before_store_deletes_the_new_key_after_keeps_both() {
+    // After CreateAccessKey, before the store: the new key is deleted again.
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    script_iam(&sts, &[SEED_KEY_ID], 1);
+    let out = rotate_cmd(&env, &sts, Some("rotate-created:fail"));
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        rotate_stderr(&out),
+        "mfa-exec: error: nothing changed: the new key AKIA************NEW1 was deleted again, AKIA************MPLE stays in [testAccount] of ~/.aws/credentials: injected failure at rotate-created\n"
+    );
+    let del = sts
+        .requests()
+        .into_iter()
+        .find(|r| r.action == "DeleteAccessKey")
+        .unwrap();
+    assert_eq!(del.param("AccessKeyId"), Some(NEW_KEY_ID));
+    assert!(env.read_credentials().starts_with(SEED_CREDENTIALS));
+
+    // After the store (and after the check): both keys kept, the new one active.
+    for point in ["rotate-stored", "rotate-verified"] {
+        let sts = FakeSts::start();
+        let env = TestEnv::seeded();
+        script_iam(&sts, &[SEED_KEY_ID], 0);
+        let out = rotate_cmd(&env, &sts, Some(&format!("{point}:fail")));
+        assert_eq!(out.status.code(), Some(125), "{point}");
+        assert_eq!(
+            rotate_stderr(&out),
+            format!("mfa-exec: error: injected failure at {point}; the new key AKIA************NEW1 is stored in [testAccount] of ~/.aws/credentials and is the active one there, and the old key AKIA************MPLE is still active in IAM\nhint: once 'mfa-exec testAccount --force -- aws sts get-caller-identity' works, delete the old key: mfa-exec testAccount -- aws iam delete-access-key --user-name test --access-key-id {SEED_KEY_ID}\n"),
+        );
+        assert_eq!(sts.count_action("DeleteAccessKey"), 0, "{point}");
+        let creds = env.read_credentials();
+        assert!(
+            creds.contains(&format!(
+                "aws_access_key_id = {NEW_KEY_ID}\naws_secret_access_key = {NEW_SECRET}\n"
+            )),
+            "{point}: {creds}"
+        );
+    }
+}
