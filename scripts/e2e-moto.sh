@@ -382,6 +382,32 @@ t_keys_back() {
     [[ "$(grep '^GetSessionToken ' "$tmp/requests.log" | tail -n 1)" == "GetSessionToken $long_term_key" ]] || fail "not signed with the long-term key"
 }
 check "keys move testAccount --to file puts the key back, removes the entry, and the refresh works" t_keys_back
+t_keys_rotate() {
+    # A real moto IAM user with a real key, held in the keyring.
+    local dummy=(env AWS_ACCESS_KEY_ID=AKIADUMMYDUMMYDUMMY0 AWS_SECRET_ACCESS_KEY=dummy AWS_DEFAULT_REGION=us-east-1)
+    "${dummy[@]}" aws iam create-user --user-name rotor </dev/null >/dev/null
+    local pair old_id old_secret
+    pair=$("${dummy[@]}" aws iam create-access-key --user-name rotor --output text \
+        --query 'AccessKey.[AccessKeyId,SecretAccessKey]' </dev/null)
+    read -r old_id old_secret <<<"$pair"
+    printf '\n[profile rotor]\nmfa_serial = arn:aws:iam::123456789012:mfa/rotor\nregion = us-east-1\n' >>"$HOME/.aws/config"
+    printf '\n[rotor]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$old_id" "$old_secret" >>"$creds"
+    mfa-exec keys move rotor --to keyring </dev/null
+    mfa-exec keys rotate rotor -t 123456 </dev/null
+    local entry new_id keys_now
+    entry=$(secret-tool lookup service mfa-exec account rotor)
+    new_id=$("$py" -c 'import json,sys; print(json.loads(sys.argv[1])["AccessKeyId"])' "$entry")
+    echo "old key $old_id, new key $new_id"
+    [[ -n "$new_id" && "$new_id" != "$old_id" ]] || fail "no new key in the keyring"
+    keys_now=$("${dummy[@]}" aws iam list-access-keys --user-name rotor --output text \
+        --query 'AccessKeyMetadata[].AccessKeyId' </dev/null)
+    echo "IAM keys of rotor now: $keys_now"
+    [[ "$keys_now" == "$new_id" ]] || fail "IAM should hold only the new key"
+    grep -q "^DeleteAccessKey " "$tmp/requests.log" || fail "no DeleteAccessKey seen"
+    mfa-exec rotor --force -t 123456 -- aws sts get-caller-identity </dev/null >/dev/null
+    [[ "$(grep '^GetSessionToken ' "$tmp/requests.log" | tail -n 1)" == "GetSessionToken $new_id" ]] || fail "the next refresh is not signed with the new key"
+}
+check "keys rotate rotor against moto IAM: new key in the keyring, old key deleted in IAM, next refresh signed with the new key" t_keys_rotate
 # === end of keys in the keyring ===============================================
 
 echo
