@@ -16,7 +16,10 @@
 //! caller then fails as if the step had failed (`keys move` uses it to test
 //! its roll-back). Points of `keys move` (`cmd/keys.rs`): `keys-stored` (the
 //! destination written and read back), `keys-config` (`mfa_exec_keys` set or
-//! removed), `keys-removed` (taken out of the origin).
+//! removed), `keys-removed` (taken out of the origin). Points of `keys rotate`:
+//! `rotate-created` (new key created in IAM, not yet stored), `rotate-stored`
+//! (stored where the old key was), `rotate-verified` (STS accepted it; the old
+//! key not yet deleted).
 
 /// Sleeps at `point` when the test variable names it (debug builds only).
 #[cfg(debug_assertions)]
