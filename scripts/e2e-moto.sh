@@ -525,6 +525,115 @@ js_check "AWS SDK for JavaScript v3: fromIni({profile: 'js-file'}) signs with th
     t_js_session_file
 clients_ms=$((($(date +%s%N) - clients_start) / 1000000))
 echo "e2e: the boto3 and JavaScript SDK checks took $((clients_ms / 1000)).$(printf '%03d' $((clients_ms % 1000)))s" >&2
+# === keys in the keyring (issue 14, SPEC §8.3) ================================
+# A private session bus and gnome-keyring-daemon (unlocked with a throwaway
+# password, its own HOME/XDG dirs); entries checked with secret-tool. Then:
+# keys move testAccount --to keyring, a refresh signed with the key from the
+# keyring, the cached path with D-Bus pointing nowhere, and the move back.
+kr="$tmp/keyring"
+mkdir -p "$kr/home" "$kr/data" "$kr/run"
+chmod 700 "$kr/run"
+lt_secret=mfaExecE2eLongTermSecretKeyForTests00000
+keyring_ready=0
+if command -v dbus-daemon >/dev/null && command -v gnome-keyring-daemon >/dev/null && command -v secret-tool >/dev/null; then
+    dbus-daemon --session --nofork --print-address=1 --address="unix:path=$kr/bus" >"$kr/addr" 2>"$kr/dbus.log" &
+    pids+=($!)
+    for _ in $(seq 1 100); do [[ -s "$kr/addr" ]] && break; sleep 0.1; done
+    export DBUS_SESSION_BUS_ADDRESS XDG_DATA_HOME="$kr/data" XDG_RUNTIME_DIR="$kr/run"
+    DBUS_SESSION_BUS_ADDRESS=$(head -n 1 "$kr/addr")
+    (export HOME="$kr/home"; printf e2e-throwaway | gnome-keyring-daemon --unlock --components=secrets >/dev/null)
+    keyring_ready=1
+fi
+t_keyring_ready() {
+    [[ "$keyring_ready" == 1 ]] || fail "dbus-daemon, gnome-keyring-daemon or secret-tool missing (apt-get install dbus gnome-keyring libsecret-tools)"
+}
+check "a private Secret Service (dbus-daemon + gnome-keyring-daemon) is running" t_keyring_ready
+
+t_keys_move() {
+    cp "$creds" "$tmp/credentials.before-move"
+    mfa-exec keys move testAccount --to keyring </dev/null
+    local got
+    got=$(secret-tool lookup service mfa-exec account testAccount)
+    [[ "$got" == "{\"AccessKeyId\":\"$long_term_key\",\"SecretAccessKey\":\"$lt_secret\"}" ]] || fail "keyring entry: $got"
+    ! grep -q -e "$long_term_key" -e "$lt_secret" "$creds" || fail "a long-term key is left in the credentials file"
+    # Byte-wise: the file before minus the two key lines (and the [testAccount]
+    # header with them, since SPEC §8.3 removes a section left empty).
+    "$py" - "$tmp/credentials.before-move" "$creds" "$long_term_key" "$lt_secret" <<'PY'
+import sys
+before, after = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+key, secret = sys.argv[3].encode(), sys.argv[4].encode()
+pair = b"aws_access_key_id = " + key + b"\naws_secret_access_key = " + secret + b"\n"
+section = b"[testAccount]\n" + pair
+if before.startswith(section):
+    # Nothing else in [testAccount]: its header goes, and the blank line after it.
+    expected = before[len(section):].lstrip(b"\n")
+    print("after == before minus the two key lines and the emptied [testAccount] header")
+else:
+    expected = before.replace(pair, b"", 1)
+    print("after == before minus the two key lines")
+assert pair in before, "the two key lines were not in the file before"
+assert after == expected, f"credentials differ:\n--- expected\n{expected.decode()}\n--- got\n{after.decode()}"
+PY
+    grep -q '^mfa_exec_keys = keyring$' "$HOME/.aws/config" || fail "no mfa_exec_keys = keyring in the config"
+}
+check "keys move testAccount --to keyring: entry in the Secret Service, no long-term key left in credentials (byte-wise)" t_keys_move
+
+t_keys_refresh() {
+    local before
+    before=$(count GetSessionToken)
+    mfa-exec test --force -t 123456 -- aws sts get-caller-identity </dev/null >"$tmp/keyring-refresh.out"
+    cat "$tmp/keyring-refresh.out"
+    grep -q '"Account"' "$tmp/keyring-refresh.out" || fail "no identity printed"
+    [[ "$(count GetSessionToken)" == $((before + 1)) ]] || fail "no new GetSessionToken"
+    [[ "$(grep '^GetSessionToken ' "$tmp/requests.log" | tail -n 1)" == "GetSessionToken $long_term_key" ]] || fail "GetSessionToken not signed with the key from the keyring"
+    [[ "$(tail -n 1 "$tmp/requests.log")" == "GetCallerIdentity $(ini_get test aws_access_key_id)" ]] || fail "aws not signed with the new session"
+}
+check "then mfa-exec test -- aws sts get-caller-identity works: GetSessionToken signed with the keyring's key" t_keys_refresh
+
+t_keys_cached_no_dbus() {
+    local before
+    before=$(count GetSessionToken)
+    DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/bus mfa-exec test --no-input -- aws sts get-caller-identity </dev/null
+    [[ "$(count GetSessionToken)" == "$before" ]] || fail "GetSessionToken called"
+}
+check "the cached path needs no D-Bus (DBUS_SESSION_BUS_ADDRESS pointing nowhere still works)" t_keys_cached_no_dbus
+
+t_keys_back() {
+    mfa-exec keys move testAccount --to file </dev/null
+    ! secret-tool lookup service mfa-exec account testAccount >/dev/null || fail "the keyring entry is still there"
+    ! grep -q '^mfa_exec_keys' "$HOME/.aws/config" || fail "mfa_exec_keys left in the config"
+    grep -q "^aws_access_key_id = $long_term_key$" "$creds" || fail "the key is not back in the credentials file"
+    mfa-exec test --force -t 123456 -- aws sts get-caller-identity </dev/null >/dev/null
+    [[ "$(grep '^GetSessionToken ' "$tmp/requests.log" | tail -n 1)" == "GetSessionToken $long_term_key" ]] || fail "not signed with the long-term key"
+}
+check "keys move testAccount --to file puts the key back, removes the entry, and the refresh works" t_keys_back
+t_keys_rotate() {
+    # A real moto IAM user with a real key, held in the keyring.
+    local dummy=(env AWS_ACCESS_KEY_ID=AKIADUMMYDUMMYDUMMY0 AWS_SECRET_ACCESS_KEY=dummy AWS_DEFAULT_REGION=us-east-1)
+    "${dummy[@]}" aws iam create-user --user-name rotor </dev/null >/dev/null
+    local pair old_id old_secret
+    pair=$("${dummy[@]}" aws iam create-access-key --user-name rotor --output text \
+        --query 'AccessKey.[AccessKeyId,SecretAccessKey]' </dev/null)
+    read -r old_id old_secret <<<"$pair"
+    printf '\n[profile rotor]\nmfa_serial = arn:aws:iam::123456789012:mfa/rotor\nregion = us-east-1\n' >>"$HOME/.aws/config"
+    printf '\n[rotor]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$old_id" "$old_secret" >>"$creds"
+    mfa-exec keys move rotor --to keyring </dev/null
+    mfa-exec keys rotate rotor -t 123456 </dev/null
+    local entry new_id keys_now
+    entry=$(secret-tool lookup service mfa-exec account rotor)
+    new_id=$("$py" -c 'import json,sys; print(json.loads(sys.argv[1])["AccessKeyId"])' "$entry")
+    echo "old key $old_id, new key $new_id"
+    [[ -n "$new_id" && "$new_id" != "$old_id" ]] || fail "no new key in the keyring"
+    keys_now=$("${dummy[@]}" aws iam list-access-keys --user-name rotor --output text \
+        --query 'AccessKeyMetadata[].AccessKeyId' </dev/null)
+    echo "IAM keys of rotor now: $keys_now"
+    [[ "$keys_now" == "$new_id" ]] || fail "IAM should hold only the new key"
+    grep -q "^DeleteAccessKey " "$tmp/requests.log" || fail "no DeleteAccessKey seen"
+    mfa-exec rotor --force -t 123456 -- aws sts get-caller-identity </dev/null >/dev/null
+    [[ "$(grep '^GetSessionToken ' "$tmp/requests.log" | tail -n 1)" == "GetSessionToken $new_id" ]] || fail "the next refresh is not signed with the new key"
+}
+check "keys rotate rotor against moto IAM: new key in the keyring, old key deleted in IAM, next refresh signed with the new key" t_keys_rotate
+# === end of keys in the keyring ===============================================
 
 echo
 echo "mfa-exec list:"

@@ -120,6 +120,7 @@ const SUBCOMMANDS: &[&str] = &[
     "configure",
     "explain",
     "login",
+    "keys",
     "help",
 ];
 
@@ -299,6 +300,56 @@ pub enum Command {
     /// Open the AWS console signed in with the profile's session
     #[command(after_help = LOGIN_AFTER_HELP)]
     Login(LoginArgs),
+    /// Manage long-term keys: move them between the credentials file and the OS keyring, rotate them
+    #[command(
+        after_help = "Examples:\n  mfa-exec keys move testAccount --to keyring\n  mfa-exec keys move testAccount --to file\n  mfa-exec keys rotate testAccount"
+    )]
+    Keys(KeysArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum KeysCommand {
+    /// Move PROFILE's long-term keys to the OS keyring or back to the credentials file (all or nothing)
+    Move(KeysMoveArgs),
+
+    /// Replace PROFILE's access key with a new one in IAM, using its MFA session
+    Rotate(KeysRotateArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeysRotateArgs {
+    /// Profile whose long-term key is replaced (the one holding it, e.g. testAccount)
+    #[arg(value_name = "PROFILE", id = "profile_pos")]
+    pub profile: String,
+
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeysMoveArgs {
+    /// Profile whose long-term keys move (the one holding them, e.g. testAccount)
+    #[arg(value_name = "PROFILE")]
+    pub profile: String,
+
+    /// Where the keys go
+    #[arg(long, value_enum, value_name = "PLACE")]
+    pub to: KeyPlace,
+}
+
+/// Where long-term keys live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyPlace {
+    /// The OS keyring (Secret Service on Linux, the login Keychain on macOS)
+    Keyring,
+    /// The AWS credentials file
+    File,
 }
 
 const LOGIN_AFTER_HELP: &str = "\
@@ -456,6 +507,10 @@ pub struct ConfigureArgs {
     /// Never prompt; take every answer from flags
     #[arg(long)]
     pub no_input: bool,
+
+    /// Store new long-term keys in the OS keyring instead of the credentials file
+    #[arg(long)]
+    pub keyring: bool,
 }
 
 #[derive(Debug, Clone, Args)]

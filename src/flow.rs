@@ -17,7 +17,7 @@
 
 use crate::error::{fail, Fail};
 use crate::otp::{CodeSource, Origin as CodeOrigin, TRIES};
-use crate::profile::{human, Marker, Plan, CHAIN_MAX};
+use crate::profile::{human, Keys, Marker, Plan, CHAIN_MAX};
 use crate::store::{self, apply_session, find_marked, read_session, Session, Store, Waited};
 use crate::sts::{AssumeRoleInput, Issued, Kind, Signer, Sts, StsError};
 use crate::ui::Ui;
@@ -39,6 +39,8 @@ pub struct Deps<'a> {
     pub codes: &'a CodeSource,
     pub now: &'a dyn Fn() -> DateTime<Utc>,
     pub ui: Ui,
+    /// Read only when a refresh needs long-term keys that live there.
+    pub keyring: &'a dyn crate::keystore::Keyring,
 }
 
 /// The cached path: a fresh session for the plan in the loaded document.
@@ -199,12 +201,24 @@ fn reusable_source(
         .map(|c| c.session)
 }
 
-fn long_term_signer(plan: &Plan) -> Signer {
-    Signer {
-        access_key_id: plan.source.access_key_id.clone(),
-        secret: plan.source.secret.clone(),
+/// The long-term keys as a signer: from the plan when they sit in a file, else
+/// read from the keyring now (the one place a run touches the keyring).
+fn long_term_signer(plan: &Plan, deps: &Deps) -> Result<Signer> {
+    let keys = match &plan.source.keys {
+        Keys::File(k) => k.clone(),
+        Keys::Keyring { account } => {
+            deps.ui.info(&format!(
+                "reading the long-term keys of '{account}' from {}",
+                deps.keyring.backend()
+            ));
+            crate::keys::load(deps.keyring, account)?
+        }
+    };
+    Ok(Signer {
+        access_key_id: keys.access_key_id,
+        secret: keys.secret,
         token: None,
-    }
+    })
 }
 
 fn session_signer(s: &Session) -> Signer {
@@ -281,11 +295,11 @@ fn mfa_session(plan: &Plan, duration: u64, deps: &Deps) -> Result<Session> {
         .serial()
         .expect("a GetSessionToken plan has a device")
         .to_string();
-    let signer = long_term_signer(plan);
+    let signer = long_term_signer(plan, deps)?;
     deps.ui.info(&format!(
         "GetSessionToken for '{}' with key {} and device {serial}, {}",
         plan.source.profile,
-        crate::secret::mask_key_id(&plan.source.access_key_id),
+        crate::secret::mask_key_id(&signer.access_key_id),
         human(duration)
     ));
     with_code(plan, deps, "getting an MFA session from STS", &|code| {
@@ -311,7 +325,7 @@ fn role_session(
             human(plan.duration.value),
             hop.role_arn.value
         ));
-        let signer = long_term_signer(plan);
+        let signer = long_term_signer(plan, deps)?;
         let serial = plan.serial().map(str::to_string);
         let session = if serial.is_some() {
             with_code(plan, deps, "assuming the role with STS", &|code| {
@@ -362,7 +376,7 @@ fn role_session(
                 }
             }
         } else {
-            (long_term_signer(plan), None)
+            (long_term_signer(plan, deps)?, None)
         };
         let mut signer = signer;
         let mut result = None;
@@ -493,7 +507,7 @@ pub fn endpoint_shown(plan: &Plan) -> String {
 pub fn describe(plan: &Plan, hop: Option<usize>, e: &StsError, deps: &Deps) -> Fail {
     let p = &plan.profile;
     let explain = format!("run 'mfa-exec explain {p}'");
-    let keys = format!("[{}] of {}", plan.source.section, source_file(plan));
+    let keys = plan.source.place();
     let hop_name = hop.map(|i| plan.roles[i].profile.clone());
     let role = hop
         .map(|i| plan.roles[i].role_arn.value.clone())
@@ -590,13 +604,6 @@ fn signed_with_session(plan: &Plan, hop: Option<usize>) -> bool {
         None => false,
         Some(0) => plan.serial.is_some() && !plan.direct_assume(),
         Some(_) => true,
-    }
-}
-
-fn source_file(plan: &Plan) -> String {
-    match &plan.source.origin {
-        crate::profile::Origin::File { file, .. } => file.clone(),
-        o => o.to_string(),
     }
 }
 
@@ -732,6 +739,7 @@ mod tests {
             codes: &c,
             now: &now,
             ui: Ui::new(0, true),
+            keyring: &crate::keystore::MemKeyring::default(),
         };
         let opts = Options {
             force: false,

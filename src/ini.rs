@@ -513,6 +513,16 @@ impl Document {
         out
     }
 
+    /// True when a comment line sits between a header of section `name` and
+    /// the next header (so removing the section would orphan it).
+    pub fn section_has_comments(&self, name: &str) -> bool {
+        self.header_indices(name).into_iter().any(|h| {
+            self.lines[h + 1..self.section_end(h)]
+                .iter()
+                .any(|l| l.kind == Kind::Comment)
+        })
+    }
+
     /// Line of the winning occurrence of `key` in section `name`.
     pub fn line_of(&self, name: &str, key: &str) -> Option<usize> {
         self.winning(name, key).map(|i| i + 1)

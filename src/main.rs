@@ -8,7 +8,10 @@ mod cmd;
 mod env;
 mod error;
 mod flow;
+mod iam;
 mod ini;
+mod keys;
+mod keystore;
 mod otp;
 mod profile;
 mod secret;
@@ -65,6 +68,7 @@ fn run() -> i32 {
         Some(Command::Configure(a)) => cmd::configure::run(env, ui, a),
         Some(Command::Explain(a)) => cmd::explain::run(env, ui, a),
         Some(Command::Login(a)) => cmd::login::run(env, ui, a),
+        Some(Command::Keys(a)) => cmd::keys::run(env, ui, a),
     };
     match result {
         Ok(code) => match std::io::Write::flush(&mut std::io::stdout()) {

@@ -17,6 +17,7 @@
 
 use crate::cli::parse_duration;
 use crate::ini::Document;
+use crate::keys::{LongTermKeys, KEY_SETTING};
 use crate::secret::Secret;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -116,16 +117,52 @@ pub struct Request {
     pub ca_bundle_env: Option<String>,
 }
 
+/// Where the long-term keys are: the pair itself when it sits in a file (read
+/// with the file), or the keyring entry to read them from on demand (only a
+/// refresh that calls STS with them reads it; SPEC §8.3).
+#[derive(Debug, Clone)]
+pub enum Keys {
+    File(LongTermKeys),
+    /// Entry (`mfa-exec`, `account`) of the OS keyring.
+    Keyring {
+        account: String,
+    },
+}
+
 /// The long-term keys used to call STS.
 #[derive(Debug, Clone)]
 pub struct KeySource {
     /// The profile whose keys these are (the marker's `x_mfa_exec_source`).
     pub profile: String,
-    /// Section holding them (`testAccount`, `prod-long-term`, `profile x`).
+    /// Section holding them (`testAccount`, `prod-long-term`, `profile x`);
+    /// for keyring keys, the config section saying `mfa_exec_keys = keyring`.
     pub section: String,
+    /// Where the key id (file) or the `mfa_exec_keys` setting (keyring) is.
     pub origin: Origin,
-    pub access_key_id: String,
-    pub secret: Secret,
+    pub keys: Keys,
+}
+
+impl KeySource {
+    /// Where the keys live, for messages: `[testAccount] of ~/.aws/credentials`
+    /// or `keyring (mfa-exec/testAccount)`. Never the secret.
+    pub fn place(&self) -> String {
+        match &self.keys {
+            Keys::Keyring { account } => crate::keys::keyring_place(account),
+            Keys::File(_) => match &self.origin {
+                Origin::File { file, .. } => format!("[{}] of {file}", self.section),
+                o => format!("[{}] ({o})", self.section),
+            },
+        }
+    }
+
+    /// The pair, when it sits in a file.
+    #[cfg(test)]
+    pub fn file_keys(&self) -> Option<&LongTermKeys> {
+        match &self.keys {
+            Keys::File(k) => Some(k),
+            Keys::Keyring { .. } => None,
+        }
+    }
 }
 
 /// One AssumeRole hop, from the source outwards.
@@ -522,6 +559,14 @@ impl<'a> Resolver<'a> {
         Ok(chain)
     }
 
+    /// Where the long-term keys of existing profile `name` are (for `keys`).
+    pub fn key_source(&self, name: &str) -> R<KeySource> {
+        if !self.exists(name) {
+            return Err(self.unknown(name));
+        }
+        self.long_term_keys(name)
+    }
+
     /// Long-term keys of `name` (SPEC §2 order), following `source_profile`.
     ///
     /// For P: `[P-long-term]`, then `[P]` in the credentials file, then the
@@ -535,6 +580,9 @@ impl<'a> Resolver<'a> {
         let (mut creds, mut cfg) = (Vec::new(), Vec::new());
         let mut session_only: Option<String> = None;
         for (i, p) in chain.iter().enumerate() {
+            if let Some(k) = self.keyring_setting(p)? {
+                return Ok(k);
+            }
             let lt = format!("{p}-long-term");
             if let Some(k) = self.keys_in_creds(&lt, p)? {
                 return Ok(k);
@@ -560,8 +608,10 @@ impl<'a> Resolver<'a> {
                         profile: p.clone(),
                         section: format!("profile {p}"),
                         origin: id.origin,
-                        access_key_id: id.value,
-                        secret: Secret::new(secret.value),
+                        keys: Keys::File(LongTermKeys {
+                            access_key_id: id.value,
+                            secret: Secret::new(secret.value),
+                        }),
                     });
                 }
             }
@@ -591,6 +641,38 @@ impl<'a> Resolver<'a> {
         ))
     }
 
+    /// `mfa_exec_keys` of profile `p`: the keyring entry when it says
+    /// `keyring`, `None` for `file` or no setting; anything else is an error.
+    fn keyring_setting(&self, p: &str) -> R<Option<KeySource>> {
+        let Some(f) = self.config.get(p, KEY_SETTING) else {
+            return Ok(None);
+        };
+        match f.value.to_ascii_lowercase().as_str() {
+            "keyring" => {
+                let section = match &f.origin {
+                    Origin::File { section, .. } => section.clone(),
+                    _ => format!("profile {p}"),
+                };
+                Ok(Some(KeySource {
+                    profile: p.to_string(),
+                    section,
+                    origin: f.origin,
+                    keys: Keys::Keyring {
+                        account: p.to_string(),
+                    },
+                }))
+            }
+            "file" | "" => Ok(None),
+            other => Err(err_hint(
+                format!(
+                    "{KEY_SETTING} = {other} ({}) is neither 'keyring' nor 'file'",
+                    f.origin
+                ),
+                format!("move the keys with 'mfa-exec keys move {p} --to keyring|file'"),
+            )),
+        }
+    }
+
     fn keys_in_creds(&self, section: &str, profile: &str) -> R<Option<KeySource>> {
         let map = section_map(self.creds(), section);
         match (
@@ -605,8 +687,10 @@ impl<'a> Resolver<'a> {
                     profile: profile.to_string(),
                     section: section.to_string(),
                     origin: self.creds_origin(section, *line),
-                    access_key_id: id.clone(),
-                    secret: Secret::new(secret.clone()),
+                    keys: Keys::File(LongTermKeys {
+                        access_key_id: id.clone(),
+                        secret: Secret::new(secret.clone()),
+                    }),
                 }))
             }
             (Some((_, line)), None) => Err(err(format!(
@@ -795,6 +879,17 @@ impl<'a> Resolver<'a> {
             }
             e
         })?;
+
+        if let Keys::Keyring { account } = &source.keys {
+            for section in [format!("{account}-long-term"), account.clone()] {
+                if crate::keys::pair_in(self.creds(), &section).is_some() {
+                    warnings.push(format!(
+                        "[{section}] in {} also holds long-term keys; they are not used, since {KEY_SETTING} = keyring ({})",
+                        self.files.credentials.shown, source.origin
+                    ));
+                }
+            }
+        }
 
         let serial = self.device(req, &chain)?;
         if roles.is_empty() && serial.is_none() {
@@ -1062,7 +1157,10 @@ mod tests {
         let p = resolve(SEED_CONFIG, SEED_CREDS, req("test")).unwrap();
         assert_eq!(p.source.profile, "testAccount");
         assert_eq!(p.source.section, "testAccount");
-        assert_eq!(p.source.access_key_id, "AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(
+            p.source.file_keys().unwrap().access_key_id,
+            "AKIAIOSFODNN7EXAMPLE"
+        );
         assert_eq!(p.serial(), Some("arn:aws:iam::123456789012:mfa/test"));
         assert_eq!(
             p.serial.as_ref().unwrap().origin,

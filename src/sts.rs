@@ -166,6 +166,16 @@ pub trait Sts {
     fn ready(&self) -> anyhow::Result<()> {
         Ok(())
     }
+
+    /// The ARN of the identity `signer` belongs to (`keys rotate` only).
+    fn get_caller_identity(&self, _signer: &Signer) -> Result<String, StsError> {
+        Err(StsError {
+            kind: Kind::Other,
+            code: None,
+            message: "GetCallerIdentity is not available here".into(),
+            server_date: None,
+        })
+    }
 }
 
 /// Classifies an STS error code and message (SPEC §7).
@@ -378,7 +388,8 @@ pub fn proxy_config(proxy: Option<&Proxy>) -> ProxyConfig {
         .unwrap_or_else(ProxyConfig::disabled)
 }
 
-fn http_client(ca_bundle: Option<&CaBundle>, proxy: Option<&Proxy>) -> SharedHttpClient {
+/// The HTTP client of every AWS call (STS, IAM): the CA bundle and the proxy.
+pub fn http_client(ca_bundle: Option<&CaBundle>, proxy: Option<&Proxy>) -> SharedHttpClient {
     let context = tls_context(ca_bundle);
     let proxy = proxy_config(proxy);
     aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
@@ -440,9 +451,9 @@ fn tls_reason(e: &rustls::Error) -> String {
 }
 
 /// Where the request went, for messages.
-struct Route<'a> {
-    url: String,
-    proxy: Option<&'a Proxy>,
+pub struct Route<'a> {
+    pub url: String,
+    pub proxy: Option<&'a Proxy>,
 }
 
 /// A connection failure, when it is the proxy's or a TLS failure.
@@ -586,7 +597,7 @@ fn to_session(c: &aws_sdk_sts::types::Credentials) -> Result<Session, StsError> 
     })
 }
 
-fn map_sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+pub fn map_sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: SdkError<E>,
     date: Option<DateTime<Utc>>,
     route: &Route,
@@ -817,6 +828,23 @@ impl Sts for AwsSts {
         );
         let server_date = *date.lock().unwrap_or_else(|e| e.into_inner());
         finish(out.map(|o| o.credentials), server_date, &self.route())
+    }
+
+    fn get_caller_identity(&self, signer: &Signer) -> Result<String, StsError> {
+        let date = Arc::new(Mutex::new(None));
+        let client = self.client(signer, date.clone());
+        let rt = Self::runtime()?;
+        let out = rt.block_on(client.get_caller_identity().send());
+        let server_date = *date.lock().unwrap_or_else(|e| e.into_inner());
+        match out {
+            Ok(o) => o.arn().map(str::to_string).ok_or_else(|| StsError {
+                kind: Kind::BadResponse,
+                code: None,
+                message: "its answer has no Arn".into(),
+                server_date,
+            }),
+            Err(e) => Err(map_sdk_error(e, server_date, &self.route())),
+        }
     }
 }
 

@@ -13,6 +13,15 @@
 //! `after-rename` (renamed, the directory not yet synced). The two-file commit
 //! of `configure` (`store::modify_both`) also has `between-renames` (the first
 //! file replaced, the second not yet).
+//!
+//! `<point>:fail` in the same variable makes [`fails`] true at that point: the
+//! caller then fails as if the step had failed (`keys move` uses it to test
+//! its roll-back). Points of `keys move` (`cmd/keys.rs`): `keys-stored` (the
+//! destination written and read back), `keys-config` (`mfa_exec_keys` set or
+//! removed), `keys-removed` (taken out of the origin). Points of `keys rotate`:
+//! `rotate-created` (new key created in IAM, not yet stored), `rotate-stored`
+//! (stored where the old key was), `rotate-verified` (STS accepted it; the old
+//! key not yet deleted).
 
 /// Sleeps at `point` when the test variable names it (debug builds only).
 #[cfg(debug_assertions)]
@@ -38,6 +47,21 @@ pub fn pause(point: &str) {
 #[cfg(not(debug_assertions))]
 #[inline(always)]
 pub fn pause(_point: &str) {}
+
+/// True when the test variable says `<point>:fail` (debug builds only).
+#[cfg(debug_assertions)]
+pub fn fails(point: &str) -> bool {
+    crate::env::test_hook().is_some_and(|spec| {
+        spec.split(',')
+            .any(|item| item.split_once(':') == Some((point, "fail")))
+    })
+}
+
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub fn fails(_point: &str) -> bool {
+    false
+}
 
 /// `MFA_EXEC_TEST_CLOCK_OFFSET_MS=<millis>` (may be negative) shifts the clock
 /// the one-code guard reads (`used_codes::now_ms`), so a test can put a

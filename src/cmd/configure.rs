@@ -46,6 +46,8 @@ use crate::cli::ConfigureArgs;
 use crate::env::Env;
 use crate::error::fail;
 use crate::ini::Document;
+use crate::keys::LongTermKeys;
+use crate::keystore::Keyring;
 use crate::profile::{human, valid_serial, ConfigIndex, Fact, KEY_EXPIRES};
 use crate::secret::mask_key_id;
 use crate::store::{modify_both, Part, Store};
@@ -440,6 +442,7 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
         .into());
     }
     let ans = gather(&app, a, &current, tty.as_ref())?;
+    let keyring = keyring_target(a, &ans)?;
 
     // The config edit.
     let section = if p == "default" {
@@ -476,10 +479,13 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
         for (k, v) in &config_sets {
             doc.set(&section, k, v)?;
         }
+        if keyring.is_some() {
+            crate::keys::set_keyring_setting(doc, &ans.source)?;
+        }
         Ok(())
     };
     let creds_edit = |doc: &mut Document| -> Result<()> {
-        if let Some((id, secret)) = &ans.new_keys {
+        if let (Some((id, secret)), None) = (&ans.new_keys, &keyring) {
             doc.set(&ans.source, "aws_access_key_id", id)?;
             doc.set(&ans.source, "aws_secret_access_key", secret)?;
         }
@@ -516,6 +522,13 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
             }
         }
     }
+    if let Some(k) = &keyring {
+        preview.push_str(&format!(
+            "{}:\n  + AccessKeyId {}, SecretAccessKey {STARS}\n",
+            crate::keys::keyring_place(&ans.source),
+            mask_key_id(&k.access_key_id)
+        ));
+    }
     let mut secrets: Vec<String> = Vec::new();
     if let Some((_, secret)) = &ans.new_keys {
         secrets.push(secret.clone());
@@ -550,6 +563,24 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
             return Ok(crate::error::exit::FAILURE);
         }
     }
+    let ring = crate::keystore::OsKeyring::new();
+    let stored = match &keyring {
+        Some(k) => Some(store_in_keyring(&ring, &ans.source, k)?),
+        None => None,
+    };
+    // A failed file write puts the keyring entry back as it was.
+    let undo = |e: anyhow::Error| {
+        match &stored {
+            Some(Some(None)) => {
+                let _ = ring.delete(&ans.source);
+            }
+            Some(Some(Some(old))) => {
+                let _ = ring.set(&ans.source, old);
+            }
+            _ => {}
+        }
+        e
+    };
     let config_store = Store::new(
         app.files.config.path.clone(),
         app.files.config.shown.clone(),
@@ -564,7 +595,8 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
             edit: &creds_edit,
         },
         Duration::from_secs(10),
-    )?;
+    )
+    .map_err(undo)?;
     say(
         app.ui,
         &format!("profile '{p}' configured; try: mfa-exec {p} -- aws sts get-caller-identity"),
@@ -642,6 +674,56 @@ fn mask_line(line: &str) -> String {
     } else {
         line.to_string()
     }
+}
+
+/// With `--keyring`: the new keys, which go to the keyring instead of the file.
+fn keyring_target(a: &ConfigureArgs, ans: &Answers) -> Result<Option<LongTermKeys>> {
+    if !a.keyring {
+        return Ok(None);
+    }
+    match &ans.new_keys {
+        Some((id, secret)) => Ok(Some(LongTermKeys {
+            access_key_id: id.clone(),
+            secret: crate::secret::Secret::new(secret.clone()),
+        })),
+        None => Err(fail("--keyring stores new keys, and none were entered")
+            .hint(format!(
+                "to move the keys of '{}' there: mfa-exec keys move {} --to keyring",
+                ans.source, ans.source
+            ))
+            .into()),
+    }
+}
+
+/// Writes the keys to the keyring entry of `account` and reads them back.
+/// `None` when the entry already held exactly these keys, else what it held
+/// before (to put back if a later step fails).
+fn store_in_keyring(
+    ring: &dyn Keyring,
+    account: &str,
+    k: &LongTermKeys,
+) -> Result<Option<Option<crate::secret::Secret>>> {
+    let had = ring
+        .get(account)
+        .map_err(|e| crate::keys::keyring_fail(ring, "read", account, &e))?;
+    if had
+        .as_ref()
+        .and_then(|s| LongTermKeys::from_json(s.expose()).ok())
+        .as_ref()
+        == Some(k)
+    {
+        return Ok(None);
+    }
+    ring.set(account, &k.to_json())
+        .map_err(|e| crate::keys::keyring_fail(ring, "write", account, &e))?;
+    if crate::keys::load(ring, account).ok().as_ref() != Some(k) {
+        return Err(fail(format!(
+            "{} reads back different keys than were written; nothing else was changed",
+            crate::keys::keyring_place(account)
+        ))
+        .into());
+    }
+    Ok(Some(had))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::cli::ExplainArgs;
 use crate::env::Env;
 use crate::error::fail;
 use crate::flow;
-use crate::profile::{human, ConfigIndex, Origin, Plan, ResolveError, Resolver};
+use crate::profile::{human, ConfigIndex, Keys, Origin, Plan, ResolveError, Resolver};
 use crate::secret::mask_key_id;
 use crate::store::read_session;
 use crate::sts::{self, CaBundle};
@@ -62,16 +62,22 @@ fn facts(app: &App, plan: &Plan) -> Vec<Fact> {
     for s in &plan.sections {
         out.push(fact("config section", "", Some(s)));
     }
-    out.push(fact(
-        "long-term keys",
-        format!(
+    // Where the keys live; a keyring entry is named, never read (no D-Bus here).
+    let keys = match &plan.source.keys {
+        Keys::File(k) => format!(
             "[{}] (profile {}), key id {}",
             plan.source.section,
             plan.source.profile,
-            mask_key_id(&plan.source.access_key_id)
+            mask_key_id(&k.access_key_id)
         ),
-        Some(&plan.source.origin),
-    ));
+        Keys::Keyring { .. } => format!(
+            "{}, profile {} ({} = keyring)",
+            plan.source.place(),
+            plan.source.profile,
+            crate::keys::KEY_SETTING
+        ),
+    };
+    out.push(fact("long-term keys", keys, Some(&plan.source.origin)));
     match &plan.serial {
         Some(s) => {
             let key = key_at(app, &s.origin)

@@ -10,7 +10,7 @@ use super::App;
 use crate::cli::ListArgs;
 use crate::cli::ResolveArgs;
 use crate::env::Env;
-use crate::profile::Resolver;
+use crate::profile::{Keys, Resolver};
 use crate::store::{read_session, Cached};
 use crate::ui::Ui;
 use anyhow::Result;
@@ -22,6 +22,9 @@ use std::io::{IsTerminal, Write};
 pub struct Row {
     pub profile: String,
     pub source: Option<String>,
+    /// Where the source's long-term keys live: `file` or
+    /// `keyring (mfa-exec/S)` (`null` for a session another tool wrote).
+    pub keys: Option<String>,
     pub device: Option<String>,
     pub section: String,
     pub state: &'static str,
@@ -73,6 +76,10 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
             out.push(Row {
                 profile: name.clone(),
                 source: Some(plan.source.profile.clone()),
+                keys: Some(match &plan.source.keys {
+                    Keys::File(_) => "file".to_string(),
+                    Keys::Keyring { .. } => plan.source.place(),
+                }),
                 device: plan.serial().map(str::to_string),
                 section: plan.destination.clone(),
                 state: st,
@@ -92,6 +99,7 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
             out.push(Row {
                 profile: s.name.clone(),
                 source: c.marker.as_ref().map(|m| m.source.clone()),
+                keys: None,
                 device: c.marker.as_ref().and_then(|m| m.serial.clone()),
                 section: s.name.clone(),
                 state: st,
@@ -125,7 +133,7 @@ pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
         writeln!(out, "no profile with an MFA device or a cached session")?;
         return Ok(0);
     }
-    let table: Vec<[String; 4]> = rows
+    let table: Vec<[String; 5]> = rows
         .iter()
         .map(|r| {
             let st = match (r.state, r.remaining_seconds) {
@@ -135,12 +143,13 @@ pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
             [
                 r.profile.clone(),
                 r.source.clone().unwrap_or_else(|| "-".into()),
+                r.keys.clone().unwrap_or_else(|| "-".into()),
                 r.device.clone().unwrap_or_else(|| "-".into()),
                 st,
             ]
         })
         .collect();
-    let head = ["PROFILE", "SOURCE", "DEVICE", "STATE"];
+    let head = ["PROFILE", "SOURCE", "KEYS", "DEVICE", "STATE"];
     let mut w = head.map(str::len);
     for row in &table {
         for (i, c) in row.iter().enumerate() {
@@ -149,14 +158,16 @@ pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
     }
     writeln!(
         out,
-        "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+        "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}",
         head[0],
         head[1],
         head[2],
         head[3],
+        head[4],
         w0 = w[0],
         w1 = w[1],
-        w2 = w[2]
+        w2 = w[2],
+        w3 = w[3]
     )?;
     for (row, r) in table.iter().zip(&rows) {
         let st = if color {
@@ -166,19 +177,21 @@ pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
                 "expired" => "31",
                 _ => "2",
             };
-            format!("\x1b[{code}m{}\x1b[0m", row[3])
+            format!("\x1b[{code}m{}\x1b[0m", row[4])
         } else {
-            row[3].clone()
+            row[4].clone()
         };
         writeln!(
             out,
-            "{:<w0$}  {:<w1$}  {:<w2$}  {st}",
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {st}",
             row[0],
             row[1],
             row[2],
+            row[3],
             w0 = w[0],
             w1 = w[1],
-            w2 = w[2]
+            w2 = w[2],
+            w3 = w[3]
         )?;
     }
     Ok(0)

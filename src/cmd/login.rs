@@ -187,9 +187,15 @@ fn federation_session(app: &App, plan: &Plan, a: &LoginArgs) -> Result<Session> 
         policy: ALLOW_ALL_POLICY.to_string(),
         duration: plan.duration.value,
     };
+    // The long-term keys: from the file, or read from the keyring now.
+    let keyring = crate::keystore::OsKeyring::new();
+    let keys = match &plan.source.keys {
+        crate::profile::Keys::File(k) => k.clone(),
+        crate::profile::Keys::Keyring { account } => crate::keys::load(&keyring, account)?,
+    };
     let signer = Signer {
-        access_key_id: plan.source.access_key_id.clone(),
-        secret: plan.source.secret.clone(),
+        access_key_id: keys.access_key_id,
+        secret: keys.secret,
         token: None,
     };
     app.ui.info(&format!(
@@ -205,13 +211,9 @@ fn federation_session(app: &App, plan: &Plan, a: &LoginArgs) -> Result<Session> 
     match sts.get_federation_token(&signer, &input) {
         Ok(issued) => Ok(issued.session),
         Err(e) if e.kind == Kind::AccessDenied => {
-            let file = match &plan.source.origin {
-                crate::profile::Origin::File { file, .. } => file.clone(),
-                o => o.to_string(),
-            };
             Err(fail(format!(
-                "STS denied GetFederationToken to the keys of [{}] of {file} (STS: {}): {}",
-                plan.source.section,
+                "STS denied GetFederationToken to the keys of {} (STS: {}): {}",
+                plan.source.place(),
                 e.code.as_deref().unwrap_or("AccessDenied"),
                 e.message
             ))
@@ -227,6 +229,7 @@ fn federation_session(app: &App, plan: &Plan, a: &LoginArgs) -> Result<Session> 
                 codes: &codes,
                 now: &now,
                 ui: app.ui,
+                keyring: &keyring,
             };
             Err(flow::describe(plan, None, &e, &deps).into())
         }

@@ -10,6 +10,7 @@ pub mod credential_process;
 pub mod exec;
 pub mod explain;
 pub mod export;
+pub mod keys;
 pub mod list;
 pub mod login;
 
@@ -208,12 +209,15 @@ impl App {
         let deadline = self.deadline();
         let codes = self.codes(plan, s);
         let sts = self.sts(plan)?;
+        // Opened (D-Bus connected) only if the refresh reads keys from it.
+        let keyring = crate::keystore::OsKeyring::new();
         let deps = Deps {
             store: &self.store,
             sts: &sts,
             codes: &codes,
             now: &now,
             ui: self.ui,
+            keyring: &keyring,
         };
         let opts = Options {
             force: s.force,

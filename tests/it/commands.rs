@@ -192,7 +192,7 @@ fn list_states_table_and_json_without_network() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0].split_whitespace().collect::<Vec<_>>(),
-        ["PROFILE", "SOURCE", "DEVICE", "STATE"]
+        ["PROFILE", "SOURCE", "KEYS", "DEVICE", "STATE"]
     );
     let row = |p: &str| {
         lines

@@ -12,6 +12,7 @@ mod configure;
 mod configure_safety;
 mod explain;
 mod generated;
+mod keyring;
 mod login;
 mod main_flow;
 mod network;
