@@ -280,11 +280,15 @@ fn safe_to_write(doc: &crate::ini::Document, section: &str) -> bool {
 
 /// True when the request certainly never reached STS, so AWS did not see its
 /// code: a refused connection, an unresolvable host, an unreachable proxy, a
-/// failed TLS handshake. A reset or a timeout may come after STS read it.
+/// failed TLS handshake (all before a byte of the request was sent). A reset,
+/// a timeout or any other failure may come after STS read it: the code stays
+/// spent.
 fn never_reached_sts(e: &StsError) -> bool {
     match e.kind {
         Kind::Proxy | Kind::Tls => true,
-        Kind::Unreachable => !e.message.contains("reset"),
+        Kind::Unreachable => {
+            e.message == "connection refused" || e.message == "the host name does not resolve"
+        }
         _ => false,
     }
 }

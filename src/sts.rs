@@ -708,10 +708,14 @@ impl AwsSts {
         }
     }
 
+    /// The client of one call. `once`: the request carries a one-time code,
+    /// so it is sent once (SPEC §8.5: no retry sends the same code again, and
+    /// the one attempt gets the whole operation timeout).
     fn client(
         &self,
         signer: &Signer,
         date: Arc<Mutex<Option<DateTime<Utc>>>>,
+        once: bool,
     ) -> aws_sdk_sts::Client {
         if let Some(note) = self.note.take() {
             self.ui.note(&note);
@@ -731,7 +735,11 @@ impl AwsSts {
         };
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(CONNECT_TIMEOUT)
-            .operation_attempt_timeout(ATTEMPT_TIMEOUT.min(operation))
+            .operation_attempt_timeout(if once {
+                operation
+            } else {
+                ATTEMPT_TIMEOUT.min(operation)
+            })
             .operation_timeout(operation)
             .build();
         let mut b = aws_sdk_sts::Config::builder()
@@ -739,7 +747,11 @@ impl AwsSts {
             .region(Region::new(self.region.clone()))
             .credentials_provider(creds)
             .timeout_config(timeouts)
-            .retry_config(RetryConfig::standard())
+            .retry_config(if once {
+                RetryConfig::disabled()
+            } else {
+                RetryConfig::standard()
+            })
             .http_client(http_client(self.ca_bundle.as_ref(), self.proxy.as_ref()))
             .interceptor(DateCapture(date));
         if let Some(url) = &self.endpoint {
@@ -777,7 +789,7 @@ impl Sts for AwsSts {
         duration: u64,
     ) -> Result<Issued, StsError> {
         let date = Arc::new(Mutex::new(None));
-        let client = self.client(signer, date.clone());
+        let client = self.client(signer, date.clone(), code.is_some());
         let rt = Self::runtime()?;
         let out = rt.block_on(
             client
@@ -793,7 +805,7 @@ impl Sts for AwsSts {
 
     fn assume_role(&self, signer: &Signer, input: &AssumeRoleInput) -> Result<Issued, StsError> {
         let date = Arc::new(Mutex::new(None));
-        let client = self.client(signer, date.clone());
+        let client = self.client(signer, date.clone(), input.code.is_some());
         let rt = Self::runtime()?;
         let out = rt.block_on(
             client
@@ -816,7 +828,7 @@ impl Sts for AwsSts {
         input: &FederationTokenInput,
     ) -> Result<Issued, StsError> {
         let date = Arc::new(Mutex::new(None));
-        let client = self.client(signer, date.clone());
+        let client = self.client(signer, date.clone(), false);
         let rt = Self::runtime()?;
         let out = rt.block_on(
             client
@@ -832,7 +844,7 @@ impl Sts for AwsSts {
 
     fn get_caller_identity(&self, signer: &Signer) -> Result<String, StsError> {
         let date = Arc::new(Mutex::new(None));
-        let client = self.client(signer, date.clone());
+        let client = self.client(signer, date.clone(), false);
         let rt = Self::runtime()?;
         let out = rt.block_on(client.get_caller_identity().send());
         let server_date = *date.lock().unwrap_or_else(|e| e.into_inner());

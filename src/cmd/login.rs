@@ -271,6 +271,13 @@ struct Opener {
 /// `$BROWSER` (a `:`-separated list of commands, each a program and its
 /// arguments, split on spaces, never given to a shell), else `xdg-open`, else
 /// `open`.
+/// The platform's URL launcher: `open` on macOS only (on Debian `open` is
+/// run-mailcap, which does not open URLs), `xdg-open` elsewhere.
+#[cfg(target_os = "macos")]
+const LAUNCHER: &str = "open";
+#[cfg(not(target_os = "macos"))]
+const LAUNCHER: &str = "xdg-open";
+
 fn find_opener(env: &Env, profile: &str, ui: Ui) -> Result<Opener> {
     if let Some(list) = env.get("BROWSER") {
         for entry in list.split(':') {
@@ -284,16 +291,16 @@ fn find_opener(env: &Env, profile: &str, ui: Ui) -> Result<Opener> {
                 });
             }
         }
-        ui.warn("no program named in $BROWSER was found; trying xdg-open and open");
+        ui.warn(&format!(
+            "no program named in $BROWSER was found; trying {LAUNCHER}"
+        ));
     }
-    for launcher in ["xdg-open", "open"] {
-        if let Ok(program) = which::which(launcher) {
-            return Ok(Opener {
-                program,
-                args: Vec::new(),
-                from_browser_var: false,
-            });
-        }
+    if let Ok(program) = which::which(LAUNCHER) {
+        return Ok(Opener {
+            program,
+            args: Vec::new(),
+            from_browser_var: false,
+        });
     }
     let browser = if env.get("BROWSER").is_some() {
         "no program named in $BROWSER was found"
@@ -301,7 +308,7 @@ fn find_opener(env: &Env, profile: &str, ui: Ui) -> Result<Opener> {
         "$BROWSER is not set"
     };
     Err(fail(format!(
-        "no browser to open the sign-in URL: {browser}, and neither xdg-open nor open is installed"
+        "no browser to open the sign-in URL: {browser}, and {LAUNCHER} is not installed"
     ))
     .hint(format!(
         "run 'mfa-exec login {profile} --print' and open the URL yourself"
@@ -333,7 +340,9 @@ impl Opener {
     fn open(&self, url: &Secret, profile: &str) -> Result<()> {
         let shown = self.program.display().to_string();
         let mut cmd = Command::new(&self.program);
-        cmd.args(self.argv(url));
+        // The browser is no place for a one-time code (SPEC §4 removes it
+        // from the wrapped command too).
+        cmd.args(self.argv(url)).env_remove("MFA_EXEC_TOKEN_CODE");
         if !self.from_browser_var {
             cmd.stdin(Stdio::null())
                 .stdout(Stdio::null())

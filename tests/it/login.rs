@@ -447,7 +447,7 @@ fn login_browser_failure_and_no_opener() {
     assert_eq!(out.status.code(), Some(125));
     assert_eq!(
         text(&out.stderr),
-        "mfa-exec: error: no browser to open the sign-in URL: $BROWSER is not set, and neither xdg-open nor open is installed\nhint: run 'mfa-exec login test --print' and open the URL yourself\n"
+        "mfa-exec: error: no browser to open the sign-in URL: $BROWSER is not set, and xdg-open is not installed\nhint: run 'mfa-exec login test --print' and open the URL yourself\n"
     );
     // $BROWSER naming nothing found: said, then the same.
     let env = env.with_env("BROWSER", "/nonexistent/firefox --new-window");
@@ -458,7 +458,7 @@ fn login_browser_failure_and_no_opener() {
     assert_eq!(out.status.code(), Some(125));
     assert_eq!(
         text(&out.stderr),
-        "mfa-exec: warning: no program named in $BROWSER was found; trying xdg-open and open\nmfa-exec: error: no browser to open the sign-in URL: no program named in $BROWSER was found, and neither xdg-open nor open is installed\nhint: run 'mfa-exec login test --print' and open the URL yourself\n"
+        "mfa-exec: warning: no program named in $BROWSER was found; trying xdg-open\nmfa-exec: error: no browser to open the sign-in URL: no program named in $BROWSER was found, and xdg-open is not installed\nhint: run 'mfa-exec login test --print' and open the URL yourself\n"
     );
     assert_eq!((sts.count(), signin.count()), (n_sts, n_signin));
     env.assert_unchanged(&before);

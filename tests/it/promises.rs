@@ -619,3 +619,28 @@ fn unusable_proxy_only_matters_when_sts_is_called() {
     assert_eq!(sts.count(), 1, "no request after the first");
     env.assert_unchanged(&snap);
 }
+
+/// One code, used once, at the network level too: a request that carries a
+/// code is never retried by the SDK (a reset or a 500 after STS may have read
+/// it), and such a code stays spent.
+#[test]
+fn a_request_with_a_code_is_sent_once() {
+    for reply in [Reply::Reset, Reply::internal_failure()] {
+        let sts = FakeSts::start();
+        sts.fail_always(reply);
+        let env = TestEnv::seeded();
+        let code = fresh_code();
+        let snap = env.snapshot();
+        env.cmd_with_sts(&["test", "-t", &code, "--", "touch", "ran"], &sts)
+            .assert()
+            .code(125);
+        assert_eq!(sts.count(), 1, "sent once");
+        env.assert_unchanged(&snap);
+        sts.clear_faults();
+        // The code may have reached STS: it is not sent again.
+        env.cmd_with_sts(&["test", "-t", &code, "--", "true"], &sts)
+            .assert()
+            .code(125);
+        assert_eq!(sts.count(), 1);
+    }
+}
