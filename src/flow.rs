@@ -67,6 +67,7 @@ pub fn obtain(
         }
     }
     store_writable(deps.store)?;
+    deps.store.probe_write_lock()?;
     deps.sts.ready()?;
     let before = read_session(doc, &plan.destination).map(|c| c.session.access_key_id);
     // GetSessionToken sessions of (source, device) already there before the wait.

@@ -50,6 +50,14 @@ pub enum Partition {
     GovCloud,
 }
 
+/// Regions of partitions other than aws, aws-cn and aws-us-gov (the isolated
+/// and sovereign ones), whose console sign-in mfa-exec does not know.
+pub fn unknown_partition(region: &str) -> bool {
+    ["us-iso-", "us-isob-", "us-isof-", "eu-isoe-", "eusc-"]
+        .iter()
+        .any(|p| region.starts_with(p))
+}
+
 impl Partition {
     /// The partition of a region (`cn-*`, `us-gov-*`, else the commercial one).
     pub fn of_region(region: &str) -> Partition {

@@ -472,6 +472,16 @@ impl Store {
         Ok(dir.join(format!(".{name}.mfa-exec-{:016x}.lock", fnv(&key))))
     }
 
+    /// Opens (creating it if needed) the write lock without taking it: a lock
+    /// path that cannot be used (a planted symlink, a read-only directory) is
+    /// found before a code is asked for (SPEC §8.1), not at the write.
+    pub fn probe_write_lock(&self) -> Result<()> {
+        let (_, dir, name) = self.canonical()?;
+        ensure_dir(&dir)?;
+        let lock_path = dir.join(format!(".{name}.mfa-exec.lock"));
+        open_lock(&lock_path, &tilde(&lock_path)).map(drop)
+    }
+
     /// Reads the current credentials file.
     pub fn load(&self) -> Result<AwsFile> {
         load_file(&self.path, self.shown.clone())

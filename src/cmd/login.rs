@@ -66,6 +66,18 @@ pub fn run(env: Env, ui: Ui, a: &LoginArgs) -> Result<i32> {
     if !signin::valid_region(&region) {
         return Err(fail(format!("'{region}' is not a region name")).into());
     }
+    if signin::unknown_partition(&region)
+        && a.signin_url.is_none()
+        && app.env.get("MFA_EXEC_SIGNIN_URL").is_none()
+    {
+        // Never send a session of an isolated partition to the commercial
+        // sign-in endpoint.
+        return Err(fail(format!(
+            "region {region} is in a partition whose sign-in endpoint mfa-exec does not know"
+        ))
+        .hint("pass its federation endpoint with --signin-url (or MFA_EXEC_SIGNIN_URL)")
+        .into());
+    }
     let (endpoint, overridden) = endpoint(&app.env, a, Partition::of_region(&region))?;
     let destination = match &a.destination {
         Some(d) => {
@@ -150,7 +162,9 @@ fn endpoint(
     let (url, origin) = match (&a.signin_url, env.get("MFA_EXEC_SIGNIN_URL")) {
         (Some(u), _) => (u.clone(), "--signin-url"),
         (None, Some(u)) => (u.to_string(), "MFA_EXEC_SIGNIN_URL"),
-        (None, None) => return Ok((partition.federation_endpoint().to_string(), None)),
+        (None, None) => {
+            return Ok((partition.federation_endpoint().to_string(), None));
+        }
     };
     if let Some(why) = signin::check_endpoint(&url) {
         return Err(fail(format!("{origin} '{url}' cannot be used: {why}"))

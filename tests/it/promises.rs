@@ -644,3 +644,38 @@ fn a_request_with_a_code_is_sent_once() {
         assert_eq!(sts.count(), 1);
     }
 }
+
+/// A write lock that cannot be used (a planted symlink) is found before any
+/// code is asked for or sent, not at the write after STS.
+#[test]
+fn unusable_write_lock_is_found_before_a_code() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let target = env.home().join("elsewhere");
+    std::fs::write(&target, "x").unwrap();
+    std::os::unix::fs::symlink(&target, env.aws_dir().join(".credentials.mfa-exec.lock")).unwrap();
+    let snap = env.snapshot();
+    env.cmd_with_sts(&["test", "-t", &fresh_code(), "--", "touch", "ran"], &sts)
+        .assert()
+        .code(125)
+        .stderr("mfa-exec: error: lock file ~/.aws/.credentials.mfa-exec.lock is a symlink; refusing to follow it\n");
+    assert_eq!(sts.count(), 0);
+    env.assert_unchanged(&snap);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "x");
+}
+
+/// A session of an isolated partition is never sent to the commercial
+/// sign-in endpoint: refused before any request unless an endpoint is given.
+#[test]
+fn login_refuses_an_unknown_partition() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let snap = env.snapshot();
+    env.cmd_with_sts(&["login", "test", "--print", "--region", "us-iso-east-1"], &sts)
+        .assert()
+        .code(125)
+        .stdout("")
+        .stderr("mfa-exec: error: region us-iso-east-1 is in a partition whose sign-in endpoint mfa-exec does not know\nhint: pass its federation endpoint with --signin-url (or MFA_EXEC_SIGNIN_URL)\n");
+    assert_eq!(sts.count(), 0);
+    env.assert_unchanged(&snap);
+}
