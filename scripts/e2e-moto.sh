@@ -581,7 +581,9 @@ check "keys move testAccount --to keyring: entry in the Secret Service, no long-
 t_keys_refresh() {
     local before
     before=$(count GetSessionToken)
-    mfa-exec test --force -t 123456 -- aws sts get-caller-identity </dev/null >"$tmp/keyring-refresh.out"
+    # Each refresh below sends a code of its own: mfa-exec never sends a code
+    # twice for one device (SPEC §8.5), and this HOME already used 123456.
+    mfa-exec test --force -t 100584 -- aws sts get-caller-identity </dev/null >"$tmp/keyring-refresh.out"
     cat "$tmp/keyring-refresh.out"
     grep -q '"Account"' "$tmp/keyring-refresh.out" || fail "no identity printed"
     [[ "$(count GetSessionToken)" == $((before + 1)) ]] || fail "no new GetSessionToken"
@@ -603,7 +605,7 @@ t_keys_back() {
     ! secret-tool lookup service mfa-exec account testAccount >/dev/null || fail "the keyring entry is still there"
     ! grep -q '^mfa_exec_keys' "$HOME/.aws/config" || fail "mfa_exec_keys left in the config"
     grep -q "^aws_access_key_id = $long_term_key$" "$creds" || fail "the key is not back in the credentials file"
-    mfa-exec test --force -t 123456 -- aws sts get-caller-identity </dev/null >/dev/null
+    mfa-exec test --force -t 100606 -- aws sts get-caller-identity </dev/null >/dev/null
     [[ "$(grep '^GetSessionToken ' "$tmp/requests.log" | tail -n 1)" == "GetSessionToken $long_term_key" ]] || fail "not signed with the long-term key"
 }
 check "keys move testAccount --to file puts the key back, removes the entry, and the refresh works" t_keys_back
@@ -618,7 +620,7 @@ t_keys_rotate() {
     printf '\n[profile rotor]\nmfa_serial = arn:aws:iam::123456789012:mfa/rotor\nregion = us-east-1\n' >>"$HOME/.aws/config"
     printf '\n[rotor]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$old_id" "$old_secret" >>"$creds"
     mfa-exec keys move rotor --to keyring </dev/null
-    mfa-exec keys rotate rotor -t 123456 </dev/null
+    mfa-exec keys rotate rotor -t 100621 </dev/null
     local entry new_id keys_now
     entry=$(secret-tool lookup service mfa-exec account rotor)
     new_id=$("$py" -c 'import json,sys; print(json.loads(sys.argv[1])["AccessKeyId"])' "$entry")
@@ -629,7 +631,7 @@ t_keys_rotate() {
     echo "IAM keys of rotor now: $keys_now"
     [[ "$keys_now" == "$new_id" ]] || fail "IAM should hold only the new key"
     grep -q "^DeleteAccessKey " "$tmp/requests.log" || fail "no DeleteAccessKey seen"
-    mfa-exec rotor --force -t 123456 -- aws sts get-caller-identity </dev/null >/dev/null
+    mfa-exec rotor --force -t 100632 -- aws sts get-caller-identity </dev/null >/dev/null
     [[ "$(grep '^GetSessionToken ' "$tmp/requests.log" | tail -n 1)" == "GetSessionToken $new_id" ]] || fail "the next refresh is not signed with the new key"
 }
 check "keys rotate rotor against moto IAM: new key in the keyring, old key deleted in IAM, next refresh signed with the new key" t_keys_rotate
