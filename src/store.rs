@@ -185,7 +185,8 @@ pub fn load_file(path: &Path, shown: String) -> Result<AwsFile> {
                 let line = text[..pos].matches('\n').count() + 1;
                 bail!("{shown}:{line}: contains a NUL byte; not a text file");
             }
-            Document::parse_owned(text).map_err(|e| anyhow!("{shown}:{}: {}", e.line, e.message))?
+            // The read path: every line checked, sections parsed when read.
+            Document::read_owned(text).map_err(|e| anyhow!("{shown}:{}: {}", e.line, e.message))?
         }
     };
     Ok(AwsFile {
