@@ -825,6 +825,7 @@ impl Document {
 
     /// Every section header `(name, line)` in file order, duplicates included
     /// (cheaper than [`Document::sections`]: no entries are collected).
+    #[cfg(test)]
     pub fn headers(&self) -> Vec<(&str, usize)> {
         self.header_iter().collect()
     }
@@ -879,6 +880,15 @@ impl Document {
         self.keys_of(name)
             .filter(|(_, k, _)| k.eq_ignore_ascii_case(key))
             .map(|(_, _, v)| v)
+            .last()
+    }
+
+    /// `(line, value)` of the winning `key` of section `name`: [`Document::line_of`]
+    /// and [`Document::get`] in one lookup.
+    pub fn find(&self, name: &str, key: &str) -> Option<(usize, &str)> {
+        self.keys_of(name)
+            .filter(|(_, k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(i, _, v)| (i + 1, v))
             .last()
     }
 
