@@ -233,19 +233,41 @@ impl Eq for Document {}
 /// No header has this index.
 const NONE: usize = usize::MAX;
 
-/// One section header of a read document; byte offsets into its text.
+/// One section header of a read document; byte offsets into its text (`u32`:
+/// a larger text takes the full parse), 24 bytes a header.
 #[derive(Debug, Clone, Copy)]
 struct Hdr {
     /// The trimmed name.
-    name: (usize, usize),
+    name: (u32, u32),
     /// 1-based line of the header.
-    line: usize,
+    line: u32,
     /// Start of the line after the header.
-    body: usize,
+    body: u32,
     /// Start of the next header line, or the end of the text.
-    end: usize,
-    /// The next header of the same name, or [`NONE`].
-    next: usize,
+    end: u32,
+    /// The next header of the same name, or `u32::MAX`.
+    next: u32,
+}
+
+impl Hdr {
+    fn line(&self) -> usize {
+        self.line as usize
+    }
+
+    fn next(&self) -> usize {
+        match self.next {
+            u32::MAX => NONE,
+            n => n as usize,
+        }
+    }
+}
+
+/// A key line of a read document: byte ranges of key and value, and its line.
+#[derive(Debug, Clone, Copy)]
+struct KeyAt {
+    line: u32,
+    key: (u32, u32),
+    value: (u32, u32),
 }
 
 /// The read form of a [`Document`]: the checked text and its section headers.
@@ -255,8 +277,12 @@ struct Lazy {
     headers: Vec<Hdr>,
     /// `(first, last)` header of each name, hashed by name (the names stay in
     /// `src`: no copy of them is made).
-    table: hashbrown::HashTable<(usize, usize)>,
+    table: hashbrown::HashTable<(u32, u32)>,
     warnings: Vec<Warning>,
+    /// Key lines of the sections read so far, by header (a profile's
+    /// resolution reads the same few sections many times; `list` reads
+    /// thousands).
+    parsed: std::cell::RefCell<rustc_hash::FxHashMap<u32, std::rc::Rc<[KeyAt]>>>,
 }
 
 fn name_hash(name: &str) -> u64 {
@@ -324,14 +350,14 @@ impl Lazy {
             match classify_raw(content).map_err(err)? {
                 Raw::Header(start, end) => {
                     if let Some(last) = headers.last_mut() {
-                        last.end = pos;
+                        last.end = pos as u32;
                     }
                     headers.push(Hdr {
-                        name: (pos + start, pos + end),
-                        line,
-                        body: next,
-                        end: bytes.len(),
-                        next: NONE,
+                        name: ((pos + start) as u32, (pos + end) as u32),
+                        line: line as u32,
+                        body: next as u32,
+                        end: bytes.len() as u32,
+                        next: u32::MAX,
                     });
                     in_section = true;
                     have_key = false;
@@ -348,7 +374,7 @@ impl Lazy {
                                 message: format!(
                                     "key '{key}' repeats line {} in [{}]; later wins",
                                     prev.1,
-                                    &text[h.name.0..h.name.1]
+                                    &text[h.name.0 as usize..h.name.1 as usize]
                                 ),
                             });
                             prev.1 = line;
@@ -364,27 +390,28 @@ impl Lazy {
             pos = next;
         }
         drop(seen);
-        let mut table: hashbrown::HashTable<(usize, usize)> =
+        let mut table: hashbrown::HashTable<(u32, u32)> =
             hashbrown::HashTable::with_capacity(headers.len());
         let mut repeated = Vec::new();
+        let name_of = |h: &Hdr| &text[h.name.0 as usize..h.name.1 as usize];
         for i in 0..headers.len() {
-            let name = &text[headers[i].name.0..headers[i].name.1];
-            let name_of = |j: usize| &text[headers[j].name.0..headers[j].name.1];
+            let name = name_of(&headers[i]);
             match table.entry(
                 name_hash(name),
-                |&(f, _)| name_of(f) == name,
-                |&(f, _)| name_hash(name_of(f)),
+                |&(f, _)| name_of(&headers[f as usize]) == name,
+                |&(f, _)| name_hash(name_of(&headers[f as usize])),
             ) {
                 hashbrown::hash_table::Entry::Occupied(mut e) => {
                     let (first, last) = e.get_mut();
-                    headers[*last].next = i;
-                    if *first == *last {
-                        repeated.push(*first);
+                    let (first, prev) = (*first as usize, *last as usize);
+                    *last = i as u32;
+                    if first == prev {
+                        repeated.push(first);
                     }
-                    *last = i;
+                    headers[prev].next = i as u32;
                 }
                 hashbrown::hash_table::Entry::Vacant(e) => {
-                    e.insert((i, i));
+                    e.insert((i as u32, i as u32));
                 }
             }
         }
@@ -393,6 +420,7 @@ impl Lazy {
             headers,
             table,
             warnings,
+            parsed: Default::default(),
         };
         // Repeated sections, and keys repeated across their occurrences (as
         // `Document::warnings` words them).
@@ -400,17 +428,17 @@ impl Lazy {
         for first in repeated {
             let name = lazy.name(first);
             let mut prev = first;
-            let mut h = lazy.headers[first].next;
+            let mut h = lazy.headers[first].next();
             while h != NONE {
                 more.push(Warning {
-                    line: lazy.headers[h].line,
+                    line: lazy.headers[h].line(),
                     message: format!(
                         "section [{name}] repeats the one at line {}; later wins",
-                        lazy.headers[prev].line
+                        lazy.headers[prev].line()
                     ),
                 });
                 prev = h;
-                h = lazy.headers[h].next;
+                h = lazy.headers[h].next();
             }
             let mut keys: Vec<(&str, usize, usize)> = Vec::new(); // key, line, header
             for h in lazy.occurrences(first) {
@@ -443,20 +471,20 @@ impl Lazy {
 
     fn name(&self, h: usize) -> &str {
         let (start, end) = self.headers[h].name;
-        &self.src[start..end]
+        &self.src[start as usize..end as usize]
     }
 
     /// The first header named `name`.
     fn first(&self, name: &str) -> Option<usize> {
         self.table
-            .find(name_hash(name), |&(f, _)| self.name(f) == name)
-            .map(|&(f, _)| f)
+            .find(name_hash(name), |&(f, _)| self.name(f as usize) == name)
+            .map(|&(f, _)| f as usize)
     }
 
     /// Headers of the occurrences of the section whose first header is `first`.
     fn occurrences(&self, first: usize) -> impl Iterator<Item = usize> + '_ {
         std::iter::successors(Some(first), |&h| {
-            Some(self.headers[h].next).filter(|&n| n != NONE)
+            Some(self.headers[h].next()).filter(|&n| n != NONE)
         })
     }
 
@@ -466,24 +494,49 @@ impl Lazy {
             .flat_map(|f| self.occurrences(f))
     }
 
-    /// `(line, key, value)` of the key lines under header `h` (parsed now).
+    /// `(line, key, value)` of the key lines under header `h`.
     fn keys(&self, h: usize) -> impl Iterator<Item = (usize, &str, &str)> + '_ {
+        let list = self.parsed_keys(h);
+        let src: &str = &self.src;
+        (0..list.len()).map(move |i| {
+            let k = list[i];
+            (
+                k.line as usize,
+                &src[k.key.0 as usize..k.key.1 as usize],
+                &src[k.value.0 as usize..k.value.1 as usize],
+            )
+        })
+    }
+
+    /// The key lines under header `h`, parsed when first asked for.
+    fn parsed_keys(&self, h: usize) -> std::rc::Rc<[KeyAt]> {
+        if let Some(found) = self.parsed.borrow().get(&(h as u32)) {
+            return found.clone();
+        }
         let hdr = self.headers[h];
-        split_lines(&self.src[hdr.body..hdr.end])
-            .enumerate()
-            .filter_map(move |(j, (content, _))| match classify_raw(content) {
-                Ok(Raw::Key { key, value }) => Some((
-                    hdr.line + 1 + j,
-                    &content[key.0..key.1],
-                    &content[value.0..value.1],
-                )),
-                _ => None,
-            })
+        let base = self.src.as_ptr() as usize;
+        let list: std::rc::Rc<[KeyAt]> =
+            split_lines(&self.src[hdr.body as usize..hdr.end as usize])
+                .enumerate()
+                .filter_map(|(j, (content, _))| match classify_raw(content) {
+                    Ok(Raw::Key { key, value }) => {
+                        let at = (content.as_ptr() as usize - base) as u32;
+                        Some(KeyAt {
+                            line: hdr.line + 1 + j as u32,
+                            key: (at + key.0 as u32, at + key.1 as u32),
+                            value: (at + value.0 as u32, at + value.1 as u32),
+                        })
+                    }
+                    _ => None,
+                })
+                .collect();
+        self.parsed.borrow_mut().insert(h as u32, list.clone());
+        list
     }
 
     /// The header on `line`, if that line is one.
     fn header_at(&self, line: usize) -> Option<usize> {
-        self.headers.binary_search_by_key(&line, |h| h.line).ok()
+        self.headers.binary_search_by_key(&line, |h| h.line()).ok()
     }
 
     fn body(&self) -> &str {
@@ -543,23 +596,62 @@ enum Raw {
     Continuation,
 }
 
+/// The ASCII characters `char::is_whitespace` accepts (`u8::is_ascii_whitespace`
+/// leaves out the vertical tab).
+fn ascii_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
+/// `s.trim_start()`: byte by byte over ASCII, `str::trim_start` from the
+/// first non-ASCII byte (Unicode whitespace), so the same result, faster.
+fn trim_start(s: &str) -> &str {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() && ascii_space(b[i]) {
+        i += 1;
+    }
+    if i < b.len() && b[i] >= 0x80 {
+        return s[i..].trim_start();
+    }
+    &s[i..]
+}
+
+/// `s.trim_end()`, as [`trim_start`].
+fn trim_end(s: &str) -> &str {
+    let b = s.as_bytes();
+    let mut i = b.len();
+    while i > 0 && ascii_space(b[i - 1]) {
+        i -= 1;
+    }
+    if i > 0 && b[i - 1] >= 0x80 {
+        return s[..i].trim_end();
+    }
+    &s[..i]
+}
+
+fn trim(s: &str) -> &str {
+    trim_end(trim_start(s))
+}
+
 /// Context-free classification of one line's content.
 fn classify_raw(text: &str) -> Result<Raw, &'static str> {
-    let body = text.trim_start();
-    if body.is_empty() {
+    let body = trim_start(text);
+    let Some(&first) = body.as_bytes().first() else {
         return Ok(Raw::Blank);
-    }
-    if body.starts_with('#') || body.starts_with(';') {
+    };
+    if first == b'#' || first == b';' {
         return Ok(Raw::Comment);
     }
-    if let Some(rest) = body.strip_prefix('[') {
-        let close = rest.rfind(']').ok_or("unterminated section header")?;
+    if first == b'[' {
+        let rest = &body[1..];
+        let close = memchr::memrchr(b']', rest.as_bytes()).ok_or("unterminated section header")?;
         let inner = &rest[..close];
-        let name = inner.trim();
+        let lead = inner.len() - trim_start(inner).len();
+        let name = trim(inner);
         if name.is_empty() {
             return Err("empty section name");
         }
-        let start = text.len() - rest.len() + (inner.len() - inner.trim_start().len());
+        let start = text.len() - rest.len() + lead;
         return Ok(Raw::Header(start, start + name.len()));
     }
     if body.len() != text.len() {
@@ -567,16 +659,17 @@ fn classify_raw(text: &str) -> Result<Raw, &'static str> {
     }
     // `=` and `:` are ASCII: a byte search finds the first of either.
     let sep = memchr::memchr2(b'=', b':', text.as_bytes()).ok_or("expected 'key = value'")?;
-    let key = text[..sep].trim();
+    // No leading whitespace here (that would be a continuation line).
+    let key = trim_end(&text[..sep]);
     if key.is_empty() {
         return Err("empty key");
     }
-    let key_start = text.len() - text.trim_start().len();
     let after = &text[sep + 1..];
-    let value = after.trim();
-    let value_start = sep + 1 + (after.len() - after.trim_start().len());
+    let lead = after.len() - trim_start(after).len();
+    let value = trim_end(&after[lead..]);
+    let value_start = sep + 1 + lead;
     Ok(Raw::Key {
-        key: (key_start, key_start + key.len()),
+        key: (0, key.len()),
         value: (value_start, value_start + value.len()),
     })
 }
@@ -657,6 +750,9 @@ impl Document {
     /// Cheap for a file of thousands of sections of which a run reads three.
     /// An edit does the full parse first.
     pub fn read_owned(text: String) -> Result<Document, ParseError> {
+        if text.len() >= u32::MAX as usize {
+            return Document::parse_owned(text);
+        }
         let lazy = Lazy::scan(std::sync::Arc::new(text))?;
         Ok(Document {
             bom: lazy.src.starts_with(BOM),
@@ -788,7 +884,7 @@ impl Document {
             return (0..l.headers.len())
                 .map(|h| Section {
                     name: l.name(h).to_string(),
-                    line: l.headers[h].line,
+                    line: l.headers[h].line(),
                     entries: l
                         .keys(h)
                         .map(|(line, key, value)| Entry {
@@ -833,7 +929,7 @@ impl Document {
     /// [`Document::headers`] without collecting them.
     pub fn header_iter(&self) -> impl Iterator<Item = (&str, usize)> + '_ {
         match &self.lazy {
-            Some(l) => Either::A((0..l.headers.len()).map(|h| (l.name(h), l.headers[h].line))),
+            Some(l) => Either::A((0..l.headers.len()).map(|h| (l.name(h), l.headers[h].line()))),
             None => Either::B(
                 self.lines
                     .iter()
@@ -867,7 +963,10 @@ impl Document {
     /// Header line of each occurrence of section `name`.
     pub fn section_lines(&self, name: &str) -> Vec<usize> {
         if let Some(l) = &self.lazy {
-            return l.occurrences_of(name).map(|h| l.headers[h].line).collect();
+            return l
+                .occurrences_of(name)
+                .map(|h| l.headers[h].line())
+                .collect();
         }
         self.header_indices(name)
             .into_iter()
@@ -928,7 +1027,7 @@ impl Document {
                     }
                     last_start = start;
                     // The section this line is in (none: before the first header).
-                    let h = l.headers.partition_point(|h| h.body <= start);
+                    let h = l.headers.partition_point(|h| h.body as usize <= start);
                     if h == 0 {
                         continue;
                     }
@@ -941,7 +1040,7 @@ impl Document {
                     };
                     if let Ok(Raw::Key { key: k, value: v }) = classify_raw(content) {
                         if matches(&content[k.0..k.1], &content[v.0..v.1]) {
-                            push(&mut out, l.headers[h - 1].line, l.name(h - 1));
+                            push(&mut out, l.headers[h - 1].line(), l.name(h - 1));
                         }
                     }
                 }
@@ -950,7 +1049,7 @@ impl Document {
                 for h in 0..l.headers.len() {
                     for (_, k, v) in l.keys(h) {
                         if matches(k, v) {
-                            push(&mut out, l.headers[h].line, l.name(h));
+                            push(&mut out, l.headers[h].line(), l.name(h));
                         }
                     }
                 }
