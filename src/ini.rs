@@ -318,7 +318,8 @@ impl Lazy {
         } else {
             0
         };
-        let mut headers: Vec<Hdr> = Vec::new();
+        // Every header line holds a `[`: sized once (no doubling, no copy).
+        let mut headers: Vec<Hdr> = Vec::with_capacity(memchr::memchr_iter(b'[', bytes).count());
         let mut warnings = Vec::new();
         // Keys of the current section occurrence: (key, line).
         let mut seen: Vec<(&str, usize)> = Vec::new();
