@@ -222,12 +222,15 @@ pub struct ConfigIndex<'a> {
     /// one space (`[profile  P]`, `[profile\tP]`): rare, so kept aside.
     irregular: Vec<(String, usize)>,
     /// Sections of the profiles asked for so far (see [`Self::profile_sections`]).
-    memo: RefCell<FxHashMap<String, Rc<[(usize, bool)]>>>,
+    memo: RefCell<FxHashMap<String, Sections>>,
     /// Every profile name, once asked for.
     names: OnceCell<BTreeSet<String>>,
     file: String,
     pub warnings: Vec<String>,
 }
+
+/// A profile's config sections: `(header line, bare)`.
+type Sections = Rc<[(usize, bool)]>;
 
 /// The profile a config section belongs to, and whether it is a bare `[P]`.
 pub fn config_section_profile(section: &str) -> Option<(String, bool)> {
@@ -301,7 +304,7 @@ impl<'a> ConfigIndex<'a> {
     /// The sections of profile `name` as `(header line, bare)`: the bare `[P]`
     /// ones first, then `[profile P]`/`[default]`, each group in file order
     /// (the order in which keys override).
-    fn profile_sections(&self, name: &str) -> Rc<[(usize, bool)]> {
+    fn profile_sections(&self, name: &str) -> Sections {
         if let Some(found) = self.memo.borrow().get(name) {
             return found.clone();
         }
@@ -324,7 +327,7 @@ impl<'a> ConfigIndex<'a> {
                 .map(|(_, line)| *line),
         );
         own.sort_unstable();
-        let found: Rc<[(usize, bool)]> = bare
+        let found: Sections = bare
             .into_iter()
             .map(|l| (l, true))
             .chain(own.into_iter().map(|l| (l, false)))
