@@ -1079,18 +1079,44 @@ impl Document {
     /// merged over duplicates, in first-seen order; key returned lowercased.
     pub fn section_map(&self, name: &str) -> Vec<(String, String, usize)> {
         let mut out: Vec<(String, String, usize)> = Vec::new();
-        let mut pos: HashMap<String, usize> = HashMap::new();
+        // A section has a handful of keys: a linear search, until it has many.
+        let mut pos: Option<HashMap<String, usize>> = None;
         for (i, key, value) in self.keys_of(name) {
-            let lower = key.to_ascii_lowercase();
-            match pos.get(&lower) {
-                Some(&p) => out[p] = (lower, value.to_string(), i + 1),
+            let found = match &pos {
+                Some(pos) => pos.get(&key.to_ascii_lowercase()).copied(),
+                None => out.iter().position(|(k, _, _)| k.eq_ignore_ascii_case(key)),
+            };
+            match found {
+                Some(p) => {
+                    out[p].1 = value.to_string();
+                    out[p].2 = i + 1;
+                }
                 None => {
-                    pos.insert(lower.clone(), out.len());
-                    out.push((lower, value.to_string(), i + 1));
+                    out.push((key.to_ascii_lowercase(), value.to_string(), i + 1));
+                    if let Some(pos) = &mut pos {
+                        pos.insert(key.to_ascii_lowercase(), out.len() - 1);
+                    } else if out.len() > 16 {
+                        pos = Some(
+                            out.iter()
+                                .enumerate()
+                                .map(|(p, (k, _, _))| (k.clone(), p))
+                                .collect(),
+                        );
+                    }
                 }
             }
         }
         out
+    }
+
+    /// Whether a key of section `name` starts with `prefix` (ASCII
+    /// case-insensitive; `prefix` lowercase): the keys of
+    /// [`Document::section_map`], without building it.
+    pub fn has_key_prefix(&self, name: &str, prefix: &str) -> bool {
+        self.keys_of(name).any(|(_, k, _)| {
+            k.len() >= prefix.len()
+                && k.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+        })
     }
 
     /// Line of the winning occurrence of `key` in section `name`.

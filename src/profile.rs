@@ -20,7 +20,7 @@ use crate::ini::Document;
 use crate::secret::Secret;
 use rustc_hash::FxHashMap;
 use std::cell::{OnceCell, RefCell};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -229,8 +229,8 @@ pub struct ConfigIndex<'a> {
     pub warnings: Vec<String>,
 }
 
-/// A profile's config sections: `(header line, bare)`.
-type Sections = Rc<[(usize, bool)]>;
+/// A profile's config sections: `(header line, bare, section name)`.
+type Sections = Rc<[(usize, bool, Box<str>)]>;
 
 /// The profile a config section belongs to, and whether it is a bare `[P]`.
 pub fn config_section_profile(section: &str) -> Option<(String, bool)> {
@@ -301,7 +301,7 @@ impl<'a> ConfigIndex<'a> {
         idx
     }
 
-    /// The sections of profile `name` as `(header line, bare)`: the bare `[P]`
+    /// The sections of profile `name` as `(header line, bare, name)`: the bare `[P]`
     /// ones first, then `[profile P]`/`[default]`, each group in file order
     /// (the order in which keys override).
     fn profile_sections(&self, name: &str) -> Sections {
@@ -331,6 +331,7 @@ impl<'a> ConfigIndex<'a> {
             .into_iter()
             .map(|l| (l, true))
             .chain(own.into_iter().map(|l| (l, false)))
+            .filter_map(|(l, bare)| Some((l, bare, self.doc.header_name_at(l)?.into())))
             .collect();
         self.memo
             .borrow_mut()
@@ -360,18 +361,17 @@ impl<'a> ConfigIndex<'a> {
             self.profile_sections(name)
                 .iter()
                 .rev()
-                .find_map(|(h, _)| {
-                    let section = self.doc.header_name_at(*h)?;
+                .find_map(|(_, _, section)| {
                     self.doc
                         .find(section, key)
-                        .map(|(line, value)| (section, line, value))
+                        .map(|(line, value)| (section.to_string(), line, value))
                 })?;
         Some(Fact::new(
             value.to_string(),
             Origin::File {
                 file: self.file.clone(),
                 line,
-                section: section.to_string(),
+                section,
             },
         ))
     }
@@ -396,23 +396,16 @@ impl<'a> ConfigIndex<'a> {
     }
 
     fn has_key_prefix(&self, name: &str, prefix: &str) -> bool {
-        self.sections_of(name).iter().any(|(s, _, _)| {
-            self.doc
-                .section_map(s)
-                .iter()
-                .any(|(k, _, _)| k.starts_with(prefix))
-        })
+        self.profile_sections(name)
+            .iter()
+            .any(|(_, _, s)| self.doc.has_key_prefix(s, prefix))
     }
 
     /// The config sections of a profile: `(section, header line, bare)`.
     pub fn sections_of(&self, name: &str) -> Vec<(String, usize, bool)> {
         self.profile_sections(name)
             .iter()
-            .filter_map(|(h, bare)| {
-                self.doc
-                    .header_name_at(*h)
-                    .map(|n| (n.to_string(), *h, *bare))
-            })
+            .map(|(h, bare, n)| (n.to_string(), *h, *bare))
             .collect()
     }
 }
@@ -494,11 +487,27 @@ pub fn writable(doc: &Document, section: &str) -> Result<(), &'static str> {
     }
 }
 
-fn section_map(doc: &Document, name: &str) -> BTreeMap<String, (String, usize)> {
-    doc.section_map(name)
-        .into_iter()
-        .map(|(k, v, l)| (k, (v, l)))
-        .collect()
+/// The keys of a credentials section as resolution reads them (key
+/// case-insensitive, later occurrence wins), looked up in the document when
+/// asked: nothing is copied.
+struct SectionKeys<'a> {
+    doc: &'a Document,
+    name: &'a str,
+}
+
+impl<'a> SectionKeys<'a> {
+    /// `(value, line)` of `key`.
+    fn get(&self, key: &str) -> Option<(&'a str, usize)> {
+        self.doc.find(self.name, key).map(|(line, v)| (v, line))
+    }
+
+    fn contains_key(&self, key: &str) -> bool {
+        self.doc.find(self.name, key).is_some()
+    }
+}
+
+fn section_map<'a>(doc: &'a Document, name: &'a str) -> SectionKeys<'a> {
+    SectionKeys { doc, name }
 }
 
 /// Levenshtein distance, for "did you mean".
@@ -679,9 +688,9 @@ impl<'a> Resolver<'a> {
                 Ok(Some(KeySource {
                     profile: profile.to_string(),
                     section: section.to_string(),
-                    origin: self.creds_origin(section, *line),
-                    access_key_id: id.clone(),
-                    secret: Secret::new(secret.clone()),
+                    origin: self.creds_origin(section, line),
+                    access_key_id: id.to_string(),
+                    secret: Secret::new(secret),
                 }))
             }
             (Some((_, line)), None) => Err(err(format!(

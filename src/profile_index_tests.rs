@@ -5,6 +5,7 @@
 use super::*;
 use proptest::prelude::*;
 use proptest::sample::select;
+use std::collections::BTreeMap;
 
 /// The index as it was built before (every profile, up front): the reference.
 fn reference(doc: &Document) -> BTreeMap<String, Vec<(usize, bool)>> {
