@@ -572,6 +572,7 @@ fn split_lines(s: &str) -> impl Iterator<Item = (&str, &'static str)> {
     })
 }
 
+#[inline]
 fn is_key_like(text: &str) -> bool {
     match text.chars().next() {
         None => false,
@@ -599,12 +600,14 @@ enum Raw {
 
 /// The ASCII characters `char::is_whitespace` accepts (`u8::is_ascii_whitespace`
 /// leaves out the vertical tab).
+#[inline]
 fn ascii_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
 
 /// `s.trim_start()`: byte by byte over ASCII, `str::trim_start` from the
 /// first non-ASCII byte (Unicode whitespace), so the same result, faster.
+#[inline]
 fn trim_start(s: &str) -> &str {
     let b = s.as_bytes();
     let mut i = 0;
@@ -618,6 +621,7 @@ fn trim_start(s: &str) -> &str {
 }
 
 /// `s.trim_end()`, as [`trim_start`].
+#[inline]
 fn trim_end(s: &str) -> &str {
     let b = s.as_bytes();
     let mut i = b.len();
@@ -630,11 +634,13 @@ fn trim_end(s: &str) -> &str {
     &s[..i]
 }
 
+#[inline]
 fn trim(s: &str) -> &str {
     trim_end(trim_start(s))
 }
 
 /// Context-free classification of one line's content.
+#[inline]
 fn classify_raw(text: &str) -> Result<Raw, &'static str> {
     let body = trim_start(text);
     let Some(&first) = body.as_bytes().first() else {
