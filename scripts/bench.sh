@@ -21,6 +21,9 @@
 #   BENCH_MD          the report                (default BENCHMARKS.md)
 #   BENCH_QUICK=1     few runs (smoke test; the report says so)
 #   BENCH_KEEP=1      keep the throwaway HOMEs (path printed at the end)
+#   BENCH_BEFORE      an mfa-exec binary built from an earlier tree: measured
+#                     beside this one in the same hyperfine runs (sections 1
+#                     and 2), so before/after ratios come from one run
 set -euo pipefail
 # rustup's proxy needs the real HOME, which later steps replace.
 RUSTC_VERSION="$(rustc --version 2>/dev/null || echo unknown)"
@@ -33,6 +36,7 @@ VENV=${BENCH_VENV:-$ROOT/target/bench-venv}
 RESULTS=${BENCH_RESULTS:-$ROOT/target/bench-results}
 OUT_MD=${BENCH_MD:-$ROOT/BENCHMARKS.md}
 QUICK=${BENCH_QUICK:-0}
+BEFORE=${BENCH_BEFORE:-}
 STAMPEDE_N=16
 CODE=123456
 T_START=$(date +%s)
@@ -68,6 +72,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 hyperfine --version >&2
+if [ -n "$BEFORE" ]; then
+    [ -x "$BEFORE" ] || die "BENCH_BEFORE=$BEFORE is not an executable"
+    BEFORE=$(cd "$(dirname "$BEFORE")" && pwd)/$(basename "$BEFORE")
+    "$BEFORE" --version >&2
+fi
 
 # ---------------------------------------------------------------- build
 say "release build (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
@@ -193,48 +202,75 @@ say "1. cached path"
     -n "aws-mfa --profile test (still valid)" "${AWSMFA[*]}" \
     -n "awsumepy testAccount (cached)" "${AWSUME[*]}"
 # sub-ms commands get many more runs on their own
+FAST=(-n "mfa-exec test -- true" "$BIN test -- true" -n "/bin/true" "/bin/true")
+[ -z "$BEFORE" ] || FAST+=(-n "mfa-exec test -- true (before)" "$BEFORE test -- true")
 "${HF[@]}" -N --min-runs "$MIN_FAST" \
     --export-json "$RESULTS/1-cached-fast.json" --export-markdown "$RESULTS/1-cached-fast.md" \
-    -n "mfa-exec test -- true" "$BIN test -- true" \
-    -n "/bin/true" "/bin/true"
+    "${FAST[@]}"
 
 # ---------------------------------------------------------------- 2 scale
-# One command of the scale section. A first timed run decides the run count, so
+# One command of the scale section (with BENCH_BEFORE: the same command of both
+# binaries, in one hyperfine run). A first timed run decides the run count, so
 # a command that grows badly (seconds per run) does not stall the script: over
 # 1 s it gets 3 runs and no warm-up; over 20 s the first run is the result.
-scale_bench() { # name, result prefix, command
-    local name=$1 out=$2 cmd=$3 t0 t1 secs
-    t0=$(date +%s%N)
-    $cmd >"$out.out"
-    t1=$(date +%s%N)
-    secs=$(((t1 - t0) / 1000000000))
-    if [ "$secs" -ge 20 ]; then
-        echo "$name: one run took ${secs} s; that run is the result" >&2
-        "$PY" - "$name" "$(((t1 - t0) / 1000))" "$out.json" <<'PYEOF'
+scale_bench() { # result prefix, then name command [name command]
+    local out=$1 t0 t1 slowest=0 i
+    shift
+    local args=("$@") hf=()
+    for ((i = 0; i < ${#args[@]}; i += 2)); do
+        t0=$(date +%s%N)
+        ${args[i + 1]} >"$out.out$((i / 2))"
+        t1=$(date +%s%N)
+        [ $((t1 - t0)) -gt "$slowest" ] && slowest=$((t1 - t0))
+        hf+=(-n "${args[i]}" "${args[i + 1]}")
+    done
+    mv "$out.out0" "$out.out"
+    if [ "$((slowest / 1000000000))" -ge 20 ]; then
+        echo "$out: one run took $((slowest / 1000000000)) s; that run is the result" >&2
+        "$PY" - "$out.json" "$((slowest / 1000))" "${args[@]}" <<'PYEOF'
 import json, sys
-name, us, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+out, us, pairs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 t = us / 1e6
 json.dump({"results": [{"command": name, "mean": t, "stddev": None, "median": t,
-           "min": t, "max": t, "times": [t], "single_run": True}]}, open(out, "w"))
+           "min": t, "max": t, "times": [t], "single_run": True}
+          for name in pairs[0::2]]}, open(out, "w"))
 PYEOF
-    elif [ "$(((t1 - t0) / 1000000))" -ge 1000 ]; then
-        hyperfine --style basic -N --runs 3 --export-json "$out.json" -n "$name" "$cmd"
+    elif [ "$((slowest / 1000000))" -ge 1000 ]; then
+        hyperfine --style basic -N --runs 3 --export-json "$out.json" "${hf[@]}"
     else
-        "${HF[@]}" -N --min-runs "$MIN_SLOW" --export-json "$out.json" -n "$name" "$cmd"
+        "${HF[@]}" -N --min-runs "$MIN_SLOW" --export-json "$out.json" "${hf[@]}"
     fi
 }
 
 say "2. scale: 10 .. 10,000 profiles"
+: >"$RESULTS/2-same-output.txt"
 for n in 10 100 1000 10000; do
     d=$W/scale-$n
     "$PY" "$BENCH_DIR/gen_profiles.py" "$n" "$d"
     AWS_CONFIG_FILE=$d/config AWS_SHARED_CREDENTIALS_FILE=$d/credentials "$BIN" test -t "$CODE" -- true
     grep -c '^\[' "$d/credentials" >"$RESULTS/2-sections-$n.txt"
     stat -c %s "$d/credentials" >"$RESULTS/2-bytes-$n.txt"
-    for kind in cached list; do
-        if [ $kind = cached ]; then cmd="$BIN test -- true"; else cmd="$BIN list"; fi
+    stat -c %s "$d/config" >"$RESULTS/2-config-bytes-$n.txt"
+    for kind in cached list explain; do
+        case $kind in
+            cached) args="test -- true" ;;
+            list) args="list" ;;
+            explain) args="explain test" ;;
+        esac
+        cmds=("$kind, $n profiles" "$BIN $args")
+        [ -z "$BEFORE" ] || cmds+=("$kind, $n profiles, before" "$BEFORE $args")
         AWS_CONFIG_FILE=$d/config AWS_SHARED_CREDENTIALS_FILE=$d/credentials \
-            scale_bench "$kind, $n profiles" "$RESULTS/2-scale-$kind-$n" "$cmd"
+            scale_bench "$RESULTS/2-scale-$kind-$n" "${cmds[@]}"
+        # Same output from both binaries (list/explain: the time left may tick
+        # over a minute between the two runs; compared without it).
+        if [ -n "$BEFORE" ]; then
+            norm() { sed -E 's/[0-9]+h [0-9]+m left/_ left/; s/\([0-9]+h [0-9]+m left\)/(_ left)/' "$1"; }
+            if cmp -s <(norm "$RESULTS/2-scale-$kind-$n.out") <(norm "$RESULTS/2-scale-$kind-$n.out1"); then
+                echo "$kind $n same" >>"$RESULTS/2-same-output.txt"
+            else
+                echo "$kind $n DIFFERENT" >>"$RESULTS/2-same-output.txt"
+            fi
+        fi
     done
 done
 
@@ -333,6 +369,25 @@ if command -v strace >/dev/null; then
     AWS_CONFIG_FILE=$W/scale-1000/config AWS_SHARED_CREDENTIALS_FILE=$W/scale-1000/credentials \
         strace -f -c -o "$RESULTS/strace-list-1000.txt" "$BIN" list >/dev/null || true
 fi
+# The dynamic loader's own account of start-up (relocations, time in ld.so).
+LD_DEBUG=statistics LD_DEBUG_OUTPUT="$W/ld" "$BIN" test -- true || true
+cat "$W"/ld.* >"$RESULTS/ld-statistics.txt" 2>/dev/null || true
+# User and system CPU time per run (getrusage of 200 runs), 10 and 10,000 profiles.
+for n in 10 10000; do
+    for b in "$BIN" ${BEFORE:+"$BEFORE"}; do
+        AWS_CONFIG_FILE=$W/scale-$n/config AWS_SHARED_CREDENTIALS_FILE=$W/scale-$n/credentials \
+            "$PY" - "$b" "$n" "$([ "$b" = "$BIN" ] && echo after || echo before)" >>"$RESULTS/rusage.tsv" <<'PYEOF'
+import resource, subprocess, sys
+b, n, which = sys.argv[1:4]
+runs = 200
+r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+for _ in range(runs):
+    subprocess.run([b, "test", "--", "true"], check=True)
+r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"{which}\t{n}\t{(r1.ru_utime - r0.ru_utime) / runs * 1e3:.3f}\t{(r1.ru_stime - r0.ru_stime) / runs * 1e3:.3f}")
+PYEOF
+    done
+done
 
 # ---------------------------------------------------------------- report
 say "writing $OUT_MD"
@@ -347,5 +402,5 @@ say "writing $OUT_MD"
     echo "rss_runs=$RSS_RUNS"
     echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$RESULTS/run.env"
-MFA_EXEC_RUSTC_VERSION="$RUSTC_VERSION" "$PY" "$BENCH_DIR/report.py" "$RESULTS" "$BIN" "$VENV" "$OUT_MD"
+MFA_EXEC_BENCH_BEFORE="$BEFORE" MFA_EXEC_RUSTC_VERSION="$RUSTC_VERSION" "$PY" "$BENCH_DIR/report.py" "$RESULTS" "$BIN" "$VENV" "$OUT_MD"
 echo "bench: done in $(($(date +%s) - T_START)) s; results in $RESULTS, report in $OUT_MD" >&2

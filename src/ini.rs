@@ -206,7 +206,15 @@ struct Line {
 }
 
 /// An AWS config/credentials file kept as its physical lines.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Two forms, one behaviour. [`Document::parse`] builds the line model every
+/// edit works on. [`Document::read_owned`] (the read path: `load_file`) checks
+/// every line exactly as the full parse does, but keeps only the text, the
+/// section headers and the warnings; a section's keys are parsed when asked
+/// for. The first edit of a read document does the full parse of its text.
+/// Every reader answers the same in both forms (a property test holds them
+/// to it).
+#[derive(Debug, Clone)]
 pub struct Document {
     bom: bool,
     lines: Vec<Line>,
@@ -214,6 +222,334 @@ pub struct Document {
     /// section instead of the whole file (a credentials file may hold
     /// thousands). Rebuilt after every edit.
     index: rustc_hash::FxHashMap<String, Vec<usize>>,
+    /// The read form; `lines` and `index` are empty while this is set.
+    lazy: Option<Box<Lazy>>,
+}
+
+/// Equal when both forms hold the same lines (a read document compares by
+/// its full parse).
+impl PartialEq for Document {
+    fn eq(&self, other: &Document) -> bool {
+        let (a, b) = (self.full(), other.full());
+        a.bom == b.bom && a.lines == b.lines
+    }
+}
+
+impl Eq for Document {}
+
+/// No header has this index.
+const NONE: usize = usize::MAX;
+
+/// One section header of a read document; byte offsets into its text (`u32`:
+/// a larger text takes the full parse), 24 bytes a header.
+#[derive(Debug, Clone, Copy)]
+struct Hdr {
+    /// The trimmed name.
+    name: (u32, u32),
+    /// 1-based line of the header.
+    line: u32,
+    /// Start of the line after the header.
+    body: u32,
+    /// Start of the next header line, or the end of the text.
+    end: u32,
+    /// The next header of the same name, or `u32::MAX`.
+    next: u32,
+}
+
+impl Hdr {
+    fn line(&self) -> usize {
+        self.line as usize
+    }
+
+    fn next(&self) -> usize {
+        match self.next {
+            u32::MAX => NONE,
+            n => n as usize,
+        }
+    }
+}
+
+/// A key line of a read document: byte ranges of key and value, and its line.
+#[derive(Debug, Clone, Copy)]
+struct KeyAt {
+    line: u32,
+    key: (u32, u32),
+    value: (u32, u32),
+}
+
+/// The read form of a [`Document`]: the checked text and its section headers.
+#[derive(Debug, Clone)]
+struct Lazy {
+    src: std::sync::Arc<String>,
+    headers: Vec<Hdr>,
+    /// `(first, last)` header of each name, hashed by name (the names stay in
+    /// `src`: no copy of them is made).
+    table: hashbrown::HashTable<(u32, u32)>,
+    warnings: Vec<Warning>,
+    /// Key lines of the sections read so far, by header (a profile's
+    /// resolution reads the same few sections many times; `list` reads
+    /// thousands).
+    parsed: std::cell::RefCell<rustc_hash::FxHashMap<u32, std::rc::Rc<[KeyAt]>>>,
+}
+
+fn name_hash(name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(name)
+}
+
+/// Either of two iterators (the two forms of a document).
+enum Either<A, B> {
+    A(A),
+    B(B),
+}
+
+impl<T, A: Iterator<Item = T>, B: Iterator<Item = T>> Iterator for Either<A, B> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        match self {
+            Either::A(a) => a.next(),
+            Either::B(b) => b.next(),
+        }
+    }
+}
+
+impl Lazy {
+    /// Checks every line of `src` (the same errors, at the same line, as the
+    /// full parse) and indexes its section headers; collects the warnings.
+    fn scan(src: std::sync::Arc<String>) -> Result<Lazy, ParseError> {
+        let text: &str = &src;
+        let bytes = text.as_bytes();
+        let mut pos = if text.starts_with(BOM) {
+            BOM.len_utf8()
+        } else {
+            0
+        };
+        // Every header line holds a `[`: sized once (no doubling, no copy).
+        let mut headers: Vec<Hdr> = Vec::with_capacity(memchr::memchr_iter(b'[', bytes).count());
+        let mut warnings = Vec::new();
+        // Keys of the current section occurrence: (key, line).
+        let mut seen: Vec<(&str, usize)> = Vec::new();
+        let mut in_section = false;
+        let mut have_key = false;
+        let mut line = 0;
+        while pos < bytes.len() {
+            let (content_end, next) = match memchr::memchr(b'\n', &bytes[pos..]) {
+                Some(i) => {
+                    let nl = pos + i;
+                    let end = if nl > pos && bytes[nl - 1] == b'\r' {
+                        nl - 1
+                    } else {
+                        nl
+                    };
+                    (end, nl + 1)
+                }
+                None => (bytes.len(), bytes.len()),
+            };
+            let content = &text[pos..content_end];
+            line += 1;
+            let err = |message: &str| ParseError {
+                line,
+                message: message.to_string(),
+            };
+            if !in_section && is_key_like(content) {
+                return Err(err("key outside any section"));
+            }
+            match classify_raw(content).map_err(err)? {
+                Raw::Header(start, end) => {
+                    if let Some(last) = headers.last_mut() {
+                        last.end = pos as u32;
+                    }
+                    headers.push(Hdr {
+                        name: ((pos + start) as u32, (pos + end) as u32),
+                        line: line as u32,
+                        body: next as u32,
+                        end: bytes.len() as u32,
+                        next: u32::MAX,
+                    });
+                    in_section = true;
+                    have_key = false;
+                    seen.clear();
+                }
+                Raw::Key { key, .. } => {
+                    have_key = true;
+                    let key = &content[key.0..key.1];
+                    match seen.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+                        Some(prev) => {
+                            let h = headers.last().expect("a key line is inside a section");
+                            warnings.push(Warning {
+                                line,
+                                message: format!(
+                                    "key '{key}' repeats line {} in [{}]; later wins",
+                                    prev.1,
+                                    &text[h.name.0 as usize..h.name.1 as usize]
+                                ),
+                            });
+                            prev.1 = line;
+                        }
+                        None => seen.push((key, line)),
+                    }
+                }
+                Raw::Continuation if !have_key => {
+                    return Err(err("continuation line without a key"));
+                }
+                _ => {}
+            }
+            pos = next;
+        }
+        drop(seen);
+        let mut table: hashbrown::HashTable<(u32, u32)> =
+            hashbrown::HashTable::with_capacity(headers.len());
+        let mut repeated = Vec::new();
+        let name_of = |h: &Hdr| &text[h.name.0 as usize..h.name.1 as usize];
+        for i in 0..headers.len() {
+            let name = name_of(&headers[i]);
+            match table.entry(
+                name_hash(name),
+                |&(f, _)| name_of(&headers[f as usize]) == name,
+                |&(f, _)| name_hash(name_of(&headers[f as usize])),
+            ) {
+                hashbrown::hash_table::Entry::Occupied(mut e) => {
+                    let (first, last) = e.get_mut();
+                    let (first, prev) = (*first as usize, *last as usize);
+                    *last = i as u32;
+                    if first == prev {
+                        repeated.push(first);
+                    }
+                    headers[prev].next = i as u32;
+                }
+                hashbrown::hash_table::Entry::Vacant(e) => {
+                    e.insert((i as u32, i as u32));
+                }
+            }
+        }
+        let mut lazy = Lazy {
+            src: src.clone(),
+            headers,
+            table,
+            warnings,
+            parsed: Default::default(),
+        };
+        // Repeated sections, and keys repeated across their occurrences (as
+        // `Document::warnings` words them).
+        let mut more = Vec::new();
+        for first in repeated {
+            let name = lazy.name(first);
+            let mut prev = first;
+            let mut h = lazy.headers[first].next();
+            while h != NONE {
+                more.push(Warning {
+                    line: lazy.headers[h].line(),
+                    message: format!(
+                        "section [{name}] repeats the one at line {}; later wins",
+                        lazy.headers[prev].line()
+                    ),
+                });
+                prev = h;
+                h = lazy.headers[h].next();
+            }
+            let mut keys: Vec<(&str, usize, usize)> = Vec::new(); // key, line, header
+            for h in lazy.occurrences(first) {
+                for (line, key, _) in lazy.keys(h) {
+                    match keys
+                        .iter_mut()
+                        .find(|(k, _, _)| k.eq_ignore_ascii_case(key))
+                    {
+                        Some(prev) => {
+                            if prev.2 != h {
+                                more.push(Warning {
+                                    line,
+                                    message: format!(
+                                        "key '{key}' repeats line {} in [{name}]; later wins",
+                                        prev.1
+                                    ),
+                                });
+                            }
+                            *prev = (key, line, h);
+                        }
+                        None => keys.push((key, line, h)),
+                    }
+                }
+            }
+        }
+        lazy.warnings.extend(more);
+        lazy.warnings.sort_by_key(|w| w.line);
+        Ok(lazy)
+    }
+
+    fn name(&self, h: usize) -> &str {
+        let (start, end) = self.headers[h].name;
+        &self.src[start as usize..end as usize]
+    }
+
+    /// The first header named `name`.
+    fn first(&self, name: &str) -> Option<usize> {
+        self.table
+            .find(name_hash(name), |&(f, _)| self.name(f as usize) == name)
+            .map(|&(f, _)| f as usize)
+    }
+
+    /// Headers of the occurrences of the section whose first header is `first`.
+    fn occurrences(&self, first: usize) -> impl Iterator<Item = usize> + '_ {
+        std::iter::successors(Some(first), |&h| {
+            Some(self.headers[h].next()).filter(|&n| n != NONE)
+        })
+    }
+
+    fn occurrences_of<'a>(&'a self, name: &str) -> impl Iterator<Item = usize> + 'a {
+        self.first(name)
+            .into_iter()
+            .flat_map(|f| self.occurrences(f))
+    }
+
+    /// `(line, key, value)` of the key lines under header `h`.
+    fn keys(&self, h: usize) -> impl Iterator<Item = (usize, &str, &str)> + '_ {
+        let list = self.parsed_keys(h);
+        let src: &str = &self.src;
+        (0..list.len()).map(move |i| {
+            let k = list[i];
+            (
+                k.line as usize,
+                &src[k.key.0 as usize..k.key.1 as usize],
+                &src[k.value.0 as usize..k.value.1 as usize],
+            )
+        })
+    }
+
+    /// The key lines under header `h`, parsed when first asked for.
+    fn parsed_keys(&self, h: usize) -> std::rc::Rc<[KeyAt]> {
+        if let Some(found) = self.parsed.borrow().get(&(h as u32)) {
+            return found.clone();
+        }
+        let hdr = self.headers[h];
+        let base = self.src.as_ptr() as usize;
+        let list: std::rc::Rc<[KeyAt]> =
+            split_lines(&self.src[hdr.body as usize..hdr.end as usize])
+                .enumerate()
+                .filter_map(|(j, (content, _))| match classify_raw(content) {
+                    Ok(Raw::Key { key, value }) => {
+                        let at = (content.as_ptr() as usize - base) as u32;
+                        Some(KeyAt {
+                            line: hdr.line + 1 + j as u32,
+                            key: (at + key.0 as u32, at + key.1 as u32),
+                            value: (at + value.0 as u32, at + value.1 as u32),
+                        })
+                    }
+                    _ => None,
+                })
+                .collect();
+        self.parsed.borrow_mut().insert(h as u32, list.clone());
+        list
+    }
+
+    /// The header on `line`, if that line is one.
+    fn header_at(&self, line: usize) -> Option<usize> {
+        self.headers.binary_search_by_key(&line, |h| h.line()).ok()
+    }
+
+    fn body(&self) -> &str {
+        self.src.strip_prefix(BOM).unwrap_or(&self.src)
+    }
 }
 
 const BOM: char = '\u{feff}';
@@ -243,6 +579,7 @@ fn split_lines(s: &str) -> impl Iterator<Item = (&str, &'static str)> {
     })
 }
 
+#[inline]
 fn is_key_like(text: &str) -> bool {
     match text.chars().next() {
         None => false,
@@ -251,40 +588,119 @@ fn is_key_like(text: &str) -> bool {
     }
 }
 
+/// A line's kind as byte ranges of its content: no allocation. Both the full
+/// parse and the indexed read path classify with this one function, so they
+/// cannot disagree about a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Raw {
+    Blank,
+    Comment,
+    /// Range of the trimmed section name.
+    Header(usize, usize),
+    /// Ranges of the trimmed key and value.
+    Key {
+        key: (usize, usize),
+        value: (usize, usize),
+    },
+    Continuation,
+}
+
+/// The ASCII characters `char::is_whitespace` accepts (`u8::is_ascii_whitespace`
+/// leaves out the vertical tab).
+#[inline]
+fn ascii_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
+/// `s.trim_start()`: byte by byte over ASCII, `str::trim_start` from the
+/// first non-ASCII byte (Unicode whitespace), so the same result, faster.
+#[inline]
+fn trim_start(s: &str) -> &str {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() && ascii_space(b[i]) {
+        i += 1;
+    }
+    if i < b.len() && b[i] >= 0x80 {
+        return s[i..].trim_start();
+    }
+    &s[i..]
+}
+
+/// `s.trim_end()`, as [`trim_start`].
+#[inline]
+fn trim_end(s: &str) -> &str {
+    let b = s.as_bytes();
+    let mut i = b.len();
+    while i > 0 && ascii_space(b[i - 1]) {
+        i -= 1;
+    }
+    if i > 0 && b[i - 1] >= 0x80 {
+        return s[..i].trim_end();
+    }
+    &s[..i]
+}
+
+#[inline]
+fn trim(s: &str) -> &str {
+    trim_end(trim_start(s))
+}
+
 /// Context-free classification of one line's content.
-fn classify(text: &str) -> Result<Kind, &'static str> {
-    let body = text.trim_start();
-    if body.is_empty() {
-        return Ok(Kind::Blank);
+#[inline]
+fn classify_raw(text: &str) -> Result<Raw, &'static str> {
+    let body = trim_start(text);
+    let Some(&first) = body.as_bytes().first() else {
+        return Ok(Raw::Blank);
+    };
+    if first == b'#' || first == b';' {
+        return Ok(Raw::Comment);
     }
-    if body.starts_with('#') || body.starts_with(';') {
-        return Ok(Kind::Comment);
-    }
-    if let Some(rest) = body.strip_prefix('[') {
-        let close = rest.rfind(']').ok_or("unterminated section header")?;
-        let name = rest[..close].trim();
+    if first == b'[' {
+        let rest = &body[1..];
+        let close = memchr::memrchr(b']', rest.as_bytes()).ok_or("unterminated section header")?;
+        let inner = &rest[..close];
+        let lead = inner.len() - trim_start(inner).len();
+        let name = trim(inner);
         if name.is_empty() {
             return Err("empty section name");
         }
-        return Ok(Kind::Header {
-            name: name.to_string(),
-        });
+        let start = text.len() - rest.len() + lead;
+        return Ok(Raw::Header(start, start + name.len()));
     }
     if body.len() != text.len() {
-        return Ok(Kind::Continuation);
+        return Ok(Raw::Continuation);
     }
-    let sep = text.find(['=', ':']).ok_or("expected 'key = value'")?;
-    let key = text[..sep].trim();
+    // `=` and `:` are ASCII: a byte search finds the first of either.
+    let sep = memchr::memchr2(b'=', b':', text.as_bytes()).ok_or("expected 'key = value'")?;
+    // No leading whitespace here (that would be a continuation line).
+    let key = trim_end(&text[..sep]);
     if key.is_empty() {
         return Err("empty key");
     }
-    let key_start = text.len() - text.trim_start().len();
     let after = &text[sep + 1..];
-    let value = after.trim();
-    let value_start = sep + 1 + (after.len() - after.trim_start().len());
-    Ok(Kind::Key {
-        key: (key_start as u32, (key_start + key.len()) as u32),
-        value: (value_start as u32, (value_start + value.len()) as u32),
+    let lead = after.len() - trim_start(after).len();
+    let value = trim_end(&after[lead..]);
+    let value_start = sep + 1 + lead;
+    Ok(Raw::Key {
+        key: (0, key.len()),
+        value: (value_start, value_start + value.len()),
+    })
+}
+
+/// [`classify_raw`], with the section name copied out (the line model).
+fn classify(text: &str) -> Result<Kind, &'static str> {
+    Ok(match classify_raw(text)? {
+        Raw::Blank => Kind::Blank,
+        Raw::Comment => Kind::Comment,
+        Raw::Header(start, end) => Kind::Header {
+            name: text[start..end].to_string(),
+        },
+        Raw::Key { key, value } => Kind::Key {
+            key: (key.0 as u32, key.1 as u32),
+            value: (value.0 as u32, value.1 as u32),
+        },
+        Raw::Continuation => Kind::Continuation,
     })
 }
 
@@ -339,7 +755,51 @@ impl Document {
 
     /// [`Document::parse`] of a string it keeps (the lines point into it: no copy).
     pub fn parse_owned(text: String) -> Result<Document, ParseError> {
-        let src = std::sync::Arc::new(text);
+        Document::parse_arc(std::sync::Arc::new(text))
+    }
+
+    /// The read path: checks every line of `text` as [`Document::parse_owned`]
+    /// does (the same error for a malformed line), but builds only an index of
+    /// the section headers; a section's keys are parsed when they are read.
+    /// Cheap for a file of thousands of sections of which a run reads three.
+    /// An edit does the full parse first.
+    pub fn read_owned(text: String) -> Result<Document, ParseError> {
+        if text.len() >= u32::MAX as usize {
+            return Document::parse_owned(text);
+        }
+        let lazy = Lazy::scan(std::sync::Arc::new(text))?;
+        Ok(Document {
+            bom: lazy.src.starts_with(BOM),
+            lines: Vec::new(),
+            index: Default::default(),
+            lazy: Some(Box::new(lazy)),
+        })
+    }
+
+    /// [`Document::read_owned`] of a copy of `text`.
+    #[cfg(test)]
+    pub fn read(text: &str) -> Result<Document, ParseError> {
+        Document::read_owned(text.to_string())
+    }
+
+    /// The line model of this document (a full parse of a read document).
+    fn full(&self) -> std::borrow::Cow<'_, Document> {
+        match &self.lazy {
+            None => std::borrow::Cow::Borrowed(self),
+            Some(l) => std::borrow::Cow::Owned(
+                Document::parse_arc(l.src.clone()).expect("the read path checked every line"),
+            ),
+        }
+    }
+
+    /// Turns a read document into the line model, before an edit.
+    fn materialize(&mut self) {
+        if self.lazy.is_some() {
+            *self = self.full().into_owned();
+        }
+    }
+
+    fn parse_arc(src: std::sync::Arc<String>) -> Result<Document, ParseError> {
         let text: &str = &src;
         let (bom, body) = match text.strip_prefix(BOM) {
             Some(rest) => (true, rest),
@@ -384,6 +844,7 @@ impl Document {
             bom,
             lines,
             index: Default::default(),
+            lazy: None,
         };
         doc.reindex();
         Ok(doc)
@@ -405,11 +866,15 @@ impl Document {
             bom: false,
             lines: Vec::new(),
             index: Default::default(),
+            lazy: None,
         }
     }
 
     /// The text of the document; byte-identical to the parsed input when unchanged.
     pub fn render(&self) -> String {
+        if let Some(l) = &self.lazy {
+            return l.src.to_string();
+        }
         let mut out = String::with_capacity(
             self.lines
                 .iter()
@@ -429,6 +894,22 @@ impl Document {
 
     /// Every section header in file order, duplicates included.
     pub fn sections(&self) -> Vec<Section> {
+        if let Some(l) = &self.lazy {
+            return (0..l.headers.len())
+                .map(|h| Section {
+                    name: l.name(h).to_string(),
+                    line: l.headers[h].line(),
+                    entries: l
+                        .keys(h)
+                        .map(|(line, key, value)| Entry {
+                            key: key.to_string(),
+                            value: value.to_string(),
+                            line,
+                        })
+                        .collect(),
+                })
+                .collect();
+        }
         let mut out: Vec<Section> = Vec::new();
         for (i, line) in self.lines.iter().enumerate() {
             match &line.kind {
@@ -455,18 +936,30 @@ impl Document {
     /// Every section header `(name, line)` in file order, duplicates included
     /// (cheaper than [`Document::sections`]: no entries are collected).
     pub fn headers(&self) -> Vec<(&str, usize)> {
-        self.lines
-            .iter()
-            .enumerate()
-            .filter_map(|(i, l)| match &l.kind {
-                Kind::Header { name } => Some((name.as_str(), i + 1)),
-                _ => None,
-            })
-            .collect()
+        self.header_iter().collect()
+    }
+
+    /// [`Document::headers`] without collecting them.
+    pub fn header_iter(&self) -> impl Iterator<Item = (&str, usize)> + '_ {
+        match &self.lazy {
+            Some(l) => Either::A((0..l.headers.len()).map(|h| (l.name(h), l.headers[h].line()))),
+            None => Either::B(
+                self.lines
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, l)| match &l.kind {
+                        Kind::Header { name } => Some((name.as_str(), i + 1)),
+                        _ => None,
+                    }),
+            ),
+        }
     }
 
     /// The name of the section whose header is on `line` (1-based).
     pub fn header_name_at(&self, line: usize) -> Option<&str> {
+        if let Some(l) = &self.lazy {
+            return l.header_at(line).map(|h| l.name(h));
+        }
         match &self.lines.get(line.checked_sub(1)?)?.kind {
             Kind::Header { name } => Some(name),
             _ => None,
@@ -474,11 +967,20 @@ impl Document {
     }
 
     pub fn has_section(&self, name: &str) -> bool {
-        self.index.contains_key(name)
+        match &self.lazy {
+            Some(l) => l.first(name).is_some(),
+            None => self.index.contains_key(name),
+        }
     }
 
     /// Header line of each occurrence of section `name`.
     pub fn section_lines(&self, name: &str) -> Vec<usize> {
+        if let Some(l) = &self.lazy {
+            return l
+                .occurrences_of(name)
+                .map(|h| l.headers[h].line())
+                .collect();
+        }
         self.header_indices(name)
             .into_iter()
             .map(|i| i + 1)
@@ -487,26 +989,132 @@ impl Document {
 
     /// Later-wins value of `key` (case-insensitive) across all occurrences of section `name`.
     pub fn get(&self, name: &str, key: &str) -> Option<&str> {
-        let idx = self.winning(name, key)?;
-        let line = &self.lines[idx];
-        match &line.kind {
-            Kind::Key { value, .. } => Some(&line.text[value.0 as usize..value.1 as usize]),
-            _ => None,
+        self.keys_of(name)
+            .filter(|(_, k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, _, v)| v)
+            .last()
+    }
+
+    /// `(line, value)` of the winning `key` of section `name`: [`Document::line_of`]
+    /// and [`Document::get`] in one lookup.
+    pub fn find(&self, name: &str, key: &str) -> Option<(usize, &str)> {
+        self.keys_of(name)
+            .filter(|(_, k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(i, _, v)| (i + 1, v))
+            .last()
+    }
+
+    /// Every key line `(line, key, value)` of every occurrence of section
+    /// `name`, in file order.
+    pub fn entries(&self, name: &str) -> Vec<Entry> {
+        self.keys_of(name)
+            .map(|(i, key, value)| Entry {
+                key: key.to_string(),
+                value: value.to_string(),
+                line: i + 1,
+            })
+            .collect()
+    }
+
+    /// Names of the section occurrences, in file order, that hold a key line
+    /// `key = value` (key case-insensitive, value exact). Reads only the lines
+    /// in which `value` occurs in a read document.
+    pub fn sections_with_value(&self, key: &str, value: &str) -> Vec<&str> {
+        let mut out: Vec<(usize, &str)> = Vec::new();
+        fn push<'d>(out: &mut Vec<(usize, &'d str)>, line: usize, name: &'d str) {
+            if out.last().is_none_or(|&(l, _)| l != line) {
+                out.push((line, name));
+            }
         }
+        let matches = |k: &str, v: &str| k.eq_ignore_ascii_case(key) && v == value;
+        match &self.lazy {
+            // A value never spans lines; an empty one is everywhere.
+            Some(_) if value.contains('\n') => {}
+            Some(l) if !value.is_empty() => {
+                let bytes = l.src.as_bytes();
+                let mut last_start = NONE;
+                for at in memchr::memmem::find_iter(bytes, value.as_bytes()) {
+                    let start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+                    if start == last_start {
+                        continue;
+                    }
+                    last_start = start;
+                    // The section this line is in (none: before the first header).
+                    let h = l.headers.partition_point(|h| h.body as usize <= start);
+                    if h == 0 {
+                        continue;
+                    }
+                    let content = match memchr::memchr(b'\n', &bytes[at..]) {
+                        Some(i) => {
+                            let line = &l.src[start..at + i];
+                            line.strip_suffix('\r').unwrap_or(line)
+                        }
+                        None => &l.src[start..],
+                    };
+                    if let Ok(Raw::Key { key: k, value: v }) = classify_raw(content) {
+                        if matches(&content[k.0..k.1], &content[v.0..v.1]) {
+                            push(&mut out, l.headers[h - 1].line(), l.name(h - 1));
+                        }
+                    }
+                }
+            }
+            Some(l) => {
+                for h in 0..l.headers.len() {
+                    for (_, k, v) in l.keys(h) {
+                        if matches(k, v) {
+                            push(&mut out, l.headers[h].line(), l.name(h));
+                        }
+                    }
+                }
+            }
+            None => {
+                let mut current: Option<(usize, &str)> = None;
+                for (i, line) in self.lines.iter().enumerate() {
+                    match &line.kind {
+                        Kind::Header { name } => current = Some((i + 1, name)),
+                        Kind::Key { key: k, value: v } => {
+                            let k = &line.text[k.0 as usize..k.1 as usize];
+                            let v = &line.text[v.0 as usize..v.1 as usize];
+                            if let Some((h, name)) = current.filter(|_| matches(k, v)) {
+                                push(&mut out, h, name);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        out.into_iter().map(|(_, n)| n).collect()
     }
 
     /// Later-wins (key, value, line) of every distinct key of section `name`,
     /// merged over duplicates, in first-seen order; key returned lowercased.
     pub fn section_map(&self, name: &str) -> Vec<(String, String, usize)> {
         let mut out: Vec<(String, String, usize)> = Vec::new();
-        let mut pos: HashMap<String, usize> = HashMap::new();
+        // A section has a handful of keys: a linear search, until it has many.
+        let mut pos: Option<HashMap<String, usize>> = None;
         for (i, key, value) in self.keys_of(name) {
-            let lower = key.to_ascii_lowercase();
-            match pos.get(&lower) {
-                Some(&p) => out[p] = (lower, value.to_string(), i + 1),
+            let found = match &pos {
+                Some(pos) => pos.get(&key.to_ascii_lowercase()).copied(),
+                None => out.iter().position(|(k, _, _)| k.eq_ignore_ascii_case(key)),
+            };
+            match found {
+                Some(p) => {
+                    out[p].1 = value.to_string();
+                    out[p].2 = i + 1;
+                }
                 None => {
-                    pos.insert(lower.clone(), out.len());
-                    out.push((lower, value.to_string(), i + 1));
+                    out.push((key.to_ascii_lowercase(), value.to_string(), i + 1));
+                    if let Some(pos) = &mut pos {
+                        pos.insert(key.to_ascii_lowercase(), out.len() - 1);
+                    } else if out.len() > 16 {
+                        pos = Some(
+                            out.iter()
+                                .enumerate()
+                                .map(|(p, (k, _, _))| (k.clone(), p))
+                                .collect(),
+                        );
+                    }
                 }
             }
         }
@@ -516,16 +1124,31 @@ impl Document {
     /// True when a comment line sits between a header of section `name` and
     /// the next header (so removing the section would orphan it).
     pub fn section_has_comments(&self, name: &str) -> bool {
-        self.header_indices(name).into_iter().any(|h| {
-            self.lines[h + 1..self.section_end(h)]
+        // The read path keeps no comment lines: ask the full parse.
+        let full = self.full();
+        full.header_indices(name).into_iter().any(|h| {
+            full.lines[h + 1..full.section_end(h)]
                 .iter()
                 .any(|l| l.kind == Kind::Comment)
         })
     }
 
+    /// Whether a key of section `name` starts with `prefix` (ASCII
+    /// case-insensitive; `prefix` lowercase): the keys of
+    /// [`Document::section_map`], without building it.
+    pub fn has_key_prefix(&self, name: &str, prefix: &str) -> bool {
+        self.keys_of(name).any(|(_, k, _)| {
+            k.len() >= prefix.len()
+                && k.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+        })
+    }
+
     /// Line of the winning occurrence of `key` in section `name`.
     pub fn line_of(&self, name: &str, key: &str) -> Option<usize> {
-        self.winning(name, key).map(|i| i + 1)
+        self.keys_of(name)
+            .filter(|(_, k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(i, _, _)| i + 1)
+            .last()
     }
 
     /// Lines (1-based) of every occurrence of `key` in section `name`, in file
@@ -542,6 +1165,9 @@ impl Document {
     /// section (and across the occurrences of a repeated section only), so a
     /// large file stays cheap on the cached path.
     pub fn warnings(&self) -> Vec<Warning> {
+        if let Some(l) = &self.lazy {
+            return l.warnings.clone();
+        }
         let mut out = Vec::new();
         // Keys of the current section occurrence: (key, line).
         let mut seen: Vec<(&str, usize)> = Vec::new();
@@ -615,6 +1241,12 @@ impl Document {
 
     /// `"\r\n"` if most line endings are CRLF, else `"\n"`.
     pub fn line_ending(&self) -> &'static str {
+        if let Some(l) = &self.lazy {
+            let body = l.body().as_bytes();
+            let lf_all = memchr::memchr_iter(b'\n', body).count();
+            let crlf = memchr::memmem::find_iter(body, b"\r\n").count();
+            return if crlf > lf_all - crlf { "\r\n" } else { "\n" };
+        }
         let crlf = self.lines.iter().filter(|l| l.ending == "\r\n").count();
         let lf = self.lines.iter().filter(|l| l.ending == "\n").count();
         if crlf > lf {
@@ -634,6 +1266,7 @@ impl Document {
     /// already ends with a blank line). New lines use [`Self::line_ending`]; a
     /// missing final newline stays missing.
     pub fn set(&mut self, name: &str, key: &str, value: &str) -> Result<(), EditError> {
+        self.materialize();
         let result = self.set_inner(name, key, value);
         self.reindex();
         result
@@ -703,6 +1336,7 @@ impl Document {
 
     /// Remove the key line (and its continuation lines). `Ok(false)` if absent.
     pub fn remove_key(&mut self, name: &str, key: &str) -> Result<bool, EditError> {
+        self.materialize();
         let result = self.remove_key_inner(name, key);
         self.reindex();
         result
@@ -727,6 +1361,7 @@ impl Document {
     /// keeping its comment lines. Blank lines the removal makes redundant are
     /// dropped. `Ok(false)` if absent.
     pub fn remove_section(&mut self, name: &str) -> Result<bool, EditError> {
+        self.materialize();
         let result = self.remove_section_inner(name);
         self.reindex();
         result
@@ -850,9 +1485,15 @@ impl Document {
     }
 
     /// `(index, key, value)` of every key line in any occurrence of `name`.
-    fn keys_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (usize, &'a str, &'a str)> {
+    fn keys_of<'a>(&'a self, name: &str) -> impl Iterator<Item = (usize, &'a str, &'a str)> + 'a {
+        if let Some(l) = &self.lazy {
+            return Either::A(
+                l.occurrences_of(name)
+                    .flat_map(|h| l.keys(h).map(|(line, k, v)| (line - 1, k, v))),
+            );
+        }
         let headers: &[usize] = self.index.get(name).map(Vec::as_slice).unwrap_or(&[]);
-        headers.iter().flat_map(move |&h| {
+        Either::B(headers.iter().flat_map(move |&h| {
             self.lines[h + 1..]
                 .iter()
                 .enumerate()
@@ -865,14 +1506,7 @@ impl Document {
                     )),
                     _ => None,
                 })
-        })
-    }
-
-    fn winning(&self, name: &str, key: &str) -> Option<usize> {
-        self.keys_of(name)
-            .filter(|(_, k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(i, _, _)| i)
-            .last()
+        }))
     }
 }
 
@@ -1431,22 +2065,28 @@ mod tests {
             prop_oneof![3 => key_entry(), 1 => blank(), 1 => comment()]
         }
 
-        /// Random document text built from the line grammar.
-        fn document() -> impl Strategy<Value = String> {
+        /// Lines from the grammar: a preamble, then sections.
+        fn grammar_lines(
+            header: impl Strategy<Value = String>,
+            item: impl Strategy<Value = Vec<String>>,
+        ) -> impl Strategy<Value = Vec<String>> {
             let preamble = proptest::collection::vec(prop_oneof![blank(), comment()], 0..3);
-            let sections = proptest::collection::vec(
-                (header(), proptest::collection::vec(body_item(), 0..5)),
-                0..5,
-            );
-            (preamble, sections)
-                .prop_map(|(pre, secs)| {
-                    let mut lines: Vec<String> = pre.into_iter().flatten().collect();
-                    for (h, body) in secs {
-                        lines.push(h);
-                        lines.extend(body.into_iter().flatten());
-                    }
-                    lines
-                })
+            let sections =
+                proptest::collection::vec((header, proptest::collection::vec(item, 0..5)), 0..6);
+            (preamble, sections).prop_map(|(pre, secs)| {
+                let mut lines: Vec<String> = pre.into_iter().flatten().collect();
+                for (h, body) in secs {
+                    lines.push(h);
+                    lines.extend(body.into_iter().flatten());
+                }
+                lines
+            })
+        }
+
+        /// Lines joined with random LF/CRLF endings, maybe a BOM, maybe no
+        /// final newline.
+        fn assemble(lines: impl Strategy<Value = Vec<String>>) -> impl Strategy<Value = String> {
+            lines
                 .prop_flat_map(|lines| {
                     let n = lines.len();
                     (
@@ -1470,6 +2110,51 @@ mod tests {
                     }
                     text
                 })
+        }
+
+        /// Random document text built from the line grammar.
+        fn document() -> impl Strategy<Value = String> {
+            assemble(grammar_lines(header(), body_item()))
+        }
+
+        /// Lines legal in some places only, or odd: Unicode whitespace
+        /// (a continuation), a lone CR inside a value, names that differ
+        /// by inner whitespace, a `[` inside a value.
+        fn odd_item() -> impl Strategy<Value = Vec<String>> {
+            select(vec![
+                "\u{a0}x = 1",
+                "k = a\rb",
+                "key: value",
+                "KEY = v",
+                "x = [not a header]",
+                "region = prod",
+                "a = 1 ",
+                "[profile  prod]",
+                "[profile\tprod]",
+                "[ Prod ]",
+            ])
+            .prop_map(|s| vec![s.to_string()])
+        }
+
+        /// Malformed lines, each an error wherever it stands.
+        const BAD: &[&str] = &["nonsense", "[unterminated", "[]", "= v", "[ ]", " : x"];
+
+        /// [`document`] with odd lines, and now and then one malformed line
+        /// (anywhere, so also before the first section or after a header).
+        fn messy_document() -> impl Strategy<Value = String> {
+            let item = prop_oneof![4 => body_item(), 1 => odd_item()];
+            let lines = (
+                grammar_lines(header(), item),
+                proptest::option::weighted(0.2, (select(BAD), any::<Index>())),
+            )
+                .prop_map(|(mut lines, bad)| {
+                    if let Some((line, at)) = bad {
+                        let at = at.index(lines.len() + 1);
+                        lines.insert(at, line.to_string());
+                    }
+                    lines
+                });
+            assemble(lines)
         }
 
         fn rendered_lines(d: &Document) -> Vec<String> {
@@ -1575,6 +2260,80 @@ mod tests {
                     }
                 }
                 prop_assert!(d.has_final_newline() || !e.has_final_newline() || e.lines.is_empty());
+            }
+
+            /// The read path (`read_owned`: header index, sections parsed on
+            /// demand) answers every reader exactly as the full parse does,
+            /// fails the same way on the same line, and edits the same way.
+            #[test]
+            fn read_path_agrees_with_full_parse(
+                text in messy_document(),
+                key in select(KEYS),
+                value in select(VALUES),
+                pick in any::<Index>(),
+                remove in any::<bool>(),
+            ) {
+                let (full, read) = (Document::parse(&text), Document::read(&text));
+                let (full, read) = match (full, read) {
+                    (Err(a), Err(b)) => {
+                        prop_assert_eq!(a, b);
+                        return Ok(());
+                    }
+                    (Ok(f), Ok(r)) => (f, r),
+                    (f, r) => {
+                        prop_assert!(false, "full: {:?}, read: {:?}", f.err(), r.err());
+                        unreachable!()
+                    }
+                };
+                prop_assert!(read.lazy.is_some() && full.lazy.is_none());
+                prop_assert_eq!(read.render(), text.clone());
+                prop_assert_eq!(read.sections(), full.sections());
+                prop_assert_eq!(read.headers(), full.headers());
+                prop_assert_eq!(read.warnings(), full.warnings());
+                prop_assert_eq!(read.line_ending(), full.line_ending());
+                for line in 0..text.lines().count() + 2 {
+                    prop_assert_eq!(read.header_name_at(line), full.header_name_at(line));
+                }
+                let mut names: Vec<String> = NAMES.iter().map(|n| n.to_string()).collect();
+                names.extend(full.sections().into_iter().map(|s| s.name));
+                names.push("absent".into());
+                let keys: Vec<String> = KEYS
+                    .iter()
+                    .flat_map(|k| [k.to_string(), k.to_uppercase(), k.to_lowercase()])
+                    .chain(["key".to_string(), "K".to_string(), "absent".to_string()])
+                    .collect();
+                for name in &names {
+                    prop_assert_eq!(read.has_section(name), full.has_section(name));
+                    prop_assert_eq!(read.section_lines(name), full.section_lines(name));
+                    prop_assert_eq!(read.section_map(name), full.section_map(name));
+                    prop_assert_eq!(read.entries(name), full.entries(name));
+                    for k in &keys {
+                        prop_assert_eq!(read.get(name, k), full.get(name, k));
+                        prop_assert_eq!(read.line_of(name, k), full.line_of(name, k));
+                    }
+                }
+                for k in &keys {
+                    for v in VALUES.iter().chain(&["prod", "x", "1 ", "v", "a\rb", "\n"]) {
+                        prop_assert_eq!(
+                            read.sections_with_value(k, v),
+                            full.sections_with_value(k, v),
+                            "key {:?} value {:?}", k, v
+                        );
+                    }
+                }
+                prop_assert!(read == full);
+                // An edit of the read form: the full parse, then the same edit.
+                let name = &names[pick.index(names.len())];
+                let (mut r, mut f) = (read.clone(), full.clone());
+                if remove {
+                    prop_assert_eq!(r.remove_key(name, key), f.remove_key(name, key));
+                } else {
+                    prop_assert_eq!(r.set(name, key, value), f.set(name, key, value));
+                }
+                prop_assert!(r.lazy.is_none());
+                prop_assert_eq!(&r, &f);
+                prop_assert_eq!(r.render(), f.render());
+                prop_assert_eq!(read.render(), text);
             }
         }
     }

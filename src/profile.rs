@@ -19,9 +19,12 @@ use crate::cli::parse_duration;
 use crate::ini::Document;
 use crate::keys::{LongTermKeys, KEY_SETTING};
 use crate::secret::Secret;
-use std::collections::{BTreeMap, BTreeSet};
+use rustc_hash::FxHashMap;
+use std::cell::{OnceCell, RefCell};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::PathBuf;
+use std::rc::Rc;
 
 /// GetSessionToken limits and default, seconds.
 pub const GST_MIN: u64 = 900;
@@ -248,18 +251,27 @@ impl Plan {
 
 /// Profiles of the config file, merged per SPEC §2.
 ///
-/// Only the section list of each profile is built up front (one pass over the
-/// headers); keys are looked up on demand through the document's section
-/// index, so a config of thousands of profiles costs little on the cached path.
+/// Nothing is built per profile up front: a profile's sections are found
+/// through the document's section index when it is first asked for (`[P]`,
+/// `[profile P]`, `[default]`), and its keys are read from those sections on
+/// demand, so a config of thousands of profiles costs little on the cached
+/// path. The list of every profile is built only when asked for.
 #[derive(Debug, Clone)]
 pub struct ConfigIndex<'a> {
     doc: &'a Document,
-    /// Profile → its sections `(header line, bare)`, bare ones first, each
-    /// group in file order: the order in which keys override.
-    profiles: BTreeMap<String, Vec<(usize, bool)>>,
+    /// `(P, header line)` of `[profile P]` headers not spelled with exactly
+    /// one space (`[profile  P]`, `[profile\tP]`): rare, so kept aside.
+    irregular: Vec<(String, usize)>,
+    /// Sections of the profiles asked for so far (see [`Self::profile_sections`]).
+    memo: RefCell<FxHashMap<String, Sections>>,
+    /// Every profile name, once asked for.
+    names: OnceCell<BTreeSet<String>>,
     file: String,
     pub warnings: Vec<String>,
 }
+
+/// A profile's config sections: `(header line, bare, section name)`.
+type Sections = Rc<[(usize, bool, Box<str>)]>;
 
 /// The profile a config section belongs to, and whether it is a bare `[P]`.
 pub fn config_section_profile(section: &str) -> Option<(String, bool)> {
@@ -279,95 +291,163 @@ pub fn config_section_profile(section: &str) -> Option<(String, bool)> {
     Some((section.to_string(), true))
 }
 
+/// The profile of a `[profile P]` header whose name is not `profile P` with
+/// one space (so a lookup of `profile P` misses it); `None` for every other
+/// header. Cheap for the usual spelling.
+fn irregular_profile_header(section: &str) -> Option<String> {
+    let rest = section.strip_prefix("profile")?;
+    if !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    // Section names are trimmed: one space and a non-space is the usual form.
+    if rest.starts_with(' ') && !rest[1..].starts_with(char::is_whitespace) {
+        return None;
+    }
+    config_section_profile(section)
+        .filter(|(_, bare)| !bare)
+        .map(|(p, _)| p)
+}
+
 impl<'a> ConfigIndex<'a> {
     pub fn build(file: &'a AwsFile) -> ConfigIndex<'a> {
-        let mut profiles: BTreeMap<String, Vec<(usize, bool)>> = BTreeMap::new();
-        let headers = file.doc.headers();
-        // Bare sections first, then `[profile P]`/`[default]`, each in file order:
-        // a later application overrides an earlier one key by key.
-        for pass_bare in [true, false] {
-            for (name, line) in &headers {
-                let Some((profile, bare)) = config_section_profile(name) else {
-                    continue;
-                };
-                if bare == pass_bare {
-                    profiles.entry(profile).or_default().push((*line, bare));
-                }
-            }
-        }
-        let mut warnings = Vec::new();
-        if let Some(d) = profiles.get("default") {
-            let own: Vec<&str> = d
-                .iter()
-                .filter(|s| !s.1)
-                .filter_map(|s| file.doc.header_name_at(s.0))
-                .collect();
-            if own.contains(&"default") && own.iter().any(|n| *n != "default") {
-                warnings.push(format!(
-                    "{}: [default] and [profile default] are the same profile; the later one wins a key both set",
-                    file.shown
-                ));
-            }
+        let irregular = file
+            .doc
+            .header_iter()
+            .filter_map(|(name, line)| irregular_profile_header(name).map(|p| (p, line)))
+            .collect();
+        let mut idx = ConfigIndex {
+            doc: &file.doc,
+            irregular,
+            memo: Default::default(),
+            names: OnceCell::new(),
+            file: file.shown.clone(),
+            warnings: Vec::new(),
+        };
+        let own: Vec<&str> = idx
+            .profile_sections("default")
+            .iter()
+            .filter(|s| !s.1)
+            .filter_map(|s| file.doc.header_name_at(s.0))
+            .collect();
+        if own.contains(&"default") && own.iter().any(|n| *n != "default") {
+            idx.warnings.push(format!(
+                "{}: [default] and [profile default] are the same profile; the later one wins a key both set",
+                file.shown
+            ));
         }
         for w in file.doc.warnings() {
-            warnings.push(format!("{}:{}: {}", file.shown, w.line, w.message));
+            idx.warnings
+                .push(format!("{}:{}: {}", file.shown, w.line, w.message));
         }
-        ConfigIndex {
-            doc: &file.doc,
-            profiles,
-            file: file.shown.clone(),
-            warnings,
-        }
+        idx
     }
 
+    /// The sections of profile `name` as `(header line, bare, name)`: the bare `[P]`
+    /// ones first, then `[profile P]`/`[default]`, each group in file order
+    /// (the order in which keys override).
+    fn profile_sections(&self, name: &str) -> Sections {
+        if let Some(found) = self.memo.borrow().get(name) {
+            return found.clone();
+        }
+        let mut bare = Vec::new();
+        if config_section_profile(name).is_some_and(|(p, bare)| bare && p == name) {
+            bare = self.doc.section_lines(name);
+        }
+        let mut own = Vec::new();
+        if name == "default" {
+            own = self.doc.section_lines("default");
+        }
+        let spelled = format!("profile {name}");
+        if config_section_profile(&spelled).is_some_and(|(p, bare)| !bare && p == name) {
+            own.extend(self.doc.section_lines(&spelled));
+        }
+        own.extend(
+            self.irregular
+                .iter()
+                .filter(|(p, _)| p == name)
+                .map(|(_, line)| *line),
+        );
+        own.sort_unstable();
+        let found: Sections = bare
+            .into_iter()
+            .map(|l| (l, true))
+            .chain(own.into_iter().map(|l| (l, false)))
+            .filter_map(|(l, bare)| Some((l, bare, self.doc.header_name_at(l)?.into())))
+            .collect();
+        self.memo
+            .borrow_mut()
+            .insert(name.to_string(), found.clone());
+        found
+    }
+
+    /// Every profile name, in order.
     pub fn names(&self) -> impl Iterator<Item = &String> {
-        self.profiles.keys()
+        self.names
+            .get_or_init(|| {
+                self.doc
+                    .header_iter()
+                    .filter_map(|(name, _)| config_section_profile(name).map(|(p, _)| p))
+                    .collect()
+            })
+            .iter()
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.profiles.contains_key(name)
+        !self.profile_sections(name).is_empty()
     }
 
     /// A key of profile `name`, with its origin.
     pub fn get(&self, name: &str, key: &str) -> Option<Fact<String>> {
-        let (section, line) = self.profiles.get(name)?.iter().rev().find_map(|(h, _)| {
-            let section = self.doc.header_name_at(*h)?;
-            self.doc.line_of(section, key).map(|l| (section, l))
-        })?;
-        let value = self.doc.get(section, key)?.to_string();
+        let (section, line, value) =
+            self.profile_sections(name)
+                .iter()
+                .rev()
+                .find_map(|(_, _, section)| {
+                    self.doc
+                        .find(section, key)
+                        .map(|(line, value)| (section.to_string(), line, value))
+                })?;
         Some(Fact::new(
-            value,
+            value.to_string(),
             Origin::File {
                 file: self.file.clone(),
                 line,
-                section: section.to_string(),
+                section,
             },
         ))
     }
 
+    /// Profiles other than none whose `key` resolves to `value`, in name
+    /// order: the answer of asking [`Self::get`] for every profile, but only
+    /// the sections holding such a key line are looked at.
+    pub fn profiles_with(&self, key: &str, value: &str) -> Vec<(String, Fact<String>)> {
+        let candidates: BTreeSet<String> = self
+            .doc
+            .sections_with_value(key, value)
+            .into_iter()
+            .filter_map(|s| config_section_profile(s).map(|(p, _)| p))
+            .collect();
+        candidates
+            .into_iter()
+            .filter_map(|p| {
+                let f = self.get(&p, key).filter(|f| f.value == value)?;
+                Some((p, f))
+            })
+            .collect()
+    }
+
     fn has_key_prefix(&self, name: &str, prefix: &str) -> bool {
-        self.sections_of(name).iter().any(|(s, _, _)| {
-            self.doc
-                .section_map(s)
-                .iter()
-                .any(|(k, _, _)| k.starts_with(prefix))
-        })
+        self.profile_sections(name)
+            .iter()
+            .any(|(_, _, s)| self.doc.has_key_prefix(s, prefix))
     }
 
     /// The config sections of a profile: `(section, header line, bare)`.
     pub fn sections_of(&self, name: &str) -> Vec<(String, usize, bool)> {
-        self.profiles
-            .get(name)
-            .map(|v| {
-                v.iter()
-                    .filter_map(|(h, bare)| {
-                        self.doc
-                            .header_name_at(*h)
-                            .map(|n| (n.to_string(), *h, *bare))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.profile_sections(name)
+            .iter()
+            .map(|(h, bare, n)| (n.to_string(), *h, *bare))
+            .collect()
     }
 }
 
@@ -448,11 +528,27 @@ pub fn writable(doc: &Document, section: &str) -> Result<(), &'static str> {
     }
 }
 
-fn section_map(doc: &Document, name: &str) -> BTreeMap<String, (String, usize)> {
-    doc.section_map(name)
-        .into_iter()
-        .map(|(k, v, l)| (k, (v, l)))
-        .collect()
+/// The keys of a credentials section as resolution reads them (key
+/// case-insensitive, later occurrence wins), looked up in the document when
+/// asked: nothing is copied.
+struct SectionKeys<'a> {
+    doc: &'a Document,
+    name: &'a str,
+}
+
+impl<'a> SectionKeys<'a> {
+    /// `(value, line)` of `key`.
+    fn get(&self, key: &str) -> Option<(&'a str, usize)> {
+        self.doc.find(self.name, key).map(|(line, v)| (v, line))
+    }
+
+    fn contains_key(&self, key: &str) -> bool {
+        self.doc.find(self.name, key).is_some()
+    }
+}
+
+fn section_map<'a>(doc: &'a Document, name: &'a str) -> SectionKeys<'a> {
+    SectionKeys { doc, name }
 }
 
 /// Levenshtein distance, for "did you mean".
@@ -502,8 +598,10 @@ impl<'a> Resolver<'a> {
     /// Every profile name either file knows (config names without `profile `).
     pub fn all_profiles(&self) -> BTreeSet<String> {
         let mut names: BTreeSet<String> = self.config.names().cloned().collect();
-        for s in self.creds().sections() {
-            names.insert(s.name);
+        for (s, _) in self.creds().header_iter() {
+            if !names.contains(s) {
+                names.insert(s.to_string());
+            }
         }
         names
     }
@@ -686,10 +784,10 @@ impl<'a> Resolver<'a> {
                 Ok(Some(KeySource {
                     profile: profile.to_string(),
                     section: section.to_string(),
-                    origin: self.creds_origin(section, *line),
+                    origin: self.creds_origin(section, line),
                     keys: Keys::File(LongTermKeys {
-                        access_key_id: id.clone(),
-                        secret: Secret::new(secret.clone()),
+                        access_key_id: id.to_string(),
+                        secret: Secret::new(secret),
                     }),
                 }))
             }
@@ -1437,3 +1535,7 @@ mod tests {
         assert_eq!(human(0), "0s");
     }
 }
+
+#[cfg(test)]
+#[path = "profile_index_tests.rs"]
+mod index_tests;

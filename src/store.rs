@@ -221,11 +221,12 @@ pub fn load_file(path: &Path, shown: String) -> Result<AwsFile> {
                 let line = upto.iter().filter(|&&c| c == b'\n').count() + 1;
                 anyhow!("{shown}:{line}: not UTF-8 text")
             })?;
-            if let Some(pos) = text.find('\0') {
+            if let Some(pos) = memchr::memchr(0, text.as_bytes()) {
                 let line = text[..pos].matches('\n').count() + 1;
                 bail!("{shown}:{line}: contains a NUL byte; not a text file");
             }
-            Document::parse_owned(text).map_err(|e| anyhow!("{shown}:{}: {}", e.line, e.message))?
+            // The read path: every line checked, sections parsed when read.
+            Document::read_owned(text).map_err(|e| anyhow!("{shown}:{}: {}", e.line, e.message))?
         }
     };
     Ok(AwsFile {

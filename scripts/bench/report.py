@@ -75,10 +75,16 @@ am = c1[am_name]["median"]
 aw = c1[aw_name]["median"]
 
 sizes = [10, 100, 1000, 10000]
-scale_c = {n: next(iter(hf(f"2-scale-cached-{n}.json").values())) for n in sizes}
-scale_l = {n: next(iter(hf(f"2-scale-list-{n}.json").values())) for n in sizes}
+kinds = ["cached", "list", "explain"]
+# scale[kind][n] and before[kind][n]: hyperfine results (before: BENCH_BEFORE's binary).
+scale = {k: {n: hf(f"2-scale-{k}-{n}.json")[f"{k}, {n} profiles"] for n in sizes} for k in kinds}
+before = {k: {n: hf(f"2-scale-{k}-{n}.json").get(f"{k}, {n} profiles, before") for n in sizes} for k in kinds}
+has_before = all(before[k][n] for k in kinds for n in sizes)
+scale_c, scale_l = scale["cached"], scale["list"]
 cached_n = {n: scale_c[n]["median"] for n in sizes}
 list_n = {n: scale_l[n]["median"] for n in sizes}
+explain_n = {n: scale["explain"][n]["median"] for n in sizes}
+me_before = c1f.get("mfa-exec test -- true (before)", {}).get("median")
 
 r_me = hf("3-refresh-mfa-exec.json")
 r_me = next(iter(r_me.values()))
@@ -135,6 +141,23 @@ targets = [
      bool(stampede) and all(s[2] == 1 and s[4] == 0 for s in stampede)),
 ]
 
+goals17 = [
+    ("cached path at 10,000 profiles ≤ 1.5× its time at 10",
+     f"{cached_n[10000] / cached_n[10]:.2f}× ({ms(cached_n[10000])} vs {ms(cached_n[10])} ms)",
+     cached_n[10000] <= 1.5 * cached_n[10]),
+    ("cached path at 1,000 profiles ≤ 1.2× its time at 10",
+     f"{cached_n[1000] / cached_n[10]:.2f}× ({ms(cached_n[1000])} vs {ms(cached_n[10])} ms)",
+     cached_n[1000] <= 1.2 * cached_n[10]),
+    ("`list` at 10,000 profiles ≤ 40 ms", f"{ms(list_n[10000])} ms", list_n[10000] <= 0.040),
+    ("`explain` at 10,000 profiles ≤ 1.5× at 10",
+     f"{explain_n[10000] / explain_n[10]:.2f}× ({ms(explain_n[10000])} vs {ms(explain_n[10])} ms)",
+     explain_n[10000] <= 1.5 * explain_n[10]),
+]
+if me_before:
+    goals17.append(("overhead of the cached path over `/bin/true` at or below the earlier tree's",
+                    f"{ms(me - tr)} ms (earlier tree: {ms(me_before - tr)} ms; same run)",
+                    me - tr <= me_before - tr))
+
 # ------------------------------------------------------------------ text
 w("# Benchmarks")
 w("")
@@ -166,6 +189,15 @@ w("")
 w("| target | measured | |")
 w("|---|---|---|")
 for t, m, met in targets:
+    w(f"| {t} | {m} | {ok(met)} |")
+w("")
+w("## Targets (issue 17: scale)")
+w("")
+w("Same-run ratios from section 2 (this tree)" + (", with the earlier tree measured in the same hyperfine runs." if has_before else "."))
+w("")
+w("| target | measured | |")
+w("|---|---|---|")
+for t, m, met in goals17:
     w(f"| {t} | {m} | {ok(met)} |")
 w("")
 
@@ -250,13 +282,31 @@ w("in the credentials file, `[profile userNNNNN]` with `mfa_serial` in the confi
 w("refresh then adds `[test]`, so the credentials file has N sections. Commands:")
 w("`mfa-exec test -- true` and `mfa-exec list` (which prints one row per profile).")
 w("")
-w("| profiles | credentials file | cached path median (ms) | runs | `list` median (ms) | runs | `list` rows |")
+w("`mfa-exec explain test` (every fact of the profile and the warnings) is the third command.")
+if has_before:
+    w(f"Each command ran beside the same command of the earlier tree (`BENCH_BEFORE`, "
+      f"`{sh(os.environ.get('MFA_EXEC_BENCH_BEFORE', ''), '--version') or '?'}`) in one hyperfine run.")
+w("")
+w("| profiles | config + credentials | cached path (ms) | `list` (ms) | `explain` (ms) | runs (cached / list / explain) | `list` rows |")
 w("|---:|---:|---:|---:|---:|---:|---:|")
 for n in sizes:
     rows = max(len(read(f"2-scale-list-{n}.out").splitlines()) - 1, 0)
-    w(f"| {n:,} ({read(f'2-sections-{n}.txt')} sections) | {int(read(f'2-bytes-{n}.txt')) / 1024:.0f} KiB | "
-      f"{ms(cached_n[n])} | {len(scale_c[n]['times'])} | {ms(list_n[n])} | {len(scale_l[n]['times'])} | {rows} |")
+    size = (int(read(f"2-config-bytes-{n}.txt", "0")) + int(read(f"2-bytes-{n}.txt"))) / 1024
+    cell = lambda k: (f"{ms(scale[k][n]['median'])}" + (f" (before: {ms(before[k][n]['median'])})" if has_before else ""))
+    w(f"| {n:,} ({read(f'2-sections-{n}.txt')} sections) | {size:,.0f} KiB | "
+      f"{cell('cached')} | {cell('list')} | {cell('explain')} | "
+      f"{len(scale['cached'][n]['times'])} / {len(scale['list'][n]['times'])} / {len(scale['explain'][n]['times'])} | {rows} |")
 w("")
+if has_before:
+    same = read("2-same-output.txt").splitlines()
+    diff = [l for l in same if l.endswith("DIFFERENT")]
+    w(f"Ratios to 10 profiles, this tree: cached path " + ", ".join(f"{cached_n[n] / cached_n[10]:.2f}×" for n in sizes[1:])
+      + "; earlier tree: " + ", ".join(f"{before['cached'][n]['median'] / before['cached'][10]['median']:.2f}×" for n in sizes[1:])
+      + " (100, 1,000, 10,000 profiles).")
+    w("")
+    w(f"Output of both trees compared for every command and size ({len(same)} pairs; the minutes "
+      f"left on a session are masked): " + ("identical." if not diff else "**different: " + ", ".join(diff) + "**"))
+    w("")
 w("A command whose first run took over 1 s was run 3 times without warm-up; over 20 s,")
 w("that first run is the figure (runs = 1).")
 w("")
@@ -272,7 +322,7 @@ def shape(d):
 
 w(f"Growth per 10× more profiles (10→100, 100→1,000, 1,000→10,000): cached path {growth(cached_n)}"
   f" ({shape(cached_n)} at the top), `list` {growth(list_n)} ({shape(list_n)} at the top).")
-w(f"Per profile at 10,000: cached path {cached_n[10000] / 10000 * 1e6:.1f} µs, `list` {list_n[10000] / 10000 * 1e6:.0f} µs.")
+w(f"Per profile at 10,000: cached path {cached_n[10000] / 10000 * 1e6:.2f} µs, `list` {list_n[10000] / 10000 * 1e6:.1f} µs.")
 w("")
 
 w("## 3. Refresh path")
@@ -349,6 +399,23 @@ if sc:
 else:
     w(f"Binary: {binary:,} bytes (strace not installed: no syscall profile).")
 w("")
+ru = [l.split("\t") for l in read("rusage.tsv").splitlines()]
+if ru:
+    w("CPU time of `mfa-exec test -- true` per run (getrusage over 200 runs, `true` included):")
+    w("")
+    w("| tree | profiles | user (ms) | system (ms) |")
+    w("|---|---:|---:|---:|")
+    for which, n, u, sy in ru:
+        w(f"| {which} | {int(n):,} | {float(u):.2f} | {float(sy):.2f} |")
+    w("")
+ld = read("ld-statistics.txt")
+if ld:
+    w("The dynamic loader's statistics (`LD_DEBUG=statistics`; mfa-exec, then `true`):")
+    w("")
+    w("```")
+    w("\n".join(l.split(":", 1)[-1].rstrip() if l[:1].isdigit() else l.rstrip() for l in ld.splitlines()))
+    w("```")
+    w("")
 
 w("## Commands")
 w("")

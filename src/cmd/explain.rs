@@ -49,10 +49,8 @@ fn key_at(app: &App, origin: &Origin) -> Option<String> {
     } else {
         &app.files.credentials.doc
     };
-    doc.sections()
+    doc.entries(section)
         .into_iter()
-        .filter(|s| s.name == *section)
-        .flat_map(|s| s.entries)
         .find(|e| e.line == *line)
         .map(|e| e.key)
 }
@@ -226,14 +224,14 @@ fn warnings(app: &App, plan: Option<&Plan>, name: &str) -> Vec<String> {
                     w.push(x.clone());
                 }
             }
-            for other in idx.names() {
-                if let Some(sp) = idx.get(other, "source_profile") {
-                    if sp.value == plan.destination && *other != plan.profile {
-                        w.push(format!(
-                            "profile '{other}' uses [{}] as its source_profile ({}), but mfa-exec writes sessions there",
-                            plan.destination, sp.origin
-                        ));
-                    }
+            // Only profiles with a `source_profile = <destination>` line can
+            // resolve to it: no need to resolve every profile of the file.
+            for (other, sp) in idx.profiles_with("source_profile", &plan.destination) {
+                if other != plan.profile {
+                    w.push(format!(
+                        "profile '{other}' uses [{}] as its source_profile ({}), but mfa-exec writes sessions there",
+                        plan.destination, sp.origin
+                    ));
                 }
             }
             if let Some(s) = &plan.serial {
@@ -294,18 +292,11 @@ pub fn run(env: Env, ui: Ui, a: &ExplainArgs) -> Result<i32> {
                 };
                 f.push(fact("config section", "", Some(&o)));
             }
-            for s in app
-                .files
-                .credentials
-                .doc
-                .sections()
-                .into_iter()
-                .filter(|s| s.name == name)
-            {
+            for line in app.files.credentials.doc.section_lines(&name) {
                 let o = Origin::File {
                     file: app.files.credentials.shown.clone(),
-                    line: s.line,
-                    section: s.name,
+                    line,
+                    section: name.clone(),
                 };
                 f.push(fact("credentials section", "", Some(&o)));
             }

@@ -89,19 +89,19 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
         }
     }
     let listed: BTreeSet<String> = out.iter().map(|r| r.profile.clone()).collect();
-    for s in doc.sections() {
-        if shown_sections.contains(&s.name) || listed.contains(&s.name) {
+    for (name, _) in doc.header_iter() {
+        if shown_sections.contains(name) || listed.contains(name) {
             continue;
         }
-        if let Some(c) = read_session(doc, &s.name) {
-            shown_sections.insert(s.name.clone());
+        if let Some(c) = read_session(doc, name) {
+            shown_sections.insert(name.to_string());
             let (st, exp, left) = state(Some(&c), now, min);
             out.push(Row {
-                profile: s.name.clone(),
+                profile: name.to_string(),
                 source: c.marker.as_ref().map(|m| m.source.clone()),
                 keys: None,
                 device: c.marker.as_ref().and_then(|m| m.serial.clone()),
-                section: s.name.clone(),
+                section: name.to_string(),
                 state: st,
                 expires: exp,
                 remaining_seconds: left,
@@ -124,13 +124,16 @@ pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
         .value;
     let app = App::load(env, ui)?;
     let rows = rows(&app, Utc::now(), min);
-    let mut out = std::io::stdout().lock();
+    // One write per buffer, not per row (stdout is line-buffered).
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     if a.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+        out.flush()?;
         return Ok(0);
     }
     if rows.is_empty() {
         writeln!(out, "no profile with an MFA device or a cached session")?;
+        out.flush()?;
         return Ok(0);
     }
     let table: Vec<[String; 5]> = rows
@@ -194,5 +197,6 @@ pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
             w3 = w[3]
         )?;
     }
+    out.flush()?;
     Ok(0)
 }

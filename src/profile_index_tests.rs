@@ -1,0 +1,171 @@
+//! The config index finds a profile's sections and keys on demand; these
+//! properties hold it to the index it replaced, which built every profile up
+//! front, over generated config files (both document forms).
+
+use super::*;
+use proptest::prelude::*;
+use proptest::sample::select;
+use std::collections::BTreeMap;
+
+/// The index as it was built before (every profile, up front): the reference.
+fn reference(doc: &Document) -> BTreeMap<String, Vec<(usize, bool)>> {
+    let mut profiles: BTreeMap<String, Vec<(usize, bool)>> = BTreeMap::new();
+    let headers: Vec<(String, usize)> = doc
+        .sections()
+        .into_iter()
+        .map(|s| (s.name, s.line))
+        .collect();
+    for pass_bare in [true, false] {
+        for (name, line) in &headers {
+            let Some((profile, bare)) = config_section_profile(name) else {
+                continue;
+            };
+            if bare == pass_bare {
+                profiles.entry(profile).or_default().push((*line, bare));
+            }
+        }
+    }
+    profiles
+}
+
+/// The reference's `get`: the last section of the profile with the key wins.
+fn reference_get(
+    doc: &Document,
+    profiles: &BTreeMap<String, Vec<(usize, bool)>>,
+    name: &str,
+    key: &str,
+) -> Option<(String, usize, String)> {
+    profiles.get(name)?.iter().rev().find_map(|(h, _)| {
+        let section = doc.header_name_at(*h)?;
+        let line = doc.line_of(section, key)?;
+        Some((
+            section.to_string(),
+            line,
+            doc.get(section, key)?.to_string(),
+        ))
+    })
+}
+
+const HEADERS: &[&str] = &[
+    "[default]",
+    "[profile default]",
+    "[profile  default]",
+    "[a]",
+    "[ a ]",
+    "[profile a]",
+    "[profile\ta]",
+    "[profile  a]",
+    "[profile]",
+    "[profile profile]",
+    "[profilea]",
+    "[sso-session a]",
+    "[b c]",
+    "[profile b c]",
+    "[profile b  c]",
+    "[profile\u{a0}a]",
+];
+const LINES: &[&str] = &[
+    "source_profile = a",
+    "source_profile = b c",
+    "Source_Profile = default",
+    "SOURCE_PROFILE: a",
+    "region = r",
+    "REGION = s",
+    "mfa_serial: m",
+    "# source_profile = a",
+    "",
+    "role_arn = a",
+];
+const KEYS: &[&str] = &[
+    "source_profile",
+    "region",
+    "mfa_serial",
+    "role_arn",
+    "absent",
+];
+
+fn config() -> impl Strategy<Value = String> {
+    (
+        proptest::collection::vec(
+            (
+                select(HEADERS),
+                proptest::collection::vec(select(LINES), 0..4),
+            ),
+            0..8,
+        ),
+        select(vec!["\n", "\r\n"]),
+    )
+        .prop_map(|(sections, eol)| {
+            let mut text = String::new();
+            for (h, lines) in sections {
+                text.push_str(h);
+                text.push_str(eol);
+                for l in lines {
+                    text.push_str(l);
+                    text.push_str(eol);
+                }
+            }
+            text
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn config_index_agrees_with_the_full_index(text in config()) {
+        for doc in [Document::parse(&text).unwrap(), Document::read(&text).unwrap()] {
+            let file = AwsFile {
+                path: "/h/.aws/config".into(),
+                shown: "~/.aws/config".into(),
+                doc,
+            };
+            let idx = ConfigIndex::build(&file);
+            let doc = &file.doc;
+            let full = reference(doc);
+            let names: Vec<&String> = idx.names().collect();
+            prop_assert_eq!(names, full.keys().collect::<Vec<_>>());
+            let mut asked: Vec<String> = full.keys().cloned().collect();
+            asked.extend(["absent", " a", "profile a", "b  c", "profile", "sso-session a"].map(String::from));
+            for name in &asked {
+                prop_assert_eq!(idx.contains(name), full.contains_key(name), "{:?}", name);
+                let expected: Vec<(String, usize, bool)> = full
+                    .get(name)
+                    .map(|v| v.iter().map(|(h, b)| (doc.header_name_at(*h).unwrap().to_string(), *h, *b)).collect())
+                    .unwrap_or_default();
+                prop_assert_eq!(idx.sections_of(name), expected, "{:?}", name);
+                for key in KEYS {
+                    let got = idx.get(name, key).map(|f| match f.origin {
+                        Origin::File { section, line, .. } => (section, line, f.value),
+                        o => panic!("origin {o:?}"),
+                    });
+                    prop_assert_eq!(got, reference_get(doc, &full, name, key), "{:?} {:?}", name, key);
+                }
+            }
+            for value in ["a", "b c", "default", "r", "m", "absent"] {
+                let got: Vec<(String, String)> = idx
+                    .profiles_with("source_profile", value)
+                    .into_iter()
+                    .map(|(p, f)| (p, f.value))
+                    .collect();
+                let expected: Vec<(String, String)> = full
+                    .keys()
+                    .filter_map(|p| {
+                        let (_, _, v) = reference_get(doc, &full, p, "source_profile")?;
+                        (v == value).then(|| (p.clone(), v))
+                    })
+                    .collect();
+                prop_assert_eq!(got, expected, "{:?}", value);
+            }
+            let own_default: Vec<&str> = full
+                .get("default")
+                .map(|v| v.iter().filter(|s| !s.1).filter_map(|s| doc.header_name_at(s.0)).collect())
+                .unwrap_or_default();
+            let warned = own_default.contains(&"default") && own_default.iter().any(|n| *n != "default");
+            prop_assert_eq!(
+                idx.warnings.iter().any(|w| w.contains("[default] and [profile default]")),
+                warned
+            );
+        }
+    }
+}
