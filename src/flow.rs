@@ -273,9 +273,7 @@ fn with_code(
 /// occurrence, no key mfa-exec sets twice, and the SPEC §2 overwrite rule.
 fn safe_to_write(doc: &crate::ini::Document, section: &str) -> bool {
     doc.section_lines(section).len() <= 1
-        && store::SESSION_KEYS
-            .iter()
-            .all(|k| doc.key_lines(section, k).len() <= 1)
+        && doc.repeated_key(section, store::SESSION_KEYS).is_none()
         && crate::profile::writable(doc, section).is_ok()
 }
 

@@ -1151,13 +1151,21 @@ impl Document {
             .last()
     }
 
-    /// Lines (1-based) of every occurrence of `key` in section `name`, in file
-    /// order: more than one means an edit of that key would be refused.
-    pub fn key_lines(&self, name: &str, key: &str) -> Vec<usize> {
-        self.keys_of(name)
-            .filter(|(_, k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(i, _, _)| i + 1)
-            .collect()
+    /// The first of `keys` (case-insensitive) that appears twice in section
+    /// `name`, with the lines (1-based) of its first two occurrences: an edit
+    /// of that key would be refused. One pass over the section's keys.
+    pub fn repeated_key(&self, name: &str, keys: &[&str]) -> Option<(String, usize, usize)> {
+        let mut seen: Vec<(usize, usize)> = Vec::new(); // (index in keys, line)
+        for (i, k, _) in self.keys_of(name) {
+            let Some(at) = keys.iter().position(|want| want.eq_ignore_ascii_case(k)) else {
+                continue;
+            };
+            match seen.iter().find(|(j, _)| *j == at) {
+                Some(&(_, first)) => return Some((keys[at].to_string(), first, i + 1)),
+                None => seen.push((at, i + 1)),
+            }
+        }
+        None
     }
 
     /// Repeated sections and keys (each repeat names the previous occurrence),
@@ -1970,6 +1978,20 @@ mod tests {
         // Other keys of [y] are still editable.
         d.set("y", "other", "o").unwrap();
         assert_eq!(d.get("y", "other"), Some("o"));
+    }
+
+    #[test]
+    fn repeated_key_names_the_first_repeat() {
+        let text = "[a]\nx = 1\nK = 1\ny = 2\nk = 2\nx = 3\n[b]\nk = 1\n";
+        for d in [doc(text), Document::read(text).unwrap()] {
+            assert_eq!(
+                d.repeated_key("a", &["k", "x"]),
+                Some(("k".to_string(), 3, 5))
+            );
+            assert_eq!(d.repeated_key("a", &["y"]), None);
+            assert_eq!(d.repeated_key("b", &["k"]), None);
+            assert_eq!(d.repeated_key("none", &["k"]), None);
+        }
     }
 
     /// A real check in every build (not a `debug_assert!`): nothing can

@@ -872,16 +872,17 @@ impl<'a> Resolver<'a> {
         }
         // A key mfa-exec sets or removes that appears twice would make the
         // write refuse after STS: refuse now, before a code is asked for.
-        for key in crate::store::SESSION_KEYS {
-            if let [first, second, ..] = self.creds().key_lines(section, key)[..] {
-                return Err(err_hint(
-                    format!(
-                        "[{section}] in {} has {key} twice (lines {first} and {second}); mfa-exec will not write into it",
-                        self.files.credentials.shown
-                    ),
-                    format!("remove one of the two lines from [{section}]"),
-                ));
-            }
+        if let Some((key, first, second)) = self
+            .creds()
+            .repeated_key(section, crate::store::SESSION_KEYS)
+        {
+            return Err(err_hint(
+                format!(
+                    "[{section}] in {} has {key} twice (lines {first} and {second}); mfa-exec will not write into it",
+                    self.files.credentials.shown
+                ),
+                format!("remove one of the two lines from [{section}]"),
+            ));
         }
         let Err(reason) = writable(self.creds(), section) else {
             return Ok(());
