@@ -132,14 +132,15 @@ pub fn run(env: Env, ui: Ui, a: &LoginArgs) -> Result<i32> {
         Some(f) => Some(crate::sts::CaBundle::load(&app.env, f)?),
         None => None,
     };
+    let proxy = crate::sts::proxy_for(&app.env, &endpoint)?;
     let https = Https {
         tls: ca_bundle.as_ref().map(|b| crate::sts::tls_context(Some(b))),
-        proxy: crate::sts::proxy_config(crate::sts::proxy_for(&app.env, &endpoint)?.as_ref()),
+        proxy: crate::sts::proxy_config(proxy.as_ref()),
         ..Https::default()
     };
     let token = https
         .signin_token(&endpoint, &session, duration)
-        .map_err(|e| describe(&e, &endpoint, &name, what))?;
+        .map_err(|e| describe(&e, &endpoint, &name, what, proxy.as_ref()))?;
     let url = signin::login_url(&endpoint, &destination, &token);
     match opener {
         None => {
@@ -251,7 +252,13 @@ fn federation_session(app: &App, plan: &Plan, a: &LoginArgs) -> Result<Session> 
 }
 
 /// SPEC §7: a sign-in failure as one line and a hint.
-fn describe(e: &SigninError, endpoint: &str, profile: &str, what: &str) -> Fail {
+fn describe(
+    e: &SigninError,
+    endpoint: &str,
+    profile: &str,
+    what: &str,
+    proxy: Option<&crate::sts::Proxy>,
+) -> Fail {
     let at = format!("the AWS sign-in endpoint at {endpoint}");
     let network = "check the network and the proxy variables (HTTPS_PROXY, NO_PROXY), or the endpoint (--signin-url, MFA_EXEC_SIGNIN_URL)";
     match e {
@@ -266,6 +273,15 @@ fn describe(e: &SigninError, endpoint: &str, profile: &str, what: &str) -> Fail 
         }
         SigninError::BadAnswer(why) => {
             fail(format!("{at} sent an answer mfa-exec cannot read: {why}"))
+        }
+        // Through a proxy, a refused connection or an unknown host is the
+        // proxy's (SPEC §8.2: name the proxy, not the endpoint).
+        SigninError::Unreachable(why @ ("connection refused" | "the host name does not resolve")) => {
+            match proxy {
+                Some(p) => fail(format!("cannot reach the proxy {p} for {at}: {why}"))
+                    .hint("check the proxy (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY), or bypass it for the sign-in host with NO_PROXY"),
+                None => fail(format!("{at} is unreachable: {why}")).hint(network),
+            }
         }
         SigninError::Unreachable(why) => fail(format!("{at} is unreachable: {why}")).hint(network),
         SigninError::TimedOut => fail(format!("{at} did not answer in time")).hint(network),

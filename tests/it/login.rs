@@ -720,3 +720,22 @@ fn login_role_refused_keeps_only_the_normal_cache_write() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(sts.count(), n, "the cached role session served");
 }
+
+/// SPEC §8.2 on the sign-in path too: an unreachable proxy is named as the
+/// proxy, not as the sign-in endpoint.
+#[test]
+fn login_names_an_unreachable_proxy() {
+    let sts = FakeSts::start();
+    let closed = format!("http://127.0.0.1:{}", free_closed_port());
+    let env = TestEnv::seeded()
+        .with_env("HTTP_PROXY", &closed)
+        .with_env("NO_PROXY", "127.0.0.1");
+    let target = format!("http://localhost:{}/federation", free_closed_port());
+    let (code, stdout, stderr) = login_test(&env, &sts, &target);
+    assert_eq!(code, Some(125));
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr,
+        format!("mfa-exec: error: cannot reach the proxy {closed} (from HTTP_PROXY) for the AWS sign-in endpoint at {target}: connection refused\nhint: check the proxy (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY), or bypass it for the sign-in host with NO_PROXY\n")
+    );
+}
