@@ -41,6 +41,21 @@ pub struct Deps<'a> {
     pub ui: Ui,
     /// Read only when a refresh needs long-term keys that live there.
     pub keyring: &'a dyn crate::keystore::Keyring,
+    /// The end of the run's whole budget (credential-process), if any: the
+    /// write lock is waited for only until then (at least a second).
+    pub deadline: Option<std::time::Instant>,
+}
+
+/// How long a write waits for the write lock: 10 s, cut to what is left of
+/// the run's budget (but at least a second, to write what STS issued).
+fn write_timeout(deps: &Deps) -> Duration {
+    let full = Duration::from_secs(10);
+    match deps.deadline {
+        Some(d) => full
+            .min(d.saturating_duration_since(std::time::Instant::now()))
+            .max(Duration::from_secs(1)),
+        None => full,
+    }
 }
 
 /// The cached path: a fresh session for the plan in the loaded document.
@@ -463,7 +478,7 @@ fn write_dropping(
     marker: &Marker,
     stale: Option<&str>,
 ) -> Result<()> {
-    deps.store.modify(Duration::from_secs(10), &|doc| {
+    deps.store.modify(write_timeout(deps), &|doc| {
         if let Err(reason) = crate::profile::writable(doc, section) {
             return Err(fail(format!(
                 "refusing to write the session into [{section}] of {}: {reason} now",
@@ -743,6 +758,7 @@ mod tests {
             now: &now,
             ui: Ui::new(0, true),
             keyring: &crate::keystore::MemKeyring::default(),
+            deadline: None,
         };
         let opts = Options {
             force: false,

@@ -245,6 +245,7 @@ fn federation_session(app: &App, plan: &Plan, a: &LoginArgs) -> Result<Session> 
                 now: &now,
                 ui: app.ui,
                 keyring: &keyring,
+                deadline: None,
             };
             Err(flow::describe(plan, None, &e, &deps).into())
         }

@@ -218,6 +218,7 @@ impl App {
             now: &now,
             ui: self.ui,
             keyring: &keyring,
+            deadline,
         };
         let opts = Options {
             force: s.force,
