@@ -1133,14 +1133,18 @@ impl Document {
         })
     }
 
-    /// Whether a key of section `name` starts with `prefix` (ASCII
-    /// case-insensitive; `prefix` lowercase): the keys of
-    /// [`Document::section_map`], without building it.
-    pub fn has_key_prefix(&self, name: &str, prefix: &str) -> bool {
-        self.keys_of(name).any(|(_, k, _)| {
-            k.len() >= prefix.len()
-                && k.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
-        })
+    /// `(line, key, value)` of every key line of every occurrence of section
+    /// `name`, in file order (1-based lines; nothing copied).
+    pub fn key_lines<'a>(
+        &'a self,
+        name: &str,
+    ) -> impl Iterator<Item = (usize, &'a str, &'a str)> + 'a {
+        self.keys_of(name).map(|(i, k, v)| (i + 1, k, v))
+    }
+
+    /// Whether section `name` has a key line (in any occurrence).
+    pub fn has_keys(&self, name: &str) -> bool {
+        self.keys_of(name).next().is_some()
     }
 
     /// Line of the winning occurrence of `key` in section `name`.
