@@ -289,7 +289,9 @@ struct Lazy {
     /// Key lines of the sections read so far, by header (a profile's
     /// resolution reads the same few sections many times; `list` reads
     /// thousands).
-    parsed: std::cell::RefCell<rustc_hash::FxHashMap<u32, std::rc::Rc<[KeyAt]>>>,
+    /// One slot per header (made on the first read): no hashing, no
+    /// reference count, and the lines borrowed for as long as the document.
+    parsed: std::cell::OnceCell<Box<[std::cell::OnceCell<Box<[KeyAt]>>]>>,
 }
 
 fn name_hash(name: &str) -> u64 {
@@ -504,7 +506,7 @@ impl Lazy {
 
     /// `(line, key, value)` of the key lines under header `h`.
     fn keys(&self, h: usize) -> impl Iterator<Item = (usize, &str, &str)> + '_ {
-        let list = self.parsed_keys(h);
+        let list: &[KeyAt] = self.parsed_keys(h);
         let src: &str = &self.src;
         (0..list.len()).map(move |i| {
             let k = list[i];
@@ -517,14 +519,19 @@ impl Lazy {
     }
 
     /// The key lines under header `h`, parsed when first asked for.
-    fn parsed_keys(&self, h: usize) -> std::rc::Rc<[KeyAt]> {
-        if let Some(found) = self.parsed.borrow().get(&(h as u32)) {
-            return found.clone();
-        }
+    fn parsed_keys(&self, h: usize) -> &[KeyAt] {
+        let slots = self.parsed.get_or_init(|| {
+            std::iter::repeat_with(std::cell::OnceCell::new)
+                .take(self.headers.len())
+                .collect()
+        });
+        slots[h].get_or_init(|| self.parse_keys(h))
+    }
+
+    fn parse_keys(&self, h: usize) -> Box<[KeyAt]> {
         let hdr = self.headers[h];
         let base = self.src.as_ptr() as usize;
-        let list: std::rc::Rc<[KeyAt]> =
-            split_lines(&self.src[hdr.body as usize..hdr.end as usize])
+        split_lines(&self.src[hdr.body as usize..hdr.end as usize])
                 .enumerate()
                 .filter_map(|(j, (content, _))| match classify_raw(content) {
                     Ok(Raw::Key { key, value }) => {
@@ -537,9 +544,7 @@ impl Lazy {
                     }
                     _ => None,
                 })
-                .collect();
-        self.parsed.borrow_mut().insert(h as u32, list.clone());
-        list
+                .collect()
     }
 
     /// The header on `line`, if that line is one.

@@ -19,7 +19,6 @@ use crate::cli::parse_duration;
 use crate::ini::Document;
 use crate::keys::{LongTermKeys, KEY_SETTING};
 use crate::secret::Secret;
-use rustc_hash::FxHashMap;
 use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -264,7 +263,10 @@ pub struct ConfigIndex<'a> {
     irregular: Vec<(String, usize)>,
     /// Sections and keys of the profiles asked for so far (see
     /// [`Self::profile`]).
-    memo: RefCell<FxHashMap<String, Rc<Profile<'a>>>>,
+    /// The last few only: resolution asks for a profile and its chain many
+    /// times in a row, and `list` resolves thousands once each (a map of
+    /// them all would cost more to grow and drop than it saves).
+    memo: RefCell<Vec<(String, Rc<Profile<'a>>)>>,
     /// Every profile name, once asked for.
     names: OnceCell<BTreeSet<String>>,
     file: String,
@@ -273,6 +275,9 @@ pub struct ConfigIndex<'a> {
 
 /// A profile's config sections: `(header line, bare, section name)`.
 type Sections<'a> = Rc<[(usize, bool, &'a str)]>;
+
+/// Profiles [`ConfigIndex`] keeps (a chain is rarely longer).
+const MEMO: usize = 8;
 
 /// What [`ConfigIndex`] knows of one profile, built when first asked for:
 /// its sections, and the key lines of each distinct section name in the
@@ -301,20 +306,25 @@ impl<'a> Profile<'a> {
 
 /// The profile a config section belongs to, and whether it is a bare `[P]`.
 pub fn config_section_profile(section: &str) -> Option<(String, bool)> {
+    section_profile(section).map(|(p, bare)| (p.to_string(), bare))
+}
+
+/// [`config_section_profile`], borrowed from `section`.
+fn section_profile(section: &str) -> Option<(&str, bool)> {
     let mut parts = section.splitn(2, char::is_whitespace);
     let first = parts.next().unwrap_or("");
     let rest = parts.next().map(str::trim).unwrap_or("");
     if first == "profile" && !rest.is_empty() {
-        return Some((rest.to_string(), false));
+        return Some((rest, false));
     }
     if section == "default" {
-        return Some(("default".into(), false));
+        return Some(("default", false));
     }
     if section.contains(char::is_whitespace) {
         // `[sso-session x]`, `[services x]`: not profiles.
         return None;
     }
-    Some((section.to_string(), true))
+    Some((section, true))
 }
 
 /// The profile of a `[profile P]` header whose name is not `profile P` with
@@ -377,7 +387,7 @@ impl<'a> ConfigIndex<'a> {
 
     /// The sections and keys of profile `name`, memoized.
     fn profile(&self, name: &str) -> Rc<Profile<'a>> {
-        if let Some(found) = self.memo.borrow().get(name) {
+        if let Some((_, found)) = self.memo.borrow().iter().find(|(n, _)| n == name) {
             return found.clone();
         }
         let doc: &'a Document = self.doc;
@@ -390,15 +400,17 @@ impl<'a> ConfigIndex<'a> {
             groups.push((section, doc.key_lines(section).collect()));
         }
         let found = Rc::new(Profile { sections, groups });
-        self.memo
-            .borrow_mut()
-            .insert(name.to_string(), found.clone());
+        let mut memo = self.memo.borrow_mut();
+        if memo.len() == MEMO {
+            memo.remove(0);
+        }
+        memo.push((name.to_string(), found.clone()));
         found
     }
 
     fn find_sections(&self, name: &str) -> Sections<'a> {
         let mut bare = Vec::new();
-        if config_section_profile(name).is_some_and(|(p, bare)| bare && p == name) {
+        if section_profile(name).is_some_and(|(p, bare)| bare && p == name) {
             bare = self.doc.section_lines(name);
         }
         let mut own = Vec::new();
@@ -406,7 +418,7 @@ impl<'a> ConfigIndex<'a> {
             own = self.doc.section_lines("default");
         }
         let spelled = format!("profile {name}");
-        if config_section_profile(&spelled).is_some_and(|(p, bare)| !bare && p == name) {
+        if section_profile(&spelled).is_some_and(|(p, bare)| !bare && p == name) {
             own.extend(self.doc.section_lines(&spelled));
         }
         own.extend(
