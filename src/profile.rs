@@ -847,10 +847,11 @@ impl<'a> Resolver<'a> {
 
     fn keys_in_creds(&self, section: &str, profile: &str) -> R<Option<KeySource>> {
         let map = section_map(self.creds(), section);
-        match (
-            map.get("aws_access_key_id"),
-            map.get("aws_secret_access_key"),
-        ) {
+        // No key id (the usual miss, `[P-long-term]` absent): nothing to pair.
+        let Some(id) = map.get("aws_access_key_id") else {
+            return Ok(None);
+        };
+        match (Some(id), map.get("aws_secret_access_key")) {
             (Some((id, line)), Some((secret, _))) => {
                 if map.contains_key("aws_session_token") {
                     return Ok(None);
@@ -937,6 +938,10 @@ impl<'a> Resolver<'a> {
 
     /// May mfa-exec write into `section`? Absent, empty, marked, or another tool's session.
     pub fn check_writable(&self, section: &str) -> R<()> {
+        // An absent section is writable (every check below passes).
+        if !self.creds().has_section(section) {
+            return Ok(());
+        }
         let lines = self.creds().section_lines(section);
         if lines.len() > 1 {
             return Err(err(format!(
@@ -1098,7 +1103,13 @@ impl<'a> Resolver<'a> {
             format!("{name}-mfa")
         };
         self.check_writable(&destination)?;
-        let source_destination = self.nonrole_destination(&source.profile);
+        // A profile that is its own source (the usual GetSessionToken
+        // profile) has its destination already.
+        let source_destination = if roles.is_empty() && source.profile == name {
+            destination.clone()
+        } else {
+            self.nonrole_destination(&source.profile)
+        };
 
         // Region: flag; env (below the profile when nested); profile; its chain.
         // An empty `region =` does not stop the search (SPEC §2).
