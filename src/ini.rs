@@ -532,19 +532,19 @@ impl Lazy {
         let hdr = self.headers[h];
         let base = self.src.as_ptr() as usize;
         split_lines(&self.src[hdr.body as usize..hdr.end as usize])
-                .enumerate()
-                .filter_map(|(j, (content, _))| match classify_raw(content) {
-                    Ok(Raw::Key { key, value }) => {
-                        let at = (content.as_ptr() as usize - base) as u32;
-                        Some(KeyAt {
-                            line: hdr.line + 1 + j as u32,
-                            key: (at + key.0 as u32, at + key.1 as u32),
-                            value: (at + value.0 as u32, at + value.1 as u32),
-                        })
-                    }
-                    _ => None,
-                })
-                .collect()
+            .enumerate()
+            .filter_map(|(j, (content, _))| match classify_raw(content) {
+                Ok(Raw::Key { key, value }) => {
+                    let at = (content.as_ptr() as usize - base) as u32;
+                    Some(KeyAt {
+                        line: hdr.line + 1 + j as u32,
+                        key: (at + key.0 as u32, at + key.1 as u32),
+                        value: (at + value.0 as u32, at + value.1 as u32),
+                    })
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// The header on `line`, if that line is one.

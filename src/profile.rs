@@ -1068,12 +1068,14 @@ impl<'a> Resolver<'a> {
         let root = root.expect("a chain ends in a profile without role_arn");
         // The chain of `root` is the rest of P's chain.
         let at = chain.iter().position(|p| *p == root).unwrap_or(0);
-        let source = self.long_term_keys_of(&root, &chain[at..]).map_err(|mut e| {
-            if !roles.is_empty() {
-                e.message = format!("role profile '{name}': {}", e.message);
-            }
-            e
-        })?;
+        let source = self
+            .long_term_keys_of(&root, &chain[at..])
+            .map_err(|mut e| {
+                if !roles.is_empty() {
+                    e.message = format!("role profile '{name}': {}", e.message);
+                }
+                e
+            })?;
 
         if let Keys::Keyring { account } = &source.keys {
             for section in [format!("{account}-long-term"), account.clone()] {
