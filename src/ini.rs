@@ -277,6 +277,9 @@ struct KeyAt {
     value: (u32, u32),
 }
 
+/// The key lines of one header, parsed when first read.
+type KeySlot = std::cell::OnceCell<Box<[KeyAt]>>;
+
 /// The read form of a [`Document`]: the checked text and its section headers.
 #[derive(Debug, Clone)]
 struct Lazy {
@@ -291,7 +294,7 @@ struct Lazy {
     /// thousands).
     /// One slot per header (made on the first read): no hashing, no
     /// reference count, and the lines borrowed for as long as the document.
-    parsed: std::cell::OnceCell<Box<[std::cell::OnceCell<Box<[KeyAt]>>]>>,
+    parsed: std::cell::OnceCell<Box<[KeySlot]>>,
 }
 
 fn name_hash(name: &str) -> u64 {

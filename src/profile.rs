@@ -279,6 +279,9 @@ type Sections<'a> = Rc<[(usize, bool, &'a str)]>;
 /// Profiles [`ConfigIndex`] keeps (a chain is rarely longer).
 const MEMO: usize = 8;
 
+/// A section name and its key lines `(line, key, value)`.
+type Group<'a> = (&'a str, Vec<(usize, &'a str, &'a str)>);
+
 /// What [`ConfigIndex`] knows of one profile, built when first asked for:
 /// its sections, and the key lines of each distinct section name in the
 /// order a lookup tries them (so a key is a short scan, not a walk of the
@@ -288,7 +291,7 @@ struct Profile<'a> {
     sections: Sections<'a>,
     /// `(section name, its key lines (line, key, value) in file order over
     /// every occurrence)`, the section that wins a key first.
-    groups: Vec<(&'a str, Vec<(usize, &'a str, &'a str)>)>,
+    groups: Vec<Group<'a>>,
 }
 
 impl<'a> Profile<'a> {
@@ -392,7 +395,7 @@ impl<'a> ConfigIndex<'a> {
         }
         let doc: &'a Document = self.doc;
         let sections = self.find_sections(name);
-        let mut groups: Vec<(&'a str, Vec<(usize, &'a str, &'a str)>)> = Vec::new();
+        let mut groups: Vec<Group<'a>> = Vec::new();
         for (_, _, section) in sections.iter().rev() {
             if groups.iter().any(|(n, _)| n == section) {
                 continue;
