@@ -995,6 +995,26 @@ impl Document {
             .collect()
     }
 
+    /// `(header line, name)` of each occurrence of section `name`, the name
+    /// borrowed from the document.
+    pub fn section_headers<'a>(
+        &'a self,
+        name: &str,
+    ) -> impl Iterator<Item = (usize, &'a str)> + 'a {
+        match &self.lazy {
+            Some(l) => Either::A(
+                l.occurrences_of(name)
+                    .map(|h| (l.headers[h].line(), l.name(h))),
+            ),
+            None => Either::B(
+                self.index
+                    .get_key_value(name)
+                    .into_iter()
+                    .flat_map(|(k, v)| v.iter().map(move |&i| (i + 1, k.as_str()))),
+            ),
+        }
+    }
+
     /// Later-wins value of `key` (case-insensitive) across all occurrences of section `name`.
     pub fn get(&self, name: &str, key: &str) -> Option<&str> {
         self.keys_of(name)

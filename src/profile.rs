@@ -412,33 +412,31 @@ impl<'a> ConfigIndex<'a> {
     }
 
     fn find_sections(&self, name: &str) -> Sections<'a> {
-        let mut bare = Vec::new();
+        let doc: &'a Document = self.doc;
+        // `(header line, name as the document holds it)`.
+        let mut bare: Vec<(usize, &'a str)> = Vec::new();
         if section_profile(name).is_some_and(|(p, bare)| bare && p == name) {
-            bare = self.doc.section_lines(name);
+            bare.extend(doc.section_headers(name));
         }
-        let mut own = Vec::new();
+        let mut own: Vec<(usize, &'a str)> = Vec::new();
         if name == "default" {
-            own = self.doc.section_lines("default");
+            own.extend(doc.section_headers("default"));
         }
         let spelled = format!("profile {name}");
         if section_profile(&spelled).is_some_and(|(p, bare)| !bare && p == name) {
-            own.extend(self.doc.section_lines(&spelled));
+            own.extend(doc.section_headers(&spelled));
         }
         own.extend(
             self.irregular
                 .iter()
                 .filter(|(p, _)| p == name)
-                .map(|(_, line)| *line),
+                .filter_map(|(_, line)| Some((*line, doc.header_name_at(*line)?))),
         );
-        own.sort_unstable();
-        let doc: &'a Document = self.doc;
-        let found: Sections<'a> = bare
-            .into_iter()
-            .map(|l| (l, true))
-            .chain(own.into_iter().map(|l| (l, false)))
-            .filter_map(|(l, bare)| Some((l, bare, doc.header_name_at(l)?)))
-            .collect();
-        found
+        own.sort_unstable_by_key(|&(l, _)| l);
+        bare.into_iter()
+            .map(|(l, n)| (l, true, n))
+            .chain(own.into_iter().map(|(l, n)| (l, false, n)))
+            .collect()
     }
 
     /// Every profile name, in order.

@@ -123,6 +123,10 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
     out
 }
 
+fn or_dash(v: &Option<String>) -> std::borrow::Cow<'_, str> {
+    v.as_deref().unwrap_or("-").into()
+}
+
 fn left_text(secs: i64) -> String {
     format!("{}h {:02}m left", secs / 3600, secs % 3600 / 60)
 }
@@ -147,18 +151,19 @@ pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
         out.flush()?;
         return Ok(0);
     }
-    let table: Vec<[String; 5]> = rows
+    // Cells borrowed from the rows; only the state text is made.
+    let table: Vec<[std::borrow::Cow<'_, str>; 5]> = rows
         .iter()
         .map(|r| {
             let st = match (r.state, r.remaining_seconds) {
-                ("valid", Some(s)) => format!("valid, {}", left_text(s)),
-                (st, _) => st.to_string(),
+                ("valid", Some(s)) => format!("valid, {}", left_text(s)).into(),
+                (st, _) => st.into(),
             };
             [
-                r.profile.clone(),
-                r.source.clone().unwrap_or_else(|| "-".into()),
-                r.keys.clone().unwrap_or_else(|| "-".into()),
-                r.device.clone().unwrap_or_else(|| "-".into()),
+                r.profile.as_str().into(),
+                or_dash(&r.source),
+                or_dash(&r.keys),
+                or_dash(&r.device),
                 st,
             ]
         })
@@ -191,9 +196,9 @@ pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
                 "expired" => "31",
                 _ => "2",
             };
-            format!("\x1b[{code}m{}\x1b[0m", row[4])
+            format!("\x1b[{code}m{}\x1b[0m", row[4]).into()
         } else {
-            row[4].clone()
+            std::borrow::Cow::Borrowed(&*row[4])
         };
         writeln!(
             out,
