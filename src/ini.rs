@@ -277,6 +277,9 @@ struct KeyAt {
     value: (u32, u32),
 }
 
+/// The key lines of one header, parsed when first read.
+type KeySlot = std::cell::OnceCell<Box<[KeyAt]>>;
+
 /// The read form of a [`Document`]: the checked text and its section headers.
 #[derive(Debug, Clone)]
 struct Lazy {
@@ -289,7 +292,9 @@ struct Lazy {
     /// Key lines of the sections read so far, by header (a profile's
     /// resolution reads the same few sections many times; `list` reads
     /// thousands).
-    parsed: std::cell::RefCell<rustc_hash::FxHashMap<u32, std::rc::Rc<[KeyAt]>>>,
+    /// One slot per header (made on the first read): no hashing, no
+    /// reference count, and the lines borrowed for as long as the document.
+    parsed: std::cell::OnceCell<Box<[KeySlot]>>,
 }
 
 fn name_hash(name: &str) -> u64 {
@@ -504,7 +509,7 @@ impl Lazy {
 
     /// `(line, key, value)` of the key lines under header `h`.
     fn keys(&self, h: usize) -> impl Iterator<Item = (usize, &str, &str)> + '_ {
-        let list = self.parsed_keys(h);
+        let list: &[KeyAt] = self.parsed_keys(h);
         let src: &str = &self.src;
         (0..list.len()).map(move |i| {
             let k = list[i];
@@ -517,29 +522,32 @@ impl Lazy {
     }
 
     /// The key lines under header `h`, parsed when first asked for.
-    fn parsed_keys(&self, h: usize) -> std::rc::Rc<[KeyAt]> {
-        if let Some(found) = self.parsed.borrow().get(&(h as u32)) {
-            return found.clone();
-        }
+    fn parsed_keys(&self, h: usize) -> &[KeyAt] {
+        let slots = self.parsed.get_or_init(|| {
+            std::iter::repeat_with(std::cell::OnceCell::new)
+                .take(self.headers.len())
+                .collect()
+        });
+        slots[h].get_or_init(|| self.parse_keys(h))
+    }
+
+    fn parse_keys(&self, h: usize) -> Box<[KeyAt]> {
         let hdr = self.headers[h];
         let base = self.src.as_ptr() as usize;
-        let list: std::rc::Rc<[KeyAt]> =
-            split_lines(&self.src[hdr.body as usize..hdr.end as usize])
-                .enumerate()
-                .filter_map(|(j, (content, _))| match classify_raw(content) {
-                    Ok(Raw::Key { key, value }) => {
-                        let at = (content.as_ptr() as usize - base) as u32;
-                        Some(KeyAt {
-                            line: hdr.line + 1 + j as u32,
-                            key: (at + key.0 as u32, at + key.1 as u32),
-                            value: (at + value.0 as u32, at + value.1 as u32),
-                        })
-                    }
-                    _ => None,
-                })
-                .collect();
-        self.parsed.borrow_mut().insert(h as u32, list.clone());
-        list
+        split_lines(&self.src[hdr.body as usize..hdr.end as usize])
+            .enumerate()
+            .filter_map(|(j, (content, _))| match classify_raw(content) {
+                Ok(Raw::Key { key, value }) => {
+                    let at = (content.as_ptr() as usize - base) as u32;
+                    Some(KeyAt {
+                        line: hdr.line + 1 + j as u32,
+                        key: (at + key.0 as u32, at + key.1 as u32),
+                        value: (at + value.0 as u32, at + value.1 as u32),
+                    })
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// The header on `line`, if that line is one.
@@ -987,6 +995,26 @@ impl Document {
             .collect()
     }
 
+    /// `(header line, name)` of each occurrence of section `name`, the name
+    /// borrowed from the document.
+    pub fn section_headers<'a>(
+        &'a self,
+        name: &str,
+    ) -> impl Iterator<Item = (usize, &'a str)> + 'a {
+        match &self.lazy {
+            Some(l) => Either::A(
+                l.occurrences_of(name)
+                    .map(|h| (l.headers[h].line(), l.name(h))),
+            ),
+            None => Either::B(
+                self.index
+                    .get_key_value(name)
+                    .into_iter()
+                    .flat_map(|(k, v)| v.iter().map(move |&i| (i + 1, k.as_str()))),
+            ),
+        }
+    }
+
     /// Later-wins value of `key` (case-insensitive) across all occurrences of section `name`.
     pub fn get(&self, name: &str, key: &str) -> Option<&str> {
         self.keys_of(name)
@@ -1133,14 +1161,18 @@ impl Document {
         })
     }
 
-    /// Whether a key of section `name` starts with `prefix` (ASCII
-    /// case-insensitive; `prefix` lowercase): the keys of
-    /// [`Document::section_map`], without building it.
-    pub fn has_key_prefix(&self, name: &str, prefix: &str) -> bool {
-        self.keys_of(name).any(|(_, k, _)| {
-            k.len() >= prefix.len()
-                && k.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
-        })
+    /// `(line, key, value)` of every key line of every occurrence of section
+    /// `name`, in file order (1-based lines; nothing copied).
+    pub fn key_lines<'a>(
+        &'a self,
+        name: &str,
+    ) -> impl Iterator<Item = (usize, &'a str, &'a str)> + 'a {
+        self.keys_of(name).map(|(i, k, v)| (i + 1, k, v))
+    }
+
+    /// Whether section `name` has a key line (in any occurrence).
+    pub fn has_keys(&self, name: &str) -> bool {
+        self.keys_of(name).next().is_some()
     }
 
     /// Line of the winning occurrence of `key` in section `name`.

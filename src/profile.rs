@@ -19,7 +19,6 @@ use crate::cli::parse_duration;
 use crate::ini::Document;
 use crate::keys::{LongTermKeys, KEY_SETTING};
 use crate::secret::Secret;
-use rustc_hash::FxHashMap;
 use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -262,8 +261,12 @@ pub struct ConfigIndex<'a> {
     /// `(P, header line)` of `[profile P]` headers not spelled with exactly
     /// one space (`[profile  P]`, `[profile\tP]`): rare, so kept aside.
     irregular: Vec<(String, usize)>,
-    /// Sections of the profiles asked for so far (see [`Self::profile_sections`]).
-    memo: RefCell<FxHashMap<String, Sections>>,
+    /// Sections and keys of the profiles asked for so far (see
+    /// [`Self::profile`]).
+    /// The last few only: resolution asks for a profile and its chain many
+    /// times in a row, and `list` resolves thousands once each (a map of
+    /// them all would cost more to grow and drop than it saves).
+    memo: RefCell<Vec<(String, Rc<Profile<'a>>)>>,
     /// Every profile name, once asked for.
     names: OnceCell<BTreeSet<String>>,
     file: String,
@@ -271,24 +274,60 @@ pub struct ConfigIndex<'a> {
 }
 
 /// A profile's config sections: `(header line, bare, section name)`.
-type Sections = Rc<[(usize, bool, Box<str>)]>;
+type Sections<'a> = Rc<[(usize, bool, &'a str)]>;
+
+/// Profiles [`ConfigIndex`] keeps (a chain is rarely longer).
+const MEMO: usize = 8;
+
+/// A section name and its key lines `(line, key, value)`.
+type Group<'a> = (&'a str, Vec<(usize, &'a str, &'a str)>);
+
+/// What [`ConfigIndex`] knows of one profile, built when first asked for:
+/// its sections, and the key lines of each distinct section name in the
+/// order a lookup tries them (so a key is a short scan, not a walk of the
+/// document per key).
+#[derive(Debug)]
+struct Profile<'a> {
+    sections: Sections<'a>,
+    /// `(section name, its key lines (line, key, value) in file order over
+    /// every occurrence)`, the section that wins a key first.
+    groups: Vec<Group<'a>>,
+}
+
+impl<'a> Profile<'a> {
+    /// `(section, line, value)` of `key`: the first group holding it, its
+    /// last occurrence there (later wins), as [`Document::find`] answers.
+    fn find(&self, key: &str) -> Option<(&'a str, usize, &'a str)> {
+        self.groups.iter().find_map(|(section, keys)| {
+            keys.iter()
+                .rev()
+                .find(|(_, k, _)| k.eq_ignore_ascii_case(key))
+                .map(|&(line, _, v)| (*section, line, v))
+        })
+    }
+}
 
 /// The profile a config section belongs to, and whether it is a bare `[P]`.
 pub fn config_section_profile(section: &str) -> Option<(String, bool)> {
+    section_profile(section).map(|(p, bare)| (p.to_string(), bare))
+}
+
+/// [`config_section_profile`], borrowed from `section`.
+fn section_profile(section: &str) -> Option<(&str, bool)> {
     let mut parts = section.splitn(2, char::is_whitespace);
     let first = parts.next().unwrap_or("");
     let rest = parts.next().map(str::trim).unwrap_or("");
     if first == "profile" && !rest.is_empty() {
-        return Some((rest.to_string(), false));
+        return Some((rest, false));
     }
     if section == "default" {
-        return Some(("default".into(), false));
+        return Some(("default", false));
     }
     if section.contains(char::is_whitespace) {
         // `[sso-session x]`, `[services x]`: not profiles.
         return None;
     }
-    Some((section.to_string(), true))
+    Some((section, true))
 }
 
 /// The profile of a `[profile P]` header whose name is not `profile P` with
@@ -345,39 +384,59 @@ impl<'a> ConfigIndex<'a> {
     /// The sections of profile `name` as `(header line, bare, name)`: the bare `[P]`
     /// ones first, then `[profile P]`/`[default]`, each group in file order
     /// (the order in which keys override).
-    fn profile_sections(&self, name: &str) -> Sections {
-        if let Some(found) = self.memo.borrow().get(name) {
+    fn profile_sections(&self, name: &str) -> Sections<'a> {
+        self.profile(name).sections.clone()
+    }
+
+    /// The sections and keys of profile `name`, memoized.
+    fn profile(&self, name: &str) -> Rc<Profile<'a>> {
+        if let Some((_, found)) = self.memo.borrow().iter().find(|(n, _)| n == name) {
             return found.clone();
         }
-        let mut bare = Vec::new();
-        if config_section_profile(name).is_some_and(|(p, bare)| bare && p == name) {
-            bare = self.doc.section_lines(name);
+        let doc: &'a Document = self.doc;
+        let sections = self.find_sections(name);
+        let mut groups: Vec<Group<'a>> = Vec::new();
+        for (_, _, section) in sections.iter().rev() {
+            if groups.iter().any(|(n, _)| n == section) {
+                continue;
+            }
+            groups.push((section, doc.key_lines(section).collect()));
         }
-        let mut own = Vec::new();
+        let found = Rc::new(Profile { sections, groups });
+        let mut memo = self.memo.borrow_mut();
+        if memo.len() == MEMO {
+            memo.remove(0);
+        }
+        memo.push((name.to_string(), found.clone()));
+        found
+    }
+
+    fn find_sections(&self, name: &str) -> Sections<'a> {
+        let doc: &'a Document = self.doc;
+        // `(header line, name as the document holds it)`.
+        let mut bare: Vec<(usize, &'a str)> = Vec::new();
+        if section_profile(name).is_some_and(|(p, bare)| bare && p == name) {
+            bare.extend(doc.section_headers(name));
+        }
+        let mut own: Vec<(usize, &'a str)> = Vec::new();
         if name == "default" {
-            own = self.doc.section_lines("default");
+            own.extend(doc.section_headers("default"));
         }
         let spelled = format!("profile {name}");
-        if config_section_profile(&spelled).is_some_and(|(p, bare)| !bare && p == name) {
-            own.extend(self.doc.section_lines(&spelled));
+        if section_profile(&spelled).is_some_and(|(p, bare)| !bare && p == name) {
+            own.extend(doc.section_headers(&spelled));
         }
         own.extend(
             self.irregular
                 .iter()
                 .filter(|(p, _)| p == name)
-                .map(|(_, line)| *line),
+                .filter_map(|(_, line)| Some((*line, doc.header_name_at(*line)?))),
         );
-        own.sort_unstable();
-        let found: Sections = bare
-            .into_iter()
-            .map(|l| (l, true))
-            .chain(own.into_iter().map(|l| (l, false)))
-            .filter_map(|(l, bare)| Some((l, bare, self.doc.header_name_at(l)?.into())))
-            .collect();
-        self.memo
-            .borrow_mut()
-            .insert(name.to_string(), found.clone());
-        found
+        own.sort_unstable_by_key(|&(l, _)| l);
+        bare.into_iter()
+            .map(|(l, n)| (l, true, n))
+            .chain(own.into_iter().map(|(l, n)| (l, false, n)))
+            .collect()
     }
 
     /// Every profile name, in order.
@@ -398,21 +457,13 @@ impl<'a> ConfigIndex<'a> {
 
     /// A key of profile `name`, with its origin.
     pub fn get(&self, name: &str, key: &str) -> Option<Fact<String>> {
-        let (section, line, value) =
-            self.profile_sections(name)
-                .iter()
-                .rev()
-                .find_map(|(_, _, section)| {
-                    self.doc
-                        .find(section, key)
-                        .map(|(line, value)| (section.to_string(), line, value))
-                })?;
+        let (section, line, value) = self.profile(name).find(key)?;
         Some(Fact::new(
             value.to_string(),
             Origin::File {
                 file: self.file.clone(),
                 line,
-                section,
+                section: section.to_string(),
             },
         ))
     }
@@ -437,9 +488,12 @@ impl<'a> ConfigIndex<'a> {
     }
 
     fn has_key_prefix(&self, name: &str, prefix: &str) -> bool {
-        self.profile_sections(name)
-            .iter()
-            .any(|(_, _, s)| self.doc.has_key_prefix(s, prefix))
+        self.profile(name).groups.iter().any(|(_, keys)| {
+            keys.iter().any(|(_, k, _)| {
+                k.len() >= prefix.len()
+                    && k.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+            })
+        })
     }
 
     /// The config sections of a profile: `(section, header line, bare)`.
@@ -519,7 +573,7 @@ pub fn writable(doc: &Document, section: &str) -> Result<(), &'static str> {
     let key = doc.get(section, "aws_access_key_id");
     let foreign = doc.get(section, "aws_session_token").is_some()
         && key.is_some_and(|k| k.starts_with("ASIA"));
-    if doc.section_map(section).is_empty() || doc.get(section, KEY_SOURCE).is_some() || foreign {
+    if !doc.has_keys(section) || doc.get(section, KEY_SOURCE).is_some() || foreign {
         Ok(())
     } else if key.is_some() {
         Err("it holds long-term keys")
@@ -606,6 +660,19 @@ impl<'a> Resolver<'a> {
         names
     }
 
+    /// [`Self::all_profiles`] in the same order, borrowed (no copy of a name).
+    pub fn profile_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .config
+            .names()
+            .map(String::as_str)
+            .chain(self.creds().header_iter().map(|(s, _)| s))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     fn exists(&self, name: &str) -> bool {
         self.config.contains(name) || self.creds().has_section(name)
     }
@@ -674,18 +741,24 @@ impl<'a> Resolver<'a> {
     /// the chain back to P.
     pub fn long_term_keys(&self, name: &str) -> R<KeySource> {
         let chain = self.chain(name)?;
-        // Sections searched, per file, for the error.
-        let (mut creds, mut cfg) = (Vec::new(), Vec::new());
+        self.long_term_keys_of(name, &chain)
+    }
+
+    /// [`Self::long_term_keys`] of `name`, whose chain is `chain`.
+    fn long_term_keys_of(&self, name: &str, chain: &[String]) -> R<KeySource> {
         let mut session_only: Option<String> = None;
+        // One buffer for `P-long-term`, reused along the chain.
+        let mut lt = String::new();
         for (i, p) in chain.iter().enumerate() {
             if let Some(k) = self.keyring_setting(p)? {
                 return Ok(k);
             }
-            let lt = format!("{p}-long-term");
+            lt.clear();
+            lt.push_str(p);
+            lt.push_str("-long-term");
             if let Some(k) = self.keys_in_creds(&lt, p)? {
                 return Ok(k);
             }
-            creds.push(format!("[{lt}]"));
             let map = section_map(self.creds(), p);
             if map.contains_key("aws_session_token") {
                 if i > 0 && map.contains_key("aws_access_key_id") && session_only.is_none() {
@@ -694,7 +767,6 @@ impl<'a> Resolver<'a> {
             } else if let Some(k) = self.keys_in_creds(p, p)? {
                 return Ok(k);
             }
-            creds.push(format!("[{p}]"));
         }
         for p in chain.iter().rev() {
             if let (Some(id), Some(secret)) = (
@@ -714,9 +786,12 @@ impl<'a> Resolver<'a> {
                 }
             }
         }
-        for p in &chain {
-            cfg.push(format!("[profile {p}]"));
-        }
+        // Sections searched, per file, for the error.
+        let creds: Vec<String> = chain
+            .iter()
+            .flat_map(|p| [format!("[{p}-long-term]"), format!("[{p}]")])
+            .collect();
+        let cfg: Vec<String> = chain.iter().map(|p| format!("[profile {p}]")).collect();
         if let Some(s) = session_only {
             return Err(err_hint(
                 format!(
@@ -773,10 +848,11 @@ impl<'a> Resolver<'a> {
 
     fn keys_in_creds(&self, section: &str, profile: &str) -> R<Option<KeySource>> {
         let map = section_map(self.creds(), section);
-        match (
-            map.get("aws_access_key_id"),
-            map.get("aws_secret_access_key"),
-        ) {
+        // No key id (the usual miss, `[P-long-term]` absent): nothing to pair.
+        let Some(id) = map.get("aws_access_key_id") else {
+            return Ok(None);
+        };
+        match (Some(id), map.get("aws_secret_access_key")) {
             (Some((id, line)), Some((secret, _))) => {
                 if map.contains_key("aws_session_token") {
                     return Ok(None);
@@ -863,6 +939,10 @@ impl<'a> Resolver<'a> {
 
     /// May mfa-exec write into `section`? Absent, empty, marked, or another tool's session.
     pub fn check_writable(&self, section: &str) -> R<()> {
+        // An absent section is writable (every check below passes).
+        if !self.creds().has_section(section) {
+            return Ok(());
+        }
         let lines = self.creds().section_lines(section);
         if lines.len() > 1 {
             return Err(err(format!(
@@ -909,6 +989,17 @@ impl<'a> Resolver<'a> {
 
     /// Resolves `req.profile` into a checked plan.
     pub fn resolve(&self, req: &Request) -> R<Plan> {
+        self.resolve_with(req, true)
+    }
+
+    /// [`Self::resolve`], but the plan's warnings leave out those of the
+    /// files as a whole (repeated sections and keys): for `list`, which
+    /// resolves every profile and shows no warning.
+    pub fn resolve_quiet(&self, req: &Request) -> R<Plan> {
+        self.resolve_with(req, false)
+    }
+
+    fn resolve_with(&self, req: &Request, file_warnings: bool) -> R<Plan> {
         let name = req.profile.as_str();
         if name.is_empty() {
             return Err(err("the profile name is empty"));
@@ -917,7 +1008,11 @@ impl<'a> Resolver<'a> {
             return Err(self.unknown(name));
         }
         let chain = self.chain(name)?;
-        let mut warnings = self.warnings.clone();
+        let mut warnings = if file_warnings {
+            self.warnings.clone()
+        } else {
+            Vec::new()
+        };
 
         // Role hops: from P along source_profile while role_arn is set.
         let mut roles = Vec::new();
@@ -972,12 +1067,16 @@ impl<'a> Resolver<'a> {
             }
         }
         let root = root.expect("a chain ends in a profile without role_arn");
-        let source = self.long_term_keys(&root).map_err(|mut e| {
-            if !roles.is_empty() {
-                e.message = format!("role profile '{name}': {}", e.message);
-            }
-            e
-        })?;
+        // The chain of `root` is the rest of P's chain.
+        let at = chain.iter().position(|p| *p == root).unwrap_or(0);
+        let source = self
+            .long_term_keys_of(&root, &chain[at..])
+            .map_err(|mut e| {
+                if !roles.is_empty() {
+                    e.message = format!("role profile '{name}': {}", e.message);
+                }
+                e
+            })?;
 
         if let Keys::Keyring { account } = &source.keys {
             for section in [format!("{account}-long-term"), account.clone()] {
@@ -1007,7 +1106,13 @@ impl<'a> Resolver<'a> {
             format!("{name}-mfa")
         };
         self.check_writable(&destination)?;
-        let source_destination = self.nonrole_destination(&source.profile);
+        // A profile that is its own source (the usual GetSessionToken
+        // profile) has its destination already.
+        let source_destination = if roles.is_empty() && source.profile == name {
+            destination.clone()
+        } else {
+            self.nonrole_destination(&source.profile)
+        };
 
         // Region: flag; env (below the profile when nested); profile; its chain.
         // An empty `region =` does not stop the search (SPEC §2).
@@ -1124,9 +1229,11 @@ impl<'a> Resolver<'a> {
             None => None,
         };
 
-        let mut sections = Vec::new();
-        for (s, line, bare) in self.config.sections_of(name) {
-            if bare && self.config.sections_of(name).iter().all(|(_, _, b)| *b) {
+        let own = self.config.profile_sections(name);
+        let all_bare = own.iter().all(|(_, b, _)| *b);
+        let mut sections = Vec::with_capacity(own.len());
+        for &(line, bare, s) in own.iter() {
+            if bare && all_bare {
                 warnings.push(format!(
                     "{}:{line}: [{s}] is a bare section; the AWS CLI ignores it in the config file (use [profile {s}])",
                     self.files.config.shown
@@ -1135,7 +1242,7 @@ impl<'a> Resolver<'a> {
             sections.push(Origin::File {
                 file: self.files.config.shown.clone(),
                 line,
-                section: s,
+                section: s.to_string(),
             });
         }
 

@@ -15,7 +15,7 @@ use crate::store::{read_session, Cached};
 use crate::ui::Ui;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use std::collections::BTreeSet;
+use rustc_hash::FxHashSet;
 use std::io::{IsTerminal, Write};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -57,24 +57,36 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
     let r = Resolver::new(&app.files);
     let doc = &app.files.credentials.doc;
     let mut out = Vec::new();
-    let mut shown_sections = BTreeSet::new();
-    let names = r.all_profiles();
-    for name in &names {
-        // The same inputs as every other command (SPEC §8.2): MFA_EXEC_MFA_SERIAL,
-        // the region and endpoint variables. `--min-remaining` only grades the
-        // state below, so it must not make a profile fail to resolve here.
-        let mut req = app.request(name, &ResolveArgs::default());
-        req.min_remaining_flag = Some(0);
-        if let Ok(plan) = r.resolve(&req) {
+    let mut shown_sections: FxHashSet<String> = FxHashSet::default();
+    let mut listed: FxHashSet<&str> = FxHashSet::default();
+    let names = r.profile_names();
+    // The same inputs as every other command (SPEC §8.2): MFA_EXEC_MFA_SERIAL,
+    // the region and endpoint variables, read once. `--min-remaining` only
+    // grades the state below, so it must not make a profile fail to resolve
+    // here.
+    let mut req = app.request("", &ResolveArgs::default());
+    req.min_remaining_flag = Some(0);
+    for &name in &names {
+        req.profile.clear();
+        req.profile.push_str(name);
+        if let Ok(plan) = r.resolve_quiet(&req) {
             if plan.serial.is_none() && !plan.is_role() {
                 continue;
             }
-            let cached = read_session(doc, &plan.destination)
-                .filter(|c| c.marker.as_ref() == Some(&plan.marker()));
+            // The session counts only when its marker is this plan's.
+            let cached = read_session(doc, &plan.destination).filter(|c| {
+                c.marker.as_ref().is_some_and(|m| {
+                    m.source == plan.source.profile
+                        && m.serial.as_deref() == plan.serial()
+                        && m.role_arn.as_deref()
+                            == plan.roles.last().map(|h| h.role_arn.value.as_str())
+                })
+            });
             let (st, exp, left) = state(cached.as_ref(), now, min);
             shown_sections.insert(plan.destination.clone());
+            listed.insert(name);
             out.push(Row {
-                profile: name.clone(),
+                profile: name.to_string(),
                 source: Some(plan.source.profile.clone()),
                 keys: Some(match &plan.source.keys {
                     Keys::File(_) => "file".to_string(),
@@ -88,7 +100,6 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
             });
         }
     }
-    let listed: BTreeSet<String> = out.iter().map(|r| r.profile.clone()).collect();
     for (name, _) in doc.header_iter() {
         if shown_sections.contains(name) || listed.contains(name) {
             continue;
@@ -110,6 +121,10 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
     }
     out.sort_by(|a, b| a.profile.cmp(&b.profile));
     out
+}
+
+fn or_dash(v: &Option<String>) -> std::borrow::Cow<'_, str> {
+    v.as_deref().unwrap_or("-").into()
 }
 
 fn left_text(secs: i64) -> String {
@@ -136,18 +151,19 @@ pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
         out.flush()?;
         return Ok(0);
     }
-    let table: Vec<[String; 5]> = rows
+    // Cells borrowed from the rows; only the state text is made.
+    let table: Vec<[std::borrow::Cow<'_, str>; 5]> = rows
         .iter()
         .map(|r| {
             let st = match (r.state, r.remaining_seconds) {
-                ("valid", Some(s)) => format!("valid, {}", left_text(s)),
-                (st, _) => st.to_string(),
+                ("valid", Some(s)) => format!("valid, {}", left_text(s)).into(),
+                (st, _) => st.into(),
             };
             [
-                r.profile.clone(),
-                r.source.clone().unwrap_or_else(|| "-".into()),
-                r.keys.clone().unwrap_or_else(|| "-".into()),
-                r.device.clone().unwrap_or_else(|| "-".into()),
+                r.profile.as_str().into(),
+                or_dash(&r.source),
+                or_dash(&r.keys),
+                or_dash(&r.device),
                 st,
             ]
         })
@@ -180,9 +196,9 @@ pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
                 "expired" => "31",
                 _ => "2",
             };
-            format!("\x1b[{code}m{}\x1b[0m", row[4])
+            format!("\x1b[{code}m{}\x1b[0m", row[4]).into()
         } else {
-            row[4].clone()
+            std::borrow::Cow::Borrowed(&*row[4])
         };
         writeln!(
             out,
