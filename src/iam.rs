@@ -89,16 +89,7 @@ impl AwsIam {
     }
 
     fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, StsError> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| StsError {
-                kind: Kind::Other,
-                code: None,
-                message: format!("cannot start the async runtime: {e}"),
-                server_date: None,
-            })?;
-        Ok(rt.block_on(f))
+        Ok(crate::sts::AwsSts::runtime()?.block_on(f))
     }
 }
 

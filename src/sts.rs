@@ -760,7 +760,8 @@ impl AwsSts {
         aws_sdk_sts::Client::from_conf(b.build())
     }
 
-    fn runtime() -> Result<tokio::runtime::Runtime, StsError> {
+    /// The current-thread runtime of one call (STS here, IAM in `iam.rs`).
+    pub fn runtime() -> Result<tokio::runtime::Runtime, StsError> {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
