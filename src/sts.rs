@@ -18,10 +18,12 @@
 //!   source chain (resolved in `profile.rs`), names a PEM file. As in the AWS
 //!   CLI (botocore hands the file to urllib3 as its only `ca_certs`) and the Go
 //!   SDK, the bundle *replaces* the system's CAs: only its certificates are
-//!   trusted. It is read and checked by [`CaBundle::load`] when the plan is
-//!   used (before any prompt, lock or request, cached session or not), so a
-//!   missing, unreadable or unparsable file is a configuration error, never a
-//!   panic inside the TLS layer.
+//!   trusted. A missing or unreadable file is found when the plan is used
+//!   ([`BundleRef::check`], cached session or not); its certificates are read
+//!   and checked ([`CaBundle::load`]) once STS is needed, before the lock and
+//!   any code ([`Sts::ready`]), so an unparsable file is a configuration error
+//!   before anything is asked or sent, never a panic inside the TLS layer, and
+//!   the cached path does not pay for parsing a system bundle (about 2 ms).
 //! - **Proxy.** [`proxy_for`] picks the proxy from the environment snapshot
 //!   exactly as the SDK's default client does (`ProxyConfig::from_env`, which
 //!   is hyper-util's `Matcher::from_env`: `HTTPS_PROXY`/`https_proxy` for https,
@@ -224,18 +226,60 @@ pub struct CaBundle {
     pub count: usize,
 }
 
+/// A CA bundle named by the plan, found and readable but not read yet: the
+/// cached path checks this much (a stat and an open), and the certificates are
+/// read and checked only when STS is about to be called ([`Sts::ready`]),
+/// still before the lock and any code. A 200 KB system bundle costs about 2 ms
+/// to parse, as much as the whole cached run.
+#[derive(Debug, Clone)]
+pub struct BundleRef {
+    path: std::path::PathBuf,
+    shown: String,
+}
+
+const BUNDLE_HINT: &str =
+    "AWS_CA_BUNDLE and ca_bundle name a PEM file of the CA certificates to trust";
+
+impl BundleRef {
+    /// `fact` (a path, `~` expanded), checked to exist and open for reading.
+    pub fn check(env: &Env, fact: &Fact<String>) -> Result<BundleRef, Fail> {
+        let shown = format!("the CA bundle {} (from {})", fact.value, fact.origin);
+        let path = env
+            .expand_tilde(&fact.value)
+            .map_err(|e| fail(format!("{shown}: {e}")).hint(BUNDLE_HINT))?;
+        let unreadable = |e: std::io::Error| {
+            fail(format!(
+                "cannot read {shown}: {}",
+                crate::store::io_reason(&e)
+            ))
+            .hint(BUNDLE_HINT)
+        };
+        let meta = std::fs::metadata(&path).map_err(unreadable)?;
+        if meta.is_dir() {
+            return Err(unreadable(std::io::Error::from_raw_os_error(libc::EISDIR)));
+        }
+        std::fs::File::open(&path).map_err(unreadable)?;
+        Ok(BundleRef { path, shown })
+    }
+
+    /// Reads and checks every certificate (see [`CaBundle::load`]).
+    pub fn load(&self) -> Result<CaBundle, Fail> {
+        CaBundle::read(&self.path, &self.shown)
+    }
+}
+
 impl CaBundle {
     /// Reads `fact` (a path, `~` expanded) and checks every certificate in it
     /// as rustls will when the client is built (where a bad one would panic).
     pub fn load(env: &Env, fact: &Fact<String>) -> Result<CaBundle, Fail> {
+        BundleRef::check(env, fact)?.load()
+    }
+
+    fn read(path: &std::path::Path, shown: &str) -> Result<CaBundle, Fail> {
         use rustls_pki_types::pem::PemObject;
         use rustls_pki_types::CertificateDer;
-        let shown = format!("the CA bundle {} (from {})", fact.value, fact.origin);
-        let hint = "AWS_CA_BUNDLE and ca_bundle name a PEM file of the CA certificates to trust";
-        let path = env
-            .expand_tilde(&fact.value)
-            .map_err(|e| fail(format!("{shown}: {e}")).hint(hint))?;
-        let pem = std::fs::read(&path).map_err(|e| {
+        let hint = BUNDLE_HINT;
+        let pem = std::fs::read(path).map_err(|e| {
             fail(format!(
                 "cannot read {shown}: {}",
                 crate::store::io_reason(&e)
@@ -506,8 +550,12 @@ fn route_failure(
 pub struct AwsSts {
     pub region: String,
     pub endpoint: Option<String>,
-    /// The CA bundle that replaces the system's CAs, already read and checked.
-    pub ca_bundle: Option<CaBundle>,
+    /// The CA bundle that replaces the system's CAs (checked to be readable;
+    /// its certificates are read by [`Sts::ready`]).
+    pub ca_bundle: Option<BundleRef>,
+    /// The bundle's certificates, read by [`Sts::ready`] (never on the cached
+    /// path).
+    pub loaded_bundle: std::cell::OnceCell<CaBundle>,
     /// The proxy requests go through ([`proxy_for`] on the endpoint).
     pub proxy: Option<Proxy>,
     /// Said once on stderr before the first call (a non-AWS endpoint).
@@ -701,6 +749,18 @@ fn finish<E: ProvideErrorMetadata + std::error::Error + 'static>(
 }
 
 impl AwsSts {
+    /// The CA bundle's certificates, read once (the first call after the
+    /// cache check: [`Sts::ready`]).
+    pub fn bundle(&self) -> Result<Option<&CaBundle>, Fail> {
+        let Some(r) = &self.ca_bundle else {
+            return Ok(None);
+        };
+        if self.loaded_bundle.get().is_none() {
+            let _ = self.loaded_bundle.set(r.load()?);
+        }
+        Ok(self.loaded_bundle.get())
+    }
+
     fn route(&self) -> Route<'_> {
         Route {
             url: endpoint_url(&self.region, self.endpoint.as_deref()),
@@ -716,7 +776,15 @@ impl AwsSts {
         signer: &Signer,
         date: Arc<Mutex<Option<DateTime<Utc>>>>,
         once: bool,
-    ) -> aws_sdk_sts::Client {
+    ) -> Result<aws_sdk_sts::Client, StsError> {
+        // Read already by `ready` in every flow; an error here is reported
+        // as the call's, never a silent fall back to the system's CAs.
+        let bundle = self.bundle().map_err(|f| StsError {
+            kind: Kind::Other,
+            code: None,
+            message: f.message,
+            server_date: None,
+        })?;
         if let Some(note) = self.note.take() {
             self.ui.note(&note);
         }
@@ -752,12 +820,12 @@ impl AwsSts {
             } else {
                 RetryConfig::standard()
             })
-            .http_client(http_client(self.ca_bundle.as_ref(), self.proxy.as_ref()))
+            .http_client(http_client(bundle, self.proxy.as_ref()))
             .interceptor(DateCapture(date));
         if let Some(url) = &self.endpoint {
             b = b.endpoint_url(url.clone());
         }
-        aws_sdk_sts::Client::from_conf(b.build())
+        Ok(aws_sdk_sts::Client::from_conf(b.build()))
     }
 
     /// The current-thread runtime of one call (STS here, IAM in `iam.rs`).
@@ -776,10 +844,11 @@ impl AwsSts {
 
 impl Sts for AwsSts {
     fn ready(&self) -> anyhow::Result<()> {
-        match self.deferred.take() {
-            Some(f) => Err(f.into()),
-            None => Ok(()),
+        if let Some(f) = self.deferred.take() {
+            return Err(f.into());
         }
+        self.bundle()?;
+        Ok(())
     }
 
     fn get_session_token(
@@ -790,7 +859,7 @@ impl Sts for AwsSts {
         duration: u64,
     ) -> Result<Issued, StsError> {
         let date = Arc::new(Mutex::new(None));
-        let client = self.client(signer, date.clone(), code.is_some());
+        let client = self.client(signer, date.clone(), code.is_some())?;
         let rt = Self::runtime()?;
         let out = rt.block_on(
             client
@@ -806,7 +875,7 @@ impl Sts for AwsSts {
 
     fn assume_role(&self, signer: &Signer, input: &AssumeRoleInput) -> Result<Issued, StsError> {
         let date = Arc::new(Mutex::new(None));
-        let client = self.client(signer, date.clone(), input.code.is_some());
+        let client = self.client(signer, date.clone(), input.code.is_some())?;
         let rt = Self::runtime()?;
         let out = rt.block_on(
             client
@@ -829,7 +898,7 @@ impl Sts for AwsSts {
         input: &FederationTokenInput,
     ) -> Result<Issued, StsError> {
         let date = Arc::new(Mutex::new(None));
-        let client = self.client(signer, date.clone(), false);
+        let client = self.client(signer, date.clone(), false)?;
         let rt = Self::runtime()?;
         let out = rt.block_on(
             client
@@ -845,7 +914,7 @@ impl Sts for AwsSts {
 
     fn get_caller_identity(&self, signer: &Signer) -> Result<String, StsError> {
         let date = Arc::new(Mutex::new(None));
-        let client = self.client(signer, date.clone(), false);
+        let client = self.client(signer, date.clone(), false)?;
         let rt = Self::runtime()?;
         let out = rt.block_on(client.get_caller_identity().send());
         let server_date = *date.lock().unwrap_or_else(|e| e.into_inner());

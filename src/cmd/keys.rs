@@ -532,7 +532,7 @@ fn rotate(app: &App, ring: &dyn Keyring, a: &KeysRotateArgs) -> Result<i32> {
         .unwrap_or_else(|| crate::iam::DEFAULT_ENDPOINT.to_string());
     let iam = crate::iam::AwsIam {
         endpoint,
-        ca_bundle: sts.ca_bundle.clone(),
+        ca_bundle: sts.bundle()?.cloned(),
         proxy: crate::sts::proxy_for(&app.env, &iam_url)?,
     };
     use crate::iam::Iam;

@@ -164,12 +164,14 @@ impl App {
     }
 
     /// The STS client for the plan (nothing is started until a call). The CA
-    /// bundle is read and checked here, before the cache, a prompt or a
-    /// request: a bad bundle is a configuration error whether or not STS is
-    /// called this time.
+    /// bundle is found here, before the cache: a missing or unreadable bundle
+    /// is a configuration error whether or not STS is called this time. Its
+    /// certificates are read and checked only when STS is needed, still before
+    /// the lock and any code ([`crate::sts::Sts::ready`]): parsing a system
+    /// bundle would double the cost of a cached run.
     pub fn sts(&self, plan: &Plan) -> Result<AwsSts> {
         let ca_bundle = match &plan.ca_bundle {
-            Some(f) => Some(sts::CaBundle::load(&self.env, f)?),
+            Some(f) => Some(sts::BundleRef::check(&self.env, f)?),
             None => None,
         };
         let endpoint = plan.endpoint.as_ref().map(|e| e.value.clone());
@@ -183,6 +185,7 @@ impl App {
             region: plan.sts_region.value.clone(),
             endpoint,
             ca_bundle,
+            loaded_bundle: std::cell::OnceCell::new(),
             proxy,
             deferred: std::cell::Cell::new(deferred),
             note: std::cell::Cell::new(

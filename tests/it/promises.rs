@@ -679,3 +679,33 @@ fn login_refuses_an_unknown_partition() {
     assert_eq!(sts.count(), 0);
     env.assert_unchanged(&snap);
 }
+
+/// A CA bundle is only found (not parsed) on the cached path: a system bundle
+/// costs about 2 ms to parse, as much as the whole cached run. Its
+/// certificates are checked once STS is needed, still before any code.
+#[test]
+fn ca_bundle_is_parsed_only_when_sts_is_called() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    env.cmd_with_sts(&["test", "-t", &fresh_code(), "--", "true"], &sts)
+        .assert()
+        .success();
+    let bad = env.home().join("bad.pem");
+    std::fs::write(&bad, "not a certificate\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    // Cached: the bundle exists and is readable; nothing more is needed.
+    env.cmd_with_sts(&["test", "--", "echo", "cached"], &sts)
+        .env("AWS_CA_BUNDLE", bad)
+        .assert()
+        .success()
+        .stdout("cached\n");
+    // A refresh: the unparsable bundle is an error before any code is sent.
+    let snap = env.snapshot();
+    env.cmd_with_sts(&["test", "-f", "-t", &fresh_code(), "--", "touch", "ran"], &sts)
+        .env("AWS_CA_BUNDLE", bad)
+        .assert()
+        .code(125)
+        .stderr(format!("mfa-exec: error: the CA bundle {bad} (from $AWS_CA_BUNDLE) holds no PEM certificate\nhint: AWS_CA_BUNDLE and ca_bundle name a PEM file of the CA certificates to trust\n"));
+    assert_eq!(sts.count(), 1);
+    env.assert_unchanged(&snap);
+}
