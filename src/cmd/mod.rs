@@ -168,7 +168,7 @@ impl App {
     /// is a configuration error whether or not STS is called this time. Its
     /// certificates are read and checked only when STS is needed, still before
     /// the lock and any code ([`crate::sts::Sts::ready`]): parsing a system
-    /// bundle would double the cost of a cached run.
+    /// bundle would add a third to a cached run.
     pub fn sts(&self, plan: &Plan) -> Result<AwsSts> {
         let ca_bundle = match &plan.ca_bundle {
             Some(f) => Some(sts::BundleRef::check(&self.env, f)?),
