@@ -360,7 +360,7 @@ actions without MFA denies them in the console too. --duration is the length of 
 role session (as in the main form) or of the GetFederationToken session (15m-36h).
 
 The URL is opened with $BROWSER (a program, run without a shell; %s is replaced by
-the URL), else xdg-open or open. It signs in whoever has it for 15 minutes.
+the URL), else xdg-open (open on macOS). It signs in whoever has it for 15 minutes.
 
 Examples:
   mfa-exec login prod

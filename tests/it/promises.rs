@@ -500,6 +500,30 @@ fn missing_script_interpreter_costs_no_code() {
     env.assert_unchanged(&snap);
 }
 
+/// A script whose `#!` interpreter exists but cannot run is 126 before any
+/// code.
+#[test]
+fn unrunnable_script_interpreter_costs_no_code() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let interp = env.home().join("interp");
+    std::fs::write(&interp, "not a program\n").unwrap();
+    env.set_mode(&interp, 0o644);
+    let script = env.home().join("s.sh");
+    std::fs::write(&script, format!("#!{}\necho hi\n", interp.display())).unwrap();
+    env.set_mode(&script, 0o755);
+    let snap = env.snapshot();
+    env.cmd_with_sts(&["test", "-t", &fresh_code(), "--", "./s.sh"], &sts)
+        .assert()
+        .code(126)
+        .stderr(format!(
+            "mfa-exec: error: cannot run ./s.sh: its interpreter {} (from its #! line) is not executable\n",
+            interp.display()
+        ));
+    assert_eq!(sts.count(), 0);
+    env.assert_unchanged(&snap);
+}
+
 /// An empty command name is "not found" (127), and with no PATH at all the
 /// default search path is used, as execvp and env(1) do.
 #[test]
@@ -611,11 +635,14 @@ fn unusable_proxy_only_matters_when_sts_is_called() {
         .env("HTTP_PROXY", "socks5://127.0.0.1:1080")
         .assert()
         .code(125)
+        .stdout("")
         .get_output()
         .stderr
         .clone();
     let err = String::from_utf8_lossy(&out);
     assert!(err.contains("socks5"), "{err}");
+    assert_eq!(err, "mfa-exec: error: the proxy socks5://127.0.0.1:1080 (from HTTP_PROXY) cannot be used: invalid proxy URL: unsupported proxy scheme: socks5\nhint: use an http:// or https:// proxy URL\n");
+    assert!(!env.home().join("ran").exists());
     assert_eq!(sts.count(), 1, "no request after the first");
     env.assert_unchanged(&snap);
 }
