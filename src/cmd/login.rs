@@ -28,7 +28,7 @@ use crate::profile::{Plan, CHAIN_MAX};
 use crate::secret::{mask_key_id, Secret};
 use crate::signin::{self, Https, Partition, SigninError};
 use crate::store::Session;
-use crate::sts::{FederationTokenInput, Kind, Signer, Sts};
+use crate::sts::{AwsSts, FederationTokenInput, Kind, Signer, Sts};
 use crate::ui::Ui;
 use anyhow::Result;
 use std::ffi::OsString;
@@ -92,6 +92,8 @@ pub fn run(env: Env, ui: Ui, a: &LoginArgs) -> Result<i32> {
         }
         None => signin::console_home(&region),
     };
+    // Its CA bundle is read (once) only when a request is about to be made.
+    let sts = app.sts(&plan)?;
     let (session, duration, what) = if plan.is_role() {
         let s = app.session(&plan, &a.session, LOCK_TIMEOUT)?;
         // A chained role session is capped at 1 h and the endpoint refuses a
@@ -105,7 +107,7 @@ pub fn run(env: Env, ui: Ui, a: &LoginArgs) -> Result<i32> {
             "profile '{name}' has no role: the console gets a GetFederationToken session of its long-term keys, which carries no MFA context, so a policy that denies actions without MFA denies them there"
         ));
         (
-            federation_session(&app, &plan, a)?,
+            federation_session(&app, &plan, &sts, a)?,
             None,
             "federation session",
         )
@@ -116,25 +118,17 @@ pub fn run(env: Env, ui: Ui, a: &LoginArgs) -> Result<i32> {
         Partition::of_region(&region).name()
     ));
     if let Some(origin) = overridden {
-        // As for STS: a request going somewhere else than AWS is said once
-        // (a write error on stderr is ignored, as for every message).
-        if !ui.quiet {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "mfa-exec: using the sign-in endpoint at {endpoint} (from {origin})"
-            );
-        }
+        // As for STS: a request going somewhere else than AWS is said once.
+        ui.note(&format!(
+            "using the sign-in endpoint at {endpoint} (from {origin})"
+        ));
     }
     // The same TLS and proxy rules as STS: the CA bundle (AWS_CA_BUNDLE,
-    // ca_bundle) instead of the system's roots, and the proxy chosen for
-    // this endpoint as for STS.
-    let ca_bundle = match &plan.ca_bundle {
-        Some(f) => Some(crate::sts::CaBundle::load(&app.env, f)?),
-        None => None,
-    };
+    // ca_bundle) instead of the system's roots, read once for both calls,
+    // and the proxy chosen for this endpoint as for STS.
     let proxy = crate::sts::proxy_for(&app.env, &endpoint)?;
     let https = Https {
-        tls: ca_bundle.as_ref().map(|b| crate::sts::tls_context(Some(b))),
+        tls: sts.bundle()?.map(|b| crate::sts::tls_context(Some(b))),
         proxy: crate::sts::proxy_config(proxy.as_ref()),
         ..Https::default()
     };
@@ -196,7 +190,7 @@ fn federated_name(env: &Env) -> String {
 }
 
 /// GetFederationToken with the long-term keys of the plan.
-fn federation_session(app: &App, plan: &Plan, a: &LoginArgs) -> Result<Session> {
+fn federation_session(app: &App, plan: &Plan, sts: &AwsSts, a: &LoginArgs) -> Result<Session> {
     let input = FederationTokenInput {
         name: federated_name(&app.env),
         policy: ALLOW_ALL_POLICY.to_string(),
@@ -220,7 +214,6 @@ fn federation_session(app: &App, plan: &Plan, a: &LoginArgs) -> Result<Session> 
         mask_key_id(&signer.access_key_id),
         crate::profile::human(input.duration)
     ));
-    let sts = app.sts(plan)?;
     sts.ready()?;
     app.ui.progress("getting a federation session from STS...");
     match sts.get_federation_token(&signer, &input) {
@@ -240,7 +233,7 @@ fn federation_session(app: &App, plan: &Plan, a: &LoginArgs) -> Result<Session> 
             let now = chrono::Utc::now;
             let deps = Deps {
                 store: &app.store,
-                sts: &sts,
+                sts,
                 codes: &codes,
                 now: &now,
                 ui: app.ui,
