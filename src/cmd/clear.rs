@@ -10,7 +10,6 @@ use crate::profile::{Request, Resolver, KEY_SOURCE};
 use crate::store::SESSION_KEYS;
 use crate::ui::Ui;
 use anyhow::Result;
-use std::io::Write;
 use std::time::Duration;
 
 pub fn run(env: Env, ui: Ui, a: &ClearArgs) -> Result<i32> {
@@ -54,16 +53,17 @@ pub fn run(env: Env, ui: Ui, a: &ClearArgs) -> Result<i32> {
                 }
             }
             if !found {
-                say(app.ui, &format!("no session of profile '{p}' to remove"));
+                app.ui
+                    .note(&format!("no session of profile '{p}' to remove"));
             }
         }
     }
     if targets.is_empty() {
         if a.all {
-            say(
-                app.ui,
-                &format!("no session written by mfa-exec in {}", app.store.shown),
-            );
+            app.ui.note(&format!(
+                "no session written by mfa-exec in {}",
+                app.store.shown
+            ));
         }
         return Ok(0);
     }
@@ -83,19 +83,10 @@ pub fn run(env: Env, ui: Ui, a: &ClearArgs) -> Result<i32> {
         Ok(())
     })?;
     for s in &targets {
-        say(
-            app.ui,
-            &format!("removed the session in [{s}] of {}", app.store.shown),
-        );
+        app.ui.note(&format!(
+            "removed the session in [{s}] of {}",
+            app.store.shown
+        ));
     }
     Ok(0)
-}
-
-/// `mfa-exec: MSG` on stderr unless `--quiet`; a closed stderr is not a crash.
-fn say(ui: Ui, msg: &str) {
-    if !ui.quiet {
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "mfa-exec: {msg}");
-        let _ = err.flush();
-    }
 }

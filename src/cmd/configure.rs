@@ -500,10 +500,9 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
     let cfg_diff = line_diff(&app.files.config.doc.render(), &cfg_doc.render());
     let cred_diff = line_diff(&app.files.credentials.doc.render(), &cred_doc.render());
     if cfg_diff.is_empty() && cred_diff.is_empty() {
-        say(
-            app.ui,
-            &format!("profile '{p}' is already configured that way; nothing to change"),
-        );
+        app.ui.note(&format!(
+            "profile '{p}' is already configured that way; nothing to change"
+        ));
         return Ok(0);
     }
     let mut preview = String::new();
@@ -559,7 +558,7 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
             .default(true)
             .interact_on(&t.term)?;
         if !ok {
-            say(app.ui, "nothing written");
+            app.ui.note("nothing written");
             return Ok(crate::error::exit::FAILURE);
         }
     }
@@ -597,20 +596,10 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
         Duration::from_secs(10),
     )
     .map_err(undo)?;
-    say(
-        app.ui,
-        &format!("profile '{p}' configured; try: mfa-exec {p} -- aws sts get-caller-identity"),
-    );
+    app.ui.note(&format!(
+        "profile '{p}' configured; try: mfa-exec {p} -- aws sts get-caller-identity"
+    ));
     Ok(0)
-}
-
-/// `mfa-exec: MSG` on stderr unless `--quiet`; a closed stderr is not a crash.
-fn say(ui: Ui, msg: &str) {
-    if !ui.quiet {
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "mfa-exec: {msg}");
-        let _ = err.flush();
-    }
 }
 
 /// Stars shown instead of a secret.
