@@ -2,28 +2,9 @@
 //! `~/.aws/credentials`. This file is the switchboard: parse, dispatch, print the
 //! error once, map it to an exit code (SPEC §7).
 
-mod child;
-mod cli;
-mod cmd;
-mod env;
-mod error;
-mod flow;
-mod iam;
-mod ini;
-mod keys;
-mod keystore;
-mod otp;
-mod profile;
-mod secret;
-mod signin;
-mod store;
-mod sts;
-mod testhook;
-mod ui;
-mod used_codes;
-
-use cli::{Cli, Command};
-use error::exit;
+use mfa_exec::cli::{Cli, Command};
+use mfa_exec::error::{self, exit};
+use mfa_exec::{cmd, eline, env, store, ui};
 
 fn main() {
     // SPEC §7: never a panic message or a backtrace (RUST_BACKTRACE may be set).

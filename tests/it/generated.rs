@@ -1,6 +1,6 @@
 //! The generated files users install: `man/mfa-exec.1` and `completions/*`.
 //!
-//! Each test regenerates a file (the man page in-process from `src/cli.rs`, the
+//! Each test regenerates a file (the man page in-process from `mfa_exec::cli`, the
 //! completion scripts by running the built binary) and compares it with the
 //! committed one. `UPDATE_GENERATED=1 cargo test --test it generated` writes
 //! them instead.
@@ -15,9 +15,7 @@ use clap_mangen::Man;
 
 use crate::support::bin_path;
 
-#[allow(dead_code, unused_imports, clippy::all)]
-#[path = "../../src/cli.rs"]
-mod cli;
+use mfa_exec::cli;
 
 const STALE: &str =
     "generated files are stale: run `UPDATE_GENERATED=1 cargo test --test it generated` and commit";

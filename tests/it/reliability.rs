@@ -26,11 +26,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The INI module of the binary, compiled into this test binary so the
-/// hostile-input property tests can call it directly.
-#[allow(dead_code)]
-#[path = "../../src/ini.rs"]
-mod ini;
+/// The INI module of the crate, for the hostile-input property tests.
+use mfa_exec::ini;
 
 // ---------------------------------------------------------------------------
 // The table
@@ -1346,7 +1343,7 @@ fn disk_readonly_dir_chmod() {
 // ---------------------------------------------------------------------------
 
 mod ini_props {
-    use super::ini::Document;
+    use mfa_exec::ini::Document;
     use proptest::prelude::*;
 
     fn cases() -> u32 {
