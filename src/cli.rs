@@ -15,6 +15,7 @@
 //!   name them.
 //! - Usage errors exit 125 (SPEC §7); `main.rs` maps clap's errors.
 
+use crate::duration::parse_duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 
@@ -557,58 +558,6 @@ pub struct LoginArgs {
     pub session: SessionArgs,
 }
 
-/// Parses `3600`, `90s`, `90m`, `12h`, `1h30m` into seconds.
-pub fn parse_duration(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err("empty duration".into());
-    }
-    if t.bytes().all(|b| b.is_ascii_digit()) {
-        return t
-            .parse::<u64>()
-            .map_err(|_| format!("duration '{text}' is too large"));
-    }
-    let mut total: u64 = 0;
-    let mut num = String::new();
-    let mut seen_unit = false;
-    for c in t.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let mult = match c {
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => {
-                return Err(format!(
-                    "invalid duration '{text}' (use seconds or units h, m, s: 3600, 90m, 12h)"
-                ))
-            }
-        };
-        if num.is_empty() {
-            return Err(format!(
-                "invalid duration '{text}' (use seconds or units h, m, s: 3600, 90m, 12h)"
-            ));
-        }
-        let n: u64 = num
-            .parse()
-            .map_err(|_| format!("duration '{text}' is too large"))?;
-        total = n
-            .checked_mul(mult)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| format!("duration '{text}' is too large"))?;
-        num.clear();
-        seen_unit = true;
-    }
-    if !num.is_empty() || !seen_unit {
-        return Err(format!(
-            "invalid duration '{text}' (a number needs a unit after another unit: 1h30m)"
-        ));
-    }
-    Ok(total)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -617,20 +566,6 @@ mod tests {
     #[test]
     fn debug_assert() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("3600"), Ok(3600));
-        assert_eq!(parse_duration("90m"), Ok(5400));
-        assert_eq!(parse_duration("12h"), Ok(43200));
-        assert_eq!(parse_duration("1h30m"), Ok(5400));
-        assert_eq!(parse_duration("45s"), Ok(45));
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("1d").is_err());
-        assert!(parse_duration("h").is_err());
-        assert!(parse_duration("1h30").is_err());
-        assert!(parse_duration("-5").is_err());
     }
 
     fn parse(args: &[&str]) -> Cli {

@@ -17,8 +17,10 @@ pub mod exit {
     pub const INTERRUPTED: i32 = 130;
 }
 
-/// A failure with a specific exit code and an optional `hint:` line.
-#[derive(Debug)]
+/// The one error type that carries more than a message: an optional `hint:`
+/// line and the exit code. Resolution errors (`profile`), STS errors (`sts`)
+/// and every refusal of a subcommand are this type.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fail {
     pub message: String,
     pub hint: Option<String>,

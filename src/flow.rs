@@ -15,9 +15,10 @@
 //!   section is copied into the destination without a code (so `mfa-exec test`
 //!   then `mfa-exec other` asks once when both use the same keys and device).
 
+use crate::duration::human;
 use crate::error::{fail, Fail};
 use crate::otp::{CodeSource, Origin as CodeOrigin, TRIES};
-use crate::profile::{human, Keys, Marker, Plan, CHAIN_MAX};
+use crate::profile::{Keys, Marker, Plan, CHAIN_MAX};
 use crate::store::{self, apply_session, find_marked, read_session, Session, Store, Waited};
 use crate::sts::{AssumeRoleInput, Issued, Kind, Signer, Sts, StsError};
 use crate::ui::Ui;

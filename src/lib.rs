@@ -6,6 +6,7 @@
 pub mod child;
 pub mod cli;
 pub mod cmd;
+pub mod duration;
 pub mod env;
 pub mod error;
 pub mod flow;

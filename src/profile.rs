@@ -15,7 +15,8 @@
 //!   for a named profile).
 //! - `mfa_serial` wins over `mfa_arn` when one section has both.
 
-use crate::cli::parse_duration;
+use crate::duration::{human, parse_duration};
+use crate::error::Fail;
 use crate::ini::Document;
 use crate::keys::{LongTermKeys, KEY_SETTING};
 use crate::secret::Secret;
@@ -513,36 +514,17 @@ pub struct Resolver<'a> {
     warnings: Vec<String>,
 }
 
-/// A resolution error: the message, and a hint when a next step is obvious.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResolveError {
-    pub message: String,
-    pub hint: Option<String>,
+/// A resolution error is a [`Fail`]: the message, a hint when a next step is
+/// obvious, exit 125.
+fn err(message: impl Into<String>) -> Fail {
+    Fail::new(message)
 }
 
-impl fmt::Display for ResolveError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
+fn err_hint(message: impl Into<String>, hint: impl Into<String>) -> Fail {
+    Fail::new(message).hint(hint)
 }
 
-impl std::error::Error for ResolveError {}
-
-fn err(message: impl Into<String>) -> ResolveError {
-    ResolveError {
-        message: message.into(),
-        hint: None,
-    }
-}
-
-fn err_hint(message: impl Into<String>, hint: impl Into<String>) -> ResolveError {
-    ResolveError {
-        message: message.into(),
-        hint: Some(hint.into()),
-    }
-}
-
-type R<T> = Result<T, ResolveError>;
+type R<T> = Result<T, Fail>;
 
 /// `[\w+=/:,.@-]{9,256}`, as IAM validates a SerialNumber.
 pub fn valid_serial(s: &str) -> bool {
@@ -677,7 +659,7 @@ impl<'a> Resolver<'a> {
         self.config.contains(name) || self.creds().has_section(name)
     }
 
-    fn unknown(&self, name: &str) -> ResolveError {
+    fn unknown(&self, name: &str) -> Fail {
         let best = self
             .all_profiles()
             .into_iter()
@@ -1308,22 +1290,6 @@ fn check_range(what: &str, secs: u64, min: u64, max: u64, origin: &Origin) -> R<
     Ok(())
 }
 
-/// `43200` → `12h`, `5400` → `1h30m`, `45` → `45s`.
-pub fn human(secs: u64) -> String {
-    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0 || out.is_empty() {
-        out.push_str(&format!("{s}s"));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1634,13 +1600,6 @@ mod tests {
             "{}",
             e.message
         );
-    }
-
-    #[test]
-    fn humanize() {
-        assert_eq!(human(43200), "12h");
-        assert_eq!(human(5400), "1h30m");
-        assert_eq!(human(0), "0s");
     }
 }
 

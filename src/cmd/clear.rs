@@ -36,7 +36,7 @@ pub fn run(env: Env, ui: Ui, a: &ClearArgs) -> Result<i32> {
                 Err(_) if r.all_profiles().contains(p) || doc.has_section(&format!("{p}-mfa")) => {
                     vec![p.clone(), format!("{p}-mfa")]
                 }
-                Err(e) => return Err(crate::error::Fail::from(e).into()),
+                Err(e) => return Err(e.into()),
             };
             let mut found = false;
             for c in candidates {

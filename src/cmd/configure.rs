@@ -43,12 +43,13 @@
 
 use super::App;
 use crate::cli::ConfigureArgs;
+use crate::duration::human;
 use crate::env::Env;
 use crate::error::fail;
 use crate::ini::Document;
 use crate::keys::LongTermKeys;
 use crate::keystore::Keyring;
-use crate::profile::{human, valid_serial, ConfigIndex, Fact, KEY_EXPIRES};
+use crate::profile::{valid_serial, ConfigIndex, Fact, KEY_EXPIRES};
 use crate::secret::mask_key_id;
 use crate::store::{modify_both, Part, Store};
 use crate::ui::Ui;
@@ -362,7 +363,7 @@ fn gather(
             if d.is_empty() {
                 None
             } else {
-                Some(crate::cli::parse_duration(&d).map_err(|e| anyhow!(e))?)
+                Some(crate::duration::parse_duration(&d).map_err(|e| anyhow!(e))?)
             }
         }
         (None, None) => None,
@@ -469,8 +470,8 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
         want("region", r.clone());
     }
     if let Some(d) = ans.duration {
-        let keep =
-            cur("duration_seconds").and_then(|c| crate::cli::parse_duration(&c).ok()) == Some(d);
+        let keep = cur("duration_seconds").and_then(|c| crate::duration::parse_duration(&c).ok())
+            == Some(d);
         if !keep || !section_exists {
             config_sets.push(("duration_seconds", d.to_string()));
         }

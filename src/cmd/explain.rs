@@ -7,10 +7,11 @@
 
 use super::App;
 use crate::cli::ExplainArgs;
+use crate::duration::{hours_minutes, human};
 use crate::env::Env;
 use crate::error::fail;
 use crate::flow;
-use crate::profile::{human, ConfigIndex, Keys, Origin, Plan, ResolveError, Resolver};
+use crate::profile::{ConfigIndex, Keys, Origin, Plan, Resolver};
 use crate::secret::mask_key_id;
 use crate::store::read_session;
 use crate::sts::{self, CaBundle};
@@ -195,11 +196,6 @@ fn facts(app: &App, plan: &Plan) -> Vec<Fact> {
     out
 }
 
-/// `11h 02m`, as `list` shows it.
-fn hours_minutes(secs: i64) -> String {
-    format!("{}h {:02}m", secs / 3600, secs % 3600 / 60)
-}
-
 fn warnings(app: &App, plan: Option<&Plan>, name: &str) -> Vec<String> {
     let mut w = Vec::new();
     if let Some(mode) = super::loose_mode(&app.files.credentials.path) {
@@ -261,16 +257,13 @@ fn warnings(app: &App, plan: Option<&Plan>, name: &str) -> Vec<String> {
 }
 
 /// What a run would refuse before calling STS: an unusable CA bundle or proxy.
-fn network_problem(app: &App, plan: &Plan) -> Option<ResolveError> {
+fn network_problem(app: &App, plan: &Plan) -> Option<crate::error::Fail> {
     let bundle = plan
         .ca_bundle
         .as_ref()
         .and_then(|b| CaBundle::load(&app.env, b).err());
     let proxy = || sts::proxy_for(&app.env, &flow::endpoint_shown(plan)).err();
-    bundle.or_else(proxy).map(|f| ResolveError {
-        message: f.message,
-        hint: f.hint,
-    })
+    bundle.or_else(proxy)
 }
 
 pub fn run(env: Env, ui: Ui, a: &ExplainArgs) -> Result<i32> {

@@ -22,7 +22,7 @@
 use super::App;
 use crate::cli::{KeyPlace, KeysArgs, KeysCommand, KeysMoveArgs, KeysRotateArgs};
 use crate::env::Env;
-use crate::error::{fail, Fail};
+use crate::error::fail;
 use crate::ini::Document;
 use crate::keys::{self, keyring_fail, keyring_place, LongTermKeys, KEY_SETTING};
 use crate::keystore::{Keyring, OsKeyring};
@@ -145,7 +145,7 @@ fn restore_setting(
 pub fn move_keys(app: &App, ring: &dyn Keyring, a: &KeysMoveArgs) -> Result<i32> {
     let p = a.profile.as_str();
     let r = Resolver::new(&app.files);
-    let src = r.key_source(p).map_err(Fail::from)?;
+    let src = r.key_source(p)?;
     if src.profile != p {
         return Err(fail(format!(
             "the long-term keys of '{p}' belong to its source profile '{}' ({})",
@@ -498,9 +498,7 @@ fn signer_of(k: &LongTermKeys) -> crate::sts::Signer {
 /// says which one is active.
 fn rotate(app: &App, ring: &dyn Keyring, a: &KeysRotateArgs) -> Result<i32> {
     let p = a.profile.as_str();
-    let src = Resolver::new(&app.files)
-        .key_source(p)
-        .map_err(Fail::from)?;
+    let src = Resolver::new(&app.files).key_source(p)?;
     if src.profile != p {
         return Err(fail(format!(
             "the long-term keys of '{p}' belong to its source profile '{}' ({})",

@@ -128,15 +128,14 @@ fn or_dash(v: &Option<String>) -> std::borrow::Cow<'_, str> {
 }
 
 fn left_text(secs: i64) -> String {
-    format!("{}h {:02}m left", secs / 3600, secs % 3600 / 60)
+    format!("{} left", crate::duration::hours_minutes(secs))
 }
 
 pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
     let color =
         std::io::stdout().is_terminal() && env.get_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let min = crate::profile::min_remaining(a.min_remaining, env.get("MFA_EXEC_MIN_REMAINING"))
-        .map_err(crate::error::Fail::from)?
-        .value;
+    let min =
+        crate::profile::min_remaining(a.min_remaining, env.get("MFA_EXEC_MIN_REMAINING"))?.value;
     let app = App::load(env, ui)?;
     let rows = rows(&app, Utc::now(), min);
     // One write per buffer, not per row (stdout is line-buffered).

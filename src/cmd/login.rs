@@ -212,7 +212,7 @@ fn federation_session(app: &App, plan: &Plan, sts: &AwsSts, a: &LoginArgs) -> Re
         plan.source.profile,
         input.name,
         mask_key_id(&signer.access_key_id),
-        crate::profile::human(input.duration)
+        crate::duration::human(input.duration)
     ));
     sts.ready()?;
     app.ui.progress("getting a federation session from STS...");

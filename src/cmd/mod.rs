@@ -16,10 +16,10 @@ pub mod login;
 
 use crate::cli::{ResolveArgs, SessionArgs};
 use crate::env::Env;
-use crate::error::{fail, Fail};
+use crate::error::fail;
 use crate::flow::{self, Deps, Options};
 use crate::otp::{CodeSource, PROCESS_TIMEOUT};
-use crate::profile::{AwsFiles, Plan, Request, ResolveError, Resolver};
+use crate::profile::{AwsFiles, Plan, Request, Resolver};
 use crate::store::{self, Session, Store};
 use crate::sts::{self, AwsSts};
 use crate::ui::Ui;
@@ -45,16 +45,6 @@ pub struct App {
     /// `mfa_process`, STS) when it has one (credential-process).
     pub started: std::time::Instant,
     pub budget: Option<Duration>,
-}
-
-impl From<ResolveError> for Fail {
-    fn from(e: ResolveError) -> Fail {
-        let f = fail(e.message);
-        match e.hint {
-            Some(h) => f.hint(h),
-            None => f,
-        }
-    }
 }
 
 impl App {
@@ -128,7 +118,7 @@ impl App {
             if e.hint.is_none() {
                 e.hint = Some(format!("run 'mfa-exec explain {profile}'"));
             }
-            Fail::from(e)
+            e
         })?;
         for w in &plan.warnings {
             self.ui.warn(w);
