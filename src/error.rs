@@ -61,7 +61,7 @@ pub fn fail(message: impl Into<String>) -> Fail {
 }
 
 /// The exit code and hint of an error chain.
-pub fn classify(err: &anyhow::Error) -> (i32, Option<String>) {
+pub fn exit_status(err: &anyhow::Error) -> (i32, Option<String>) {
     for cause in err.chain() {
         if let Some(f) = cause.downcast_ref::<Fail>() {
             return (f.code, f.hint.clone());

@@ -17,7 +17,7 @@
 
 use crate::duration::human;
 use crate::error::{fail, Fail};
-use crate::otp::{CodeSource, Origin as CodeOrigin, TRIES};
+use crate::otp::{CodeOrigin, CodeSource, TRIES};
 use crate::profile::{Keys, Marker, Plan, CHAIN_MAX};
 use crate::store::{self, apply_session, find_marked, read_session, Session, Store, Waited};
 use crate::sts::{AssumeRoleInput, Issued, Kind, Signer, Sts, StsError};

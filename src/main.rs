@@ -69,7 +69,7 @@ fn run() -> i32 {
             if let Some(e) = output_error(prints, &err) {
                 return output_failed(e);
             }
-            let (code, hint) = error::classify(&err);
+            let (code, hint) = error::exit_status(&err);
             eline!("mfa-exec: error: {err:#}");
             if let Some(h) = hint {
                 eline!("hint: {h}");

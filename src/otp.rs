@@ -38,7 +38,7 @@ pub fn from_process_output(out: &str) -> Option<String> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
+pub enum CodeOrigin {
     Flag,
     Env,
     Process,
@@ -68,15 +68,15 @@ pub struct CodeSource {
 
 impl CodeSource {
     /// Which source applies.
-    pub fn origin(&self) -> Origin {
+    pub fn origin(&self) -> CodeOrigin {
         if self.flag.is_some() {
-            Origin::Flag
+            CodeOrigin::Flag
         } else if self.env.is_some() {
-            Origin::Env
+            CodeOrigin::Env
         } else if self.process.is_some() {
-            Origin::Process
+            CodeOrigin::Process
         } else {
-            Origin::Prompt
+            CodeOrigin::Prompt
         }
     }
 
@@ -108,10 +108,10 @@ impl CodeSource {
             }
         };
         match self.origin() {
-            Origin::Flag => given(&self.flag, "--token-code"),
-            Origin::Env => given(&self.env, "MFA_EXEC_TOKEN_CODE"),
-            Origin::Process => self.process_code(claim, ui),
-            Origin::Prompt => {
+            CodeOrigin::Flag => given(&self.flag, "--token-code"),
+            CodeOrigin::Env => given(&self.env, "MFA_EXEC_TOKEN_CODE"),
+            CodeOrigin::Process => self.process_code(claim, ui),
+            CodeOrigin::Prompt => {
                 if self.no_input {
                     return Err(fail(format!(
                         "an MFA code is needed for {} and --no-input forbids asking",
