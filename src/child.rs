@@ -3,7 +3,7 @@
 
 use crate::env::Env;
 use crate::error::{exit, fail};
-use crate::store::Session;
+use crate::session::Session;
 use anyhow::Result;
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;

@@ -18,8 +18,9 @@
 use crate::duration::human;
 use crate::error::{fail, Fail};
 use crate::otp::{CodeOrigin, CodeSource, TRIES};
-use crate::profile::{Keys, Marker, Plan, CHAIN_MAX};
-use crate::store::{self, apply_session, find_marked, read_session, Session, Store, Waited};
+use crate::profile::{Keys, Plan, CHAIN_MAX};
+use crate::session::{self, apply_session, find_marked, read_session, Marker, Session};
+use crate::store::{self, Store, Waited};
 use crate::sts::{AssumeRoleInput, Issued, Kind, Signer, Sts, StsError};
 use crate::ui::Ui;
 use crate::used_codes::UsedCodes;
@@ -289,8 +290,8 @@ fn with_code(
 /// occurrence, no key mfa-exec sets twice, and the SPEC §2 overwrite rule.
 fn safe_to_write(doc: &crate::ini::Document, section: &str) -> bool {
     doc.section_lines(section).len() <= 1
-        && doc.repeated_key(section, store::SESSION_KEYS).is_none()
-        && crate::profile::writable(doc, section).is_ok()
+        && doc.repeated_key(section, session::SESSION_KEYS).is_none()
+        && session::writable(doc, section).is_ok()
 }
 
 /// True when the request certainly never reached STS, so AWS did not see its
@@ -436,7 +437,7 @@ fn role_session(
 fn drop_sessions(doc: &mut crate::ini::Document, marker: &Marker, key_id: &str) -> Result<()> {
     for c in find_marked(doc, marker) {
         if c.session.access_key_id == key_id {
-            for k in store::SESSION_KEYS {
+            for k in session::SESSION_KEYS {
                 doc.remove_key(&c.section, k)?;
             }
         }
@@ -480,7 +481,7 @@ fn write_dropping(
     stale: Option<&str>,
 ) -> Result<()> {
     deps.store.modify(write_timeout(deps), &|doc| {
-        if let Err(reason) = crate::profile::writable(doc, section) {
+        if let Err(reason) = session::writable(doc, section) {
             return Err(fail(format!(
                 "refusing to write the session into [{section}] of {}: {reason} now",
                 deps.store.shown

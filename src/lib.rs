@@ -17,6 +17,7 @@ pub mod keystore;
 pub mod otp;
 pub mod profile;
 pub mod secret;
+pub mod session;
 pub mod signin;
 pub mod store;
 pub mod sts;

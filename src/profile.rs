@@ -20,6 +20,7 @@ use crate::error::Fail;
 use crate::ini::Document;
 use crate::keys::{LongTermKeys, KEY_SETTING};
 use crate::secret::Secret;
+use crate::session::{long_term_pair, writable, Marker};
 use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -37,12 +38,6 @@ pub const ROLE_DEFAULT: u64 = 3_600;
 /// Chained role sessions are capped by AWS at one hour.
 pub const CHAIN_MAX: u64 = 3_600;
 pub const MIN_REMAINING_DEFAULT: u64 = 900;
-
-/// Marker keys written with every session.
-pub const KEY_SOURCE: &str = "x_mfa_exec_source";
-pub const KEY_SERIAL: &str = "x_mfa_exec_serial";
-pub const KEY_ROLE: &str = "x_mfa_exec_role_arn";
-pub const KEY_EXPIRES: &str = "x_security_token_expires";
 
 /// One AWS file, parsed.
 #[derive(Debug, Clone)]
@@ -175,14 +170,6 @@ pub struct RoleHop {
     pub role_arn: Fact<String>,
     pub external_id: Option<String>,
     pub session_name: Option<String>,
-}
-
-/// Identity of a session, as recorded by the marker keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Marker {
-    pub source: String,
-    pub serial: Option<String>,
-    pub role_arn: Option<String>,
 }
 
 /// A resolved, checked profile: everything the flow needs, nothing left to look up.
@@ -547,23 +534,6 @@ pub fn valid_role_arn(s: &str) -> bool {
         && parts[5].len() > 5
 }
 
-/// SPEC §2: mfa-exec writes a session into `section` only if it is absent (or
-/// empty), carries mfa-exec's marker, or holds another tool's session (a token
-/// and an `ASIA…` key id). Otherwise the reason it may not. Used when resolving
-/// and again under the write lock.
-pub fn writable(doc: &Document, section: &str) -> Result<(), &'static str> {
-    let key = doc.get(section, "aws_access_key_id");
-    let foreign = doc.get(section, "aws_session_token").is_some()
-        && key.is_some_and(|k| k.starts_with("ASIA"));
-    if !doc.has_keys(section) || doc.get(section, KEY_SOURCE).is_some() || foreign {
-        Ok(())
-    } else if key.is_some() {
-        Err("it holds long-term keys")
-    } else {
-        Err("it holds settings that are not a session")
-    }
-}
-
 /// The keys of a credentials section as resolution reads them (key
 /// case-insensitive, later occurrence wins), looked up in the document when
 /// asked: nothing is copied.
@@ -751,21 +721,16 @@ impl<'a> Resolver<'a> {
             }
         }
         for p in chain.iter().rev() {
-            if let (Some(id), Some(secret)) = (
-                self.config.get(p, "aws_access_key_id"),
-                self.config.get(p, "aws_secret_access_key"),
-            ) {
-                if self.config.get(p, "aws_session_token").is_none() {
-                    return Ok(KeySource {
-                        profile: p.clone(),
-                        section: format!("profile {p}"),
-                        origin: id.origin,
-                        keys: Keys::File(LongTermKeys {
-                            access_key_id: id.value,
-                            secret: Secret::new(secret.value),
-                        }),
-                    });
-                }
+            if let Some((id, secret)) = long_term_pair(|k| self.config.get(p, k)) {
+                return Ok(KeySource {
+                    profile: p.clone(),
+                    section: format!("profile {p}"),
+                    origin: id.origin,
+                    keys: Keys::File(LongTermKeys {
+                        access_key_id: id.value,
+                        secret: Secret::new(secret.value),
+                    }),
+                });
             }
         }
         // Sections searched, per file, for the error.
@@ -936,7 +901,7 @@ impl<'a> Resolver<'a> {
         // write refuse after STS: refuse now, before a code is asked for.
         if let Some((key, first, second)) = self
             .creds()
-            .repeated_key(section, crate::store::SESSION_KEYS)
+            .repeated_key(section, crate::session::SESSION_KEYS)
         {
             return Err(err_hint(
                 format!(

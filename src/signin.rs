@@ -26,7 +26,7 @@
 //!   carries the session's keys.
 
 use crate::secret::Secret;
-use crate::store::Session;
+use crate::session::Session;
 use crate::sts::{ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, OPERATION_TIMEOUT};
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::TlsContext;

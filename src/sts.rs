@@ -41,7 +41,7 @@ use crate::env::Env;
 use crate::error::{fail, Fail};
 use crate::profile::Fact;
 use crate::secret::Secret;
-use crate::store::Session;
+use crate::session::Session;
 use aws_sdk_sts::config::{
     BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
 };

@@ -6,8 +6,8 @@
 use super::App;
 use crate::cli::ClearArgs;
 use crate::env::Env;
-use crate::profile::{Request, Resolver, KEY_SOURCE};
-use crate::store::SESSION_KEYS;
+use crate::profile::{Request, Resolver};
+use crate::session::{KEY_SOURCE, SESSION_KEYS};
 use crate::ui::Ui;
 use anyhow::Result;
 use std::time::Duration;

@@ -49,8 +49,9 @@ use crate::error::fail;
 use crate::ini::Document;
 use crate::keys::LongTermKeys;
 use crate::keystore::Keyring;
-use crate::profile::{valid_serial, ConfigIndex, Fact, KEY_EXPIRES};
+use crate::profile::{valid_serial, ConfigIndex, Fact};
 use crate::secret::mask_key_id;
+use crate::session::KEY_EXPIRES;
 use crate::store::{modify_both, Part, Store};
 use crate::ui::Ui;
 use anyhow::{anyhow, Result};
@@ -105,9 +106,7 @@ fn long_term_profiles(app: &App) -> Vec<String> {
     let doc = &app.files.credentials.doc;
     let mut out = Vec::new();
     for s in doc.sections() {
-        let has_keys = doc.get(&s.name, "aws_access_key_id").is_some()
-            && doc.get(&s.name, "aws_secret_access_key").is_some()
-            && doc.get(&s.name, "aws_session_token").is_none();
+        let has_keys = crate::session::long_term_pair(|k| doc.get(&s.name, k)).is_some();
         if has_keys && !out.contains(&s.name) {
             out.push(s.name);
         }

@@ -4,7 +4,7 @@ use super::{profile_arg, App, LOCK_TIMEOUT};
 use crate::child;
 use crate::cli::SessionArgs;
 use crate::env::Env;
-use crate::store::parse_expiry;
+use crate::session::parse_expiry;
 use crate::ui::Ui;
 use anyhow::Result;
 use std::ffi::OsString;

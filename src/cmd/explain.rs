@@ -13,7 +13,7 @@ use crate::error::fail;
 use crate::flow;
 use crate::profile::{ConfigIndex, Keys, Origin, Plan, Resolver};
 use crate::secret::mask_key_id;
-use crate::store::read_session;
+use crate::session::read_session;
 use crate::sts::{self, CaBundle};
 use crate::ui::Ui;
 use anyhow::Result;

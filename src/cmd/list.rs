@@ -11,7 +11,7 @@ use crate::cli::ListArgs;
 use crate::cli::ResolveArgs;
 use crate::env::Env;
 use crate::profile::{Keys, Resolver};
-use crate::store::{read_session, Cached};
+use crate::session::{read_session, Cached};
 use crate::ui::Ui;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
