@@ -12,6 +12,7 @@
 pub mod env;
 pub mod fake_signin;
 pub mod fake_sts;
+pub mod http;
 pub mod keyring;
 pub mod pty;
 pub mod totp;
