@@ -1,7 +1,9 @@
 //! Shared harness for the `mfa-exec` integration tests.
 //!
 //! - [`FakeSts`]: a fake STS (Query protocol) on 127.0.0.1 with scripted
-//!   replies and socket-level faults; records every request.
+//!   replies and socket-level faults; records every request. It is the STS
+//!   model (`fake_sts/`) on top of [`http`], a small std HTTP/1.1 server
+//!   that owns the sockets and the socket-level faults.
 //! - [`TestEnv`]: a hermetic HOME with `~/.aws/{config,credentials}` and
 //!   commands for the binary that see nothing of the real environment.
 //! - [`FakeSignin`]: a fake console federation endpoint on 127.0.0.1.
@@ -12,6 +14,7 @@
 pub mod env;
 pub mod fake_signin;
 pub mod fake_sts;
+pub mod http;
 pub mod keyring;
 pub mod pty;
 pub mod totp;
