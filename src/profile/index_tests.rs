@@ -3,6 +3,7 @@
 //! front, over generated config files (both document forms).
 
 use super::*;
+use crate::ini::Document;
 use proptest::prelude::*;
 use proptest::sample::select;
 use std::collections::BTreeMap;

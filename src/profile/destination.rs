@@ -1,0 +1,68 @@
+//! Which credentials section a session is written to (`P` or `P-mfa`), and
+//! whether mfa-exec may write there (absent, empty, marked, or another
+//! tool's session; never long-term keys or settings, never a repeated
+//! section or session key). Decides before anything happens: it never
+//! writes, locks or reads a file itself (the overwrite rule is
+//! [`crate::session::writable`]).
+
+use super::resolve::Resolver;
+use super::source::section_map;
+use super::{err, err_hint, R};
+use crate::session::writable;
+
+impl Resolver<'_> {
+    /// Where a GetSessionToken session of non-role profile `name` is written.
+    pub(super) fn nonrole_destination(&self, name: &str) -> String {
+        let map = section_map(self.creds(), name);
+        let long_term =
+            map.contains_key("aws_access_key_id") && !map.contains_key("aws_session_token");
+        let special = self.config.get(name, "role_arn").is_some()
+            || self.config.get(name, "credential_process").is_some()
+            || self.config.has_key_prefix(name, "sso_");
+        if long_term || special {
+            format!("{name}-mfa")
+        } else {
+            name.to_string()
+        }
+    }
+
+    /// May mfa-exec write into `section`? Absent, empty, marked, or another tool's session.
+    pub fn check_writable(&self, section: &str) -> R<()> {
+        // An absent section is writable (every check below passes).
+        if !self.creds().has_section(section) {
+            return Ok(());
+        }
+        let lines = self.creds().section_lines(section);
+        if lines.len() > 1 {
+            return Err(err(format!(
+                "[{section}] appears twice in {} (lines {} and {}); mfa-exec will not write into it",
+                self.files.credentials.shown, lines[0], lines[1]
+            )));
+        }
+        // A key mfa-exec sets or removes that appears twice would make the
+        // write refuse after STS: refuse now, before a code is asked for.
+        if let Some((key, first, second)) = self
+            .creds()
+            .repeated_key(section, crate::session::SESSION_KEYS)
+        {
+            return Err(err_hint(
+                format!(
+                    "[{section}] in {} has {key} twice (lines {first} and {second}); mfa-exec will not write into it",
+                    self.files.credentials.shown
+                ),
+                format!("remove one of the two lines from [{section}]"),
+            ));
+        }
+        let Err(reason) = writable(self.creds(), section) else {
+            return Ok(());
+        };
+        let line = lines.first().copied().unwrap_or(0);
+        Err(err_hint(
+            format!(
+                "refusing to write the session into [{section}] ({}:{line}): {reason}",
+                self.files.credentials.shown
+            ),
+            format!("move those keys to another section, or run 'mfa-exec explain {section}'"),
+        ))
+    }
+}

@@ -1,0 +1,269 @@
+//! The config file's profiles ([`ConfigIndex`]) and the section header
+//! dialect: which profile a `[P]`, `[profile P]`, `[profile  P]` or
+//! `[default]` header belongs to, and how those sections merge (see the
+//! decisions in [`super`]). Reads only the parsed document it is given: no
+//! I/O, no credentials file, no flags; it never decides where keys or a
+//! session go.
+
+use super::plan::{AwsFile, Fact, Origin};
+use crate::ini::Document;
+use std::cell::{OnceCell, RefCell};
+use std::collections::BTreeSet;
+use std::rc::Rc;
+
+/// Profiles of the config file, merged per SPEC §2.
+///
+/// Nothing is built per profile up front: a profile's sections are found
+/// through the document's section index when it is first asked for (`[P]`,
+/// `[profile P]`, `[default]`), and its keys are read from those sections on
+/// demand, so a config of thousands of profiles costs little on the cached
+/// path. The list of every profile is built only when asked for.
+#[derive(Debug, Clone)]
+pub struct ConfigIndex<'a> {
+    doc: &'a Document,
+    /// `(P, header line)` of `[profile P]` headers not spelled with exactly
+    /// one space (`[profile  P]`, `[profile\tP]`): rare, so kept aside.
+    irregular: Vec<(String, usize)>,
+    /// Sections and keys of the profiles asked for so far (see
+    /// [`Self::profile`]).
+    /// The last few only: resolution asks for a profile and its chain many
+    /// times in a row, and `list` resolves thousands once each (a map of
+    /// them all would cost more to grow and drop than it saves).
+    memo: RefCell<Vec<(String, Rc<Profile<'a>>)>>,
+    /// Every profile name, once asked for.
+    names: OnceCell<BTreeSet<String>>,
+    file: String,
+    pub warnings: Vec<String>,
+}
+
+/// A profile's config sections: `(header line, bare, section name)`.
+type Sections<'a> = Rc<[(usize, bool, &'a str)]>;
+
+/// Profiles [`ConfigIndex`] keeps (a chain is rarely longer).
+const MEMO: usize = 8;
+
+/// A section name and its key lines `(line, key, value)`.
+type Group<'a> = (&'a str, Vec<(usize, &'a str, &'a str)>);
+
+/// What [`ConfigIndex`] knows of one profile, built when first asked for:
+/// its sections, and the key lines of each distinct section name in the
+/// order a lookup tries them (so a key is a short scan, not a walk of the
+/// document per key).
+#[derive(Debug)]
+struct Profile<'a> {
+    sections: Sections<'a>,
+    /// `(section name, its key lines (line, key, value) in file order over
+    /// every occurrence)`, the section that wins a key first.
+    groups: Vec<Group<'a>>,
+}
+
+impl<'a> Profile<'a> {
+    /// `(section, line, value)` of `key`: the first group holding it, its
+    /// last occurrence there (later wins), as [`Document::find`] answers.
+    fn find(&self, key: &str) -> Option<(&'a str, usize, &'a str)> {
+        self.groups.iter().find_map(|(section, keys)| {
+            keys.iter()
+                .rev()
+                .find(|(_, k, _)| k.eq_ignore_ascii_case(key))
+                .map(|&(line, _, v)| (*section, line, v))
+        })
+    }
+}
+
+/// The profile a config section belongs to, and whether it is a bare `[P]`.
+pub fn config_section_profile(section: &str) -> Option<(String, bool)> {
+    section_profile(section).map(|(p, bare)| (p.to_string(), bare))
+}
+
+/// [`config_section_profile`], borrowed from `section`.
+fn section_profile(section: &str) -> Option<(&str, bool)> {
+    let mut parts = section.splitn(2, char::is_whitespace);
+    let first = parts.next().unwrap_or("");
+    let rest = parts.next().map(str::trim).unwrap_or("");
+    if first == "profile" && !rest.is_empty() {
+        return Some((rest, false));
+    }
+    if section == "default" {
+        return Some(("default", false));
+    }
+    if section.contains(char::is_whitespace) {
+        // `[sso-session x]`, `[services x]`: not profiles.
+        return None;
+    }
+    Some((section, true))
+}
+
+/// The profile of a `[profile P]` header whose name is not `profile P` with
+/// one space (so a lookup of `profile P` misses it); `None` for every other
+/// header. Cheap for the usual spelling.
+fn irregular_profile_header(section: &str) -> Option<String> {
+    let rest = section.strip_prefix("profile")?;
+    if !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    // Section names are trimmed: one space and a non-space is the usual form.
+    if rest.starts_with(' ') && !rest[1..].starts_with(char::is_whitespace) {
+        return None;
+    }
+    config_section_profile(section)
+        .filter(|(_, bare)| !bare)
+        .map(|(p, _)| p)
+}
+
+impl<'a> ConfigIndex<'a> {
+    pub fn build(file: &'a AwsFile) -> ConfigIndex<'a> {
+        let irregular = file
+            .doc
+            .header_iter()
+            .filter_map(|(name, line)| irregular_profile_header(name).map(|p| (p, line)))
+            .collect();
+        let mut idx = ConfigIndex {
+            doc: &file.doc,
+            irregular,
+            memo: Default::default(),
+            names: OnceCell::new(),
+            file: file.shown.clone(),
+            warnings: Vec::new(),
+        };
+        let own: Vec<&str> = idx
+            .profile_sections("default")
+            .iter()
+            .filter(|s| !s.1)
+            .filter_map(|s| file.doc.header_name_at(s.0))
+            .collect();
+        if own.contains(&"default") && own.iter().any(|n| *n != "default") {
+            idx.warnings.push(format!(
+                "{}: [default] and [profile default] are the same profile; the later one wins a key both set",
+                file.shown
+            ));
+        }
+        for w in file.doc.warnings() {
+            idx.warnings
+                .push(format!("{}:{}: {}", file.shown, w.line, w.message));
+        }
+        idx
+    }
+
+    /// The sections of profile `name` as `(header line, bare, name)`: the bare `[P]`
+    /// ones first, then `[profile P]`/`[default]`, each group in file order
+    /// (the order in which keys override).
+    pub(super) fn profile_sections(&self, name: &str) -> Sections<'a> {
+        self.profile(name).sections.clone()
+    }
+
+    /// The sections and keys of profile `name`, memoized.
+    fn profile(&self, name: &str) -> Rc<Profile<'a>> {
+        if let Some((_, found)) = self.memo.borrow().iter().find(|(n, _)| n == name) {
+            return found.clone();
+        }
+        let doc: &'a Document = self.doc;
+        let sections = self.find_sections(name);
+        let mut groups: Vec<Group<'a>> = Vec::new();
+        for (_, _, section) in sections.iter().rev() {
+            if groups.iter().any(|(n, _)| n == section) {
+                continue;
+            }
+            groups.push((section, doc.key_lines(section).collect()));
+        }
+        let found = Rc::new(Profile { sections, groups });
+        let mut memo = self.memo.borrow_mut();
+        if memo.len() == MEMO {
+            memo.remove(0);
+        }
+        memo.push((name.to_string(), found.clone()));
+        found
+    }
+
+    fn find_sections(&self, name: &str) -> Sections<'a> {
+        let doc: &'a Document = self.doc;
+        // `(header line, name as the document holds it)`.
+        let mut bare: Vec<(usize, &'a str)> = Vec::new();
+        if section_profile(name).is_some_and(|(p, bare)| bare && p == name) {
+            bare.extend(doc.section_headers(name));
+        }
+        let mut own: Vec<(usize, &'a str)> = Vec::new();
+        if name == "default" {
+            own.extend(doc.section_headers("default"));
+        }
+        let spelled = format!("profile {name}");
+        if section_profile(&spelled).is_some_and(|(p, bare)| !bare && p == name) {
+            own.extend(doc.section_headers(&spelled));
+        }
+        own.extend(
+            self.irregular
+                .iter()
+                .filter(|(p, _)| p == name)
+                .filter_map(|(_, line)| Some((*line, doc.header_name_at(*line)?))),
+        );
+        own.sort_unstable_by_key(|&(l, _)| l);
+        bare.into_iter()
+            .map(|(l, n)| (l, true, n))
+            .chain(own.into_iter().map(|(l, n)| (l, false, n)))
+            .collect()
+    }
+
+    /// Every profile name, in order.
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.names
+            .get_or_init(|| {
+                self.doc
+                    .header_iter()
+                    .filter_map(|(name, _)| config_section_profile(name).map(|(p, _)| p))
+                    .collect()
+            })
+            .iter()
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        !self.profile_sections(name).is_empty()
+    }
+
+    /// A key of profile `name`, with its origin.
+    pub fn get(&self, name: &str, key: &str) -> Option<Fact<String>> {
+        let (section, line, value) = self.profile(name).find(key)?;
+        Some(Fact::new(
+            value.to_string(),
+            Origin::File {
+                file: self.file.clone(),
+                line,
+                section: section.to_string(),
+            },
+        ))
+    }
+
+    /// Profiles other than none whose `key` resolves to `value`, in name
+    /// order: the answer of asking [`Self::get`] for every profile, but only
+    /// the sections holding such a key line are looked at.
+    pub fn profiles_with(&self, key: &str, value: &str) -> Vec<(String, Fact<String>)> {
+        let candidates: BTreeSet<String> = self
+            .doc
+            .sections_with_value(key, value)
+            .into_iter()
+            .filter_map(|s| config_section_profile(s).map(|(p, _)| p))
+            .collect();
+        candidates
+            .into_iter()
+            .filter_map(|p| {
+                let f = self.get(&p, key).filter(|f| f.value == value)?;
+                Some((p, f))
+            })
+            .collect()
+    }
+
+    pub(super) fn has_key_prefix(&self, name: &str, prefix: &str) -> bool {
+        self.profile(name).groups.iter().any(|(_, keys)| {
+            keys.iter().any(|(_, k, _)| {
+                k.len() >= prefix.len()
+                    && k.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+            })
+        })
+    }
+
+    /// The config sections of a profile: `(section, header line, bare)`.
+    pub fn sections_of(&self, name: &str) -> Vec<(String, usize, bool)> {
+        self.profile_sections(name)
+            .iter()
+            .map(|(h, bare, n)| (n.to_string(), *h, *bare))
+            .collect()
+    }
+}

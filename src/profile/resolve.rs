@@ -1,0 +1,412 @@
+//! The [`Resolver`]: both files indexed once, the names of every profile,
+//! the source chain (`source_profile`, with its cycle error and "did you
+//! mean"), and [`Resolver::resolve`], which lowers a [`Request`] into a
+//! checked [`Plan`]: role hops, key source, device, destination, region,
+//! durations, endpoint, CA bundle, `mfa_process`, the bare-section warning.
+//! The key source, device, destination and durations are resolved by the
+//! `impl Resolver` blocks of the sibling modules. Pure: no I/O, no prompt,
+//! no clock, no STS; it never writes a file.
+
+use super::index::ConfigIndex;
+use super::plan::{AwsFiles, Fact, Keys, Origin, Plan, Request, RoleHop};
+use super::validate::{check_range, distance, valid_role_arn};
+use super::{durations::chain_first, durations::min_remaining, err, err_hint, R};
+use super::{CHAIN_MAX, GST_DEFAULT, GST_MAX, GST_MIN, ROLE_DEFAULT, ROLE_MAX, ROLE_MIN};
+use crate::duration::{human, parse_duration};
+use crate::error::Fail;
+use crate::ini::Document;
+use crate::keys::KEY_SETTING;
+use std::collections::BTreeSet;
+
+/// Everything resolution reads, with the config file indexed once.
+pub struct Resolver<'a> {
+    pub files: &'a AwsFiles,
+    pub config: ConfigIndex<'a>,
+    /// Duplicate sections and keys of both files, computed once.
+    warnings: Vec<String>,
+}
+
+impl<'a> Resolver<'a> {
+    pub fn new(files: &'a AwsFiles) -> Resolver<'a> {
+        let config = ConfigIndex::build(&files.config);
+        let mut warnings = config.warnings.clone();
+        for w in files.credentials.doc.warnings() {
+            warnings.push(format!(
+                "{}:{}: {}",
+                files.credentials.shown, w.line, w.message
+            ));
+        }
+        Resolver {
+            files,
+            config,
+            warnings,
+        }
+    }
+
+    pub(super) fn creds(&self) -> &Document {
+        &self.files.credentials.doc
+    }
+
+    pub(super) fn creds_origin(&self, section: &str, line: usize) -> Origin {
+        Origin::File {
+            file: self.files.credentials.shown.clone(),
+            line,
+            section: section.to_string(),
+        }
+    }
+
+    /// Every profile name either file knows (config names without `profile `).
+    pub fn all_profiles(&self) -> BTreeSet<String> {
+        let mut names: BTreeSet<String> = self.config.names().cloned().collect();
+        for (s, _) in self.creds().header_iter() {
+            if !names.contains(s) {
+                names.insert(s.to_string());
+            }
+        }
+        names
+    }
+
+    /// [`Self::all_profiles`] in the same order, borrowed (no copy of a name).
+    pub fn profile_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .config
+            .names()
+            .map(String::as_str)
+            .chain(self.creds().header_iter().map(|(s, _)| s))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    pub(super) fn exists(&self, name: &str) -> bool {
+        self.config.contains(name) || self.creds().has_section(name)
+    }
+
+    pub(super) fn unknown(&self, name: &str) -> Fail {
+        let best = self
+            .all_profiles()
+            .into_iter()
+            .map(|n| (distance(name, &n), n))
+            .filter(|(d, n)| *d <= 2.max(n.len() / 3))
+            .min();
+        let message = format!(
+            "profile '{name}' not found in {} or {}",
+            self.files.config.shown, self.files.credentials.shown
+        );
+        match best {
+            Some((_, n)) => err_hint(message, format!("did you mean '{n}'?")),
+            None => err_hint(message, "run 'mfa-exec list' to see the profiles"),
+        }
+    }
+
+    /// P, then its `source_profile`, and so on; a cycle is an error.
+    pub(super) fn chain(&self, name: &str) -> R<Vec<String>> {
+        let mut chain = vec![name.to_string()];
+        let mut cur = name.to_string();
+        while let Some(next) = self.config.get(&cur, "source_profile") {
+            let next = next.value;
+            if let Some(pos) = chain.iter().position(|c| *c == next) {
+                let mut path: Vec<&str> = chain[pos..].iter().map(String::as_str).collect();
+                path.push(&next);
+                return Err(err(format!(
+                    "source_profile cycle: {} (in {})",
+                    path.join(" -> "),
+                    self.files.config.shown
+                )));
+            }
+            if !self.exists(&next) {
+                let mut e = self.unknown(&next);
+                e.message = format!(
+                    "profile '{cur}' has source_profile = {next}, but {}",
+                    e.message
+                        .replacen(&format!("profile '{next}' "), "that profile is ", 1)
+                );
+                return Err(e);
+            }
+            chain.push(next.clone());
+            cur = next;
+        }
+        Ok(chain)
+    }
+
+    /// Resolves `req.profile` into a checked plan.
+    pub fn resolve(&self, req: &Request) -> R<Plan> {
+        self.resolve_with(req, true)
+    }
+
+    /// [`Self::resolve`], but the plan's warnings leave out those of the
+    /// files as a whole (repeated sections and keys): for `list`, which
+    /// resolves every profile and shows no warning.
+    pub fn resolve_quiet(&self, req: &Request) -> R<Plan> {
+        self.resolve_with(req, false)
+    }
+
+    fn resolve_with(&self, req: &Request, file_warnings: bool) -> R<Plan> {
+        let name = req.profile.as_str();
+        if name.is_empty() {
+            return Err(err("the profile name is empty"));
+        }
+        if !self.exists(name) {
+            return Err(self.unknown(name));
+        }
+        let chain = self.chain(name)?;
+        let mut warnings = if file_warnings {
+            self.warnings.clone()
+        } else {
+            Vec::new()
+        };
+
+        // Role hops: from P along source_profile while role_arn is set.
+        let mut roles = Vec::new();
+        let mut root = None;
+        for p in &chain {
+            match self.config.get(p, "role_arn") {
+                Some(arn) => {
+                    if !valid_role_arn(&arn.value) {
+                        return Err(err(format!(
+                            "invalid role_arn '{}' of profile '{p}' ({}): expected arn:aws:iam::123456789012:role/NAME",
+                            arn.value, arn.origin
+                        )));
+                    }
+                    if self.config.get(p, "source_profile").is_none() {
+                        let hint = if self.config.get(p, "credential_source").is_some() {
+                            "credential_source is not supported; name the profile with the long-term keys in source_profile"
+                        } else {
+                            "add source_profile = <profile with long-term keys>"
+                        };
+                        return Err(err_hint(
+                            format!("role profile '{p}' ({}) has no source_profile", arn.origin),
+                            hint,
+                        ));
+                    }
+                    roles.push(RoleHop {
+                        profile: p.clone(),
+                        role_arn: arn,
+                        external_id: self.config.get(p, "external_id").map(|f| f.value),
+                        session_name: self.config.get(p, "role_session_name").map(|f| f.value),
+                    });
+                }
+                None => {
+                    root = Some(p.clone());
+                    break;
+                }
+            }
+        }
+        roles.reverse();
+        for hop in &roles {
+            if let Some(n) = &hop.session_name {
+                if n.len() < 2
+                    || n.len() > 64
+                    || !n
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b))
+                {
+                    return Err(err(format!(
+                        "invalid role_session_name '{n}' of profile '{}': 2-64 characters of letters, digits and +=,.@_-",
+                        hop.profile
+                    )));
+                }
+            }
+        }
+        let root = root.expect("a chain ends in a profile without role_arn");
+        // The chain of `root` is the rest of P's chain.
+        let at = chain.iter().position(|p| *p == root).unwrap_or(0);
+        let source = self
+            .long_term_keys_of(&root, &chain[at..])
+            .map_err(|mut e| {
+                if !roles.is_empty() {
+                    e.message = format!("role profile '{name}': {}", e.message);
+                }
+                e
+            })?;
+
+        if let Keys::Keyring { account } = &source.keys {
+            for section in [format!("{account}-long-term"), account.clone()] {
+                if crate::keys::pair_in(self.creds(), &section).is_some() {
+                    warnings.push(format!(
+                        "[{section}] in {} also holds long-term keys; they are not used, since {KEY_SETTING} = keyring ({})",
+                        self.files.credentials.shown, source.origin
+                    ));
+                }
+            }
+        }
+
+        let serial = self.device(req, &chain)?;
+        if roles.is_empty() && serial.is_none() {
+            return Err(err_hint(
+                format!(
+                    "profile '{name}' has no MFA device: set mfa_serial in [profile {name}] of {}",
+                    self.files.config.shown
+                ),
+                format!("or pass --mfa-serial; run 'mfa-exec explain {name}'"),
+            ));
+        }
+
+        let destination = if roles.is_empty() {
+            self.nonrole_destination(name)
+        } else {
+            format!("{name}-mfa")
+        };
+        self.check_writable(&destination)?;
+        // A profile that is its own source (the usual GetSessionToken
+        // profile) has its destination already.
+        let source_destination = if roles.is_empty() && source.profile == name {
+            destination.clone()
+        } else {
+            self.nonrole_destination(&source.profile)
+        };
+
+        // Region: flag; env (below the profile when nested); profile; its chain.
+        // An empty `region =` does not stop the search (SPEC §2).
+        let profile_region = chain.iter().find_map(|p| {
+            self.config
+                .get(p, "region")
+                .filter(|f| !f.value.trim().is_empty())
+        });
+        let env_region = req
+            .region_env
+            .as_ref()
+            .map(|(var, v)| Fact::new(v.clone(), Origin::Env(var)));
+        let region = if let Some(r) = &req.region_flag {
+            Some(Fact::new(r.clone(), Origin::Flag("--region")))
+        } else if req.outer_profile.is_some() {
+            profile_region.clone().or(env_region)
+        } else {
+            env_region.or(profile_region.clone())
+        };
+        let sts_region = profile_region
+            .clone()
+            .unwrap_or_else(|| Fact::new("us-east-1".into(), Origin::Default));
+
+        // Durations.
+        let (min, max, default, what) = if roles.is_empty() {
+            (GST_MIN, GST_MAX, GST_DEFAULT, "GetSessionToken")
+        } else {
+            (ROLE_MIN, ROLE_MAX, ROLE_DEFAULT, "AssumeRole")
+        };
+        let duration = match req.duration_flag {
+            Some(d) => {
+                check_range(
+                    &format!("{what} duration"),
+                    d,
+                    min,
+                    max,
+                    &Origin::Flag("--duration"),
+                )?;
+                Fact::new(d, Origin::Flag("--duration"))
+            }
+            None => chain_first(
+                &chain,
+                |p| self.duration_key(p, "duration_seconds", min, max),
+                roles.is_empty(),
+            )?
+            .unwrap_or_else(|| Fact::new(default, Origin::Default)),
+        };
+        if roles.len() > 1 && duration.value > CHAIN_MAX {
+            return Err(err_hint(
+                format!(
+                    "profile '{name}' is a chain of {} roles, and AWS caps a role assumed with another role's session at 1h; {} was asked (from {})",
+                    roles.len(),
+                    human(duration.value),
+                    duration.origin
+                ),
+                "set duration_seconds = 3600 or less",
+            ));
+        }
+        let source_duration = if roles.is_empty() {
+            duration.clone()
+        } else {
+            chain_first(
+                &chain,
+                |p| self.duration_key(p, "mfa_session_duration", GST_MIN, GST_MAX),
+                true,
+            )?
+            .unwrap_or_else(|| Fact::new(GST_DEFAULT, Origin::Default))
+        };
+        // Only a role assumed through the source's MFA session writes that
+        // session; a role without a device is assumed with the long-term keys,
+        // and a single role longer than 1h directly with the code.
+        let direct = roles.len() == 1 && duration.value > CHAIN_MAX;
+        if !roles.is_empty() && serial.is_some() && !direct {
+            self.check_writable(&source_destination)?;
+        }
+        let min_remaining =
+            min_remaining(req.min_remaining_flag, req.min_remaining_env.as_deref())?;
+        for d in [&duration, &source_duration] {
+            if min_remaining.value >= d.value {
+                return Err(err(format!(
+                    "--min-remaining ({}) must be shorter than the session duration ({}, from {})",
+                    human(min_remaining.value),
+                    human(d.value),
+                    d.origin
+                )));
+            }
+        }
+
+        let endpoint = match &req.endpoint_env {
+            Some((var, url)) => Some(Fact::new(url.clone(), Origin::Env(var))),
+            None => chain
+                .iter()
+                .find_map(|p| self.config.get(p, "endpoint_url")),
+        };
+        let ca_bundle = match &req.ca_bundle_env {
+            Some(path) => Some(Fact::new(path.clone(), Origin::Env("AWS_CA_BUNDLE"))),
+            // An empty `ca_bundle =` falls through (the AWS CLI takes it as unset).
+            None => chain.iter().find_map(|p| {
+                self.config
+                    .get(p, "ca_bundle")
+                    .filter(|f| !f.value.is_empty())
+            }),
+        };
+        let mfa_process = chain.iter().find_map(|p| self.config.get(p, "mfa_process"));
+        let mfa_process_timeout = match chain
+            .iter()
+            .find_map(|p| self.config.get(p, "mfa_process_timeout"))
+        {
+            Some(f) => Some(Fact::new(
+                parse_duration(&f.value)
+                    .map_err(|e| err(format!("mfa_process_timeout in {}: {e}", f.origin)))?,
+                f.origin,
+            )),
+            None => None,
+        };
+
+        let own = self.config.profile_sections(name);
+        let all_bare = own.iter().all(|(_, b, _)| *b);
+        let mut sections = Vec::with_capacity(own.len());
+        for &(line, bare, s) in own.iter() {
+            if bare && all_bare {
+                warnings.push(format!(
+                    "{}:{line}: [{s}] is a bare section; the AWS CLI ignores it in the config file (use [profile {s}])",
+                    self.files.config.shown
+                ));
+            }
+            sections.push(Origin::File {
+                file: self.files.config.shown.clone(),
+                line,
+                section: s.to_string(),
+            });
+        }
+
+        Ok(Plan {
+            profile: name.to_string(),
+            source,
+            serial,
+            roles,
+            destination,
+            source_destination,
+            region,
+            sts_region,
+            duration,
+            source_duration,
+            min_remaining,
+            endpoint,
+            ca_bundle,
+            mfa_process,
+            mfa_process_timeout,
+            sections,
+            warnings,
+        })
+    }
+}

@@ -1,0 +1,185 @@
+//! Where the long-term keys are (SPEC §2 order): for each profile of the
+//! source chain, the keyring when `mfa_exec_keys = keyring`, else
+//! `[P-long-term]`, then `[P]` of the credentials file; then the config
+//! sections from the end of the chain back; and the errors when none is
+//! found or a section holds only a session. Says *where* the keys are: it
+//! never reads the keyring, never does I/O, never prompts.
+
+use super::plan::{KeySource, Keys, Origin};
+use super::resolve::Resolver;
+use super::{err, err_hint, R};
+use crate::ini::Document;
+use crate::keys::{LongTermKeys, KEY_SETTING};
+use crate::secret::Secret;
+use crate::session::long_term_pair;
+
+/// The keys of a credentials section as resolution reads them (key
+/// case-insensitive, later occurrence wins), looked up in the document when
+/// asked: nothing is copied.
+pub(super) struct SectionKeys<'a> {
+    doc: &'a Document,
+    name: &'a str,
+}
+
+impl<'a> SectionKeys<'a> {
+    /// `(value, line)` of `key`.
+    pub(super) fn get(&self, key: &str) -> Option<(&'a str, usize)> {
+        self.doc.find(self.name, key).map(|(line, v)| (v, line))
+    }
+
+    pub(super) fn contains_key(&self, key: &str) -> bool {
+        self.doc.find(self.name, key).is_some()
+    }
+}
+
+pub(super) fn section_map<'a>(doc: &'a Document, name: &'a str) -> SectionKeys<'a> {
+    SectionKeys { doc, name }
+}
+
+impl Resolver<'_> {
+    /// Where the long-term keys of existing profile `name` are (for `keys`).
+    pub fn key_source(&self, name: &str) -> R<KeySource> {
+        if !self.exists(name) {
+            return Err(self.unknown(name));
+        }
+        self.long_term_keys(name)
+    }
+
+    /// Long-term keys of `name` (SPEC §2 order), following `source_profile`.
+    ///
+    /// For P: `[P-long-term]`, then `[P]` in the credentials file, then the
+    /// long-term keys of P's `source_profile` (the same rule, recursively), and
+    /// only then the keys in P's config section. Unrolled: every credentials
+    /// section along the chain first, then the config sections from the end of
+    /// the chain back to P.
+    pub fn long_term_keys(&self, name: &str) -> R<KeySource> {
+        let chain = self.chain(name)?;
+        self.long_term_keys_of(name, &chain)
+    }
+
+    /// [`Self::long_term_keys`] of `name`, whose chain is `chain`.
+    pub(super) fn long_term_keys_of(&self, name: &str, chain: &[String]) -> R<KeySource> {
+        let mut session_only: Option<String> = None;
+        // One buffer for `P-long-term`, reused along the chain.
+        let mut lt = String::new();
+        for (i, p) in chain.iter().enumerate() {
+            if let Some(k) = self.keyring_setting(p)? {
+                return Ok(k);
+            }
+            lt.clear();
+            lt.push_str(p);
+            lt.push_str("-long-term");
+            if let Some(k) = self.keys_in_creds(&lt, p)? {
+                return Ok(k);
+            }
+            let map = section_map(self.creds(), p);
+            if map.contains_key("aws_session_token") {
+                if i > 0 && map.contains_key("aws_access_key_id") && session_only.is_none() {
+                    session_only = Some(p.clone());
+                }
+            } else if let Some(k) = self.keys_in_creds(p, p)? {
+                return Ok(k);
+            }
+        }
+        for p in chain.iter().rev() {
+            if let Some((id, secret)) = long_term_pair(|k| self.config.get(p, k)) {
+                return Ok(KeySource {
+                    profile: p.clone(),
+                    section: format!("profile {p}"),
+                    origin: id.origin,
+                    keys: Keys::File(LongTermKeys {
+                        access_key_id: id.value,
+                        secret: Secret::new(secret.value),
+                    }),
+                });
+            }
+        }
+        // Sections searched, per file, for the error.
+        let creds: Vec<String> = chain
+            .iter()
+            .flat_map(|p| [format!("[{p}-long-term]"), format!("[{p}]")])
+            .collect();
+        let cfg: Vec<String> = chain.iter().map(|p| format!("[profile {p}]")).collect();
+        if let Some(s) = session_only {
+            return Err(err_hint(
+                format!(
+                    "[{s}] in {} holds only session credentials (aws_session_token); STS refuses GetSessionToken with them",
+                    self.files.credentials.shown
+                ),
+                format!("put the long-term keys of '{s}' in [{s}] or [{s}-long-term]"),
+            ));
+        }
+        // The config-file entry is per profile; list credentials sections together.
+        Err(err_hint(
+            format!(
+                "no long-term keys for profile '{name}': searched {} in {}, and {} in {}",
+                creds.join(", "),
+                self.files.credentials.shown,
+                cfg.join(", "),
+                self.files.config.shown
+            ),
+            format!("run 'mfa-exec configure {name}', or 'mfa-exec explain {name}'"),
+        ))
+    }
+
+    /// `mfa_exec_keys` of profile `p`: the keyring entry when it says
+    /// `keyring`, `None` for `file` or no setting; anything else is an error.
+    fn keyring_setting(&self, p: &str) -> R<Option<KeySource>> {
+        let Some(f) = self.config.get(p, KEY_SETTING) else {
+            return Ok(None);
+        };
+        match f.value.to_ascii_lowercase().as_str() {
+            "keyring" => {
+                let section = match &f.origin {
+                    Origin::File { section, .. } => section.clone(),
+                    _ => format!("profile {p}"),
+                };
+                Ok(Some(KeySource {
+                    profile: p.to_string(),
+                    section,
+                    origin: f.origin,
+                    keys: Keys::Keyring {
+                        account: p.to_string(),
+                    },
+                }))
+            }
+            "file" | "" => Ok(None),
+            other => Err(err_hint(
+                format!(
+                    "{KEY_SETTING} = {other} ({}) is neither 'keyring' nor 'file'",
+                    f.origin
+                ),
+                format!("move the keys with 'mfa-exec keys move {p} --to keyring|file'"),
+            )),
+        }
+    }
+
+    fn keys_in_creds(&self, section: &str, profile: &str) -> R<Option<KeySource>> {
+        let map = section_map(self.creds(), section);
+        // No key id (the usual miss, `[P-long-term]` absent): nothing to pair.
+        let Some(id) = map.get("aws_access_key_id") else {
+            return Ok(None);
+        };
+        match (Some(id), map.get("aws_secret_access_key")) {
+            (Some((id, line)), Some((secret, _))) => {
+                if map.contains_key("aws_session_token") {
+                    return Ok(None);
+                }
+                Ok(Some(KeySource {
+                    profile: profile.to_string(),
+                    section: section.to_string(),
+                    origin: self.creds_origin(section, line),
+                    keys: Keys::File(LongTermKeys {
+                        access_key_id: id.to_string(),
+                        secret: Secret::new(secret),
+                    }),
+                }))
+            }
+            (Some((_, line)), None) => Err(err(format!(
+                "[{section}] in {}:{line} has aws_access_key_id but no aws_secret_access_key",
+                self.files.credentials.shown
+            ))),
+            _ => Ok(None),
+        }
+    }
+}
