@@ -1,0 +1,345 @@
+//! The read path: [`Document::read_owned`] (what `store::load_file` uses).
+//!
+//! Owns [`Lazy`], the read form of a document: one scan that checks every
+//! line exactly as the full parse does (same error, same line) and indexes
+//! only the section headers, with the warnings; a section's key lines are
+//! parsed the first time they are read. Never edits (the first edit of a
+//! read document does the full parse, `Document::materialize` in `mod.rs`)
+//! and never answers differently from the full parse: the property test
+//! `tests::props::read_path_agrees_with_full_parse` holds it to that. The
+//! readers that consult it are in `query.rs`.
+
+use super::line::{classify_raw, is_key_like, split_lines, Raw, BOM};
+use super::{Document, ParseError, Warning};
+
+/// No header has this index.
+pub(super) const NONE: usize = usize::MAX;
+
+/// One section header of a read document; byte offsets into its text (`u32`:
+/// a larger text takes the full parse), 24 bytes a header.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Hdr {
+    /// The trimmed name.
+    name: (u32, u32),
+    /// 1-based line of the header.
+    line: u32,
+    /// Start of the line after the header.
+    pub(super) body: u32,
+    /// Start of the next header line, or the end of the text.
+    end: u32,
+    /// The next header of the same name, or `u32::MAX`.
+    next: u32,
+}
+
+impl Hdr {
+    pub(super) fn line(&self) -> usize {
+        self.line as usize
+    }
+
+    fn next(&self) -> usize {
+        match self.next {
+            u32::MAX => NONE,
+            n => n as usize,
+        }
+    }
+}
+
+/// A key line of a read document: byte ranges of key and value, and its line.
+#[derive(Debug, Clone, Copy)]
+struct KeyAt {
+    line: u32,
+    key: (u32, u32),
+    value: (u32, u32),
+}
+
+/// The key lines of one header, parsed when first read.
+type KeySlot = std::cell::OnceCell<Box<[KeyAt]>>;
+
+/// The read form of a [`Document`]: the checked text and its section headers.
+#[derive(Debug, Clone)]
+pub(super) struct Lazy {
+    pub(super) src: std::sync::Arc<String>,
+    pub(super) headers: Vec<Hdr>,
+    /// `(first, last)` header of each name, hashed by name (the names stay in
+    /// `src`: no copy of them is made).
+    table: hashbrown::HashTable<(u32, u32)>,
+    pub(super) warnings: Vec<Warning>,
+    /// Key lines of the sections read so far, by header (a profile's
+    /// resolution reads the same few sections many times; `list` reads
+    /// thousands).
+    /// One slot per header (made on the first read): no hashing, no
+    /// reference count, and the lines borrowed for as long as the document.
+    parsed: std::cell::OnceCell<Box<[KeySlot]>>,
+}
+
+fn name_hash(name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(name)
+}
+
+impl Document {
+    /// The read path: checks every line of `text` as [`Document::parse_owned`]
+    /// does (the same error for a malformed line), but builds only an index of
+    /// the section headers; a section's keys are parsed when they are read.
+    /// Cheap for a file of thousands of sections of which a run reads three.
+    /// An edit does the full parse first.
+    pub fn read_owned(text: String) -> Result<Document, ParseError> {
+        if text.len() >= u32::MAX as usize {
+            return Document::parse_owned(text);
+        }
+        let lazy = Lazy::scan(std::sync::Arc::new(text))?;
+        Ok(Document {
+            bom: lazy.src.starts_with(BOM),
+            lines: Vec::new(),
+            index: Default::default(),
+            lazy: Some(Box::new(lazy)),
+        })
+    }
+
+    /// [`Document::read_owned`] of a copy of `text`.
+    #[cfg(test)]
+    pub fn read(text: &str) -> Result<Document, ParseError> {
+        Document::read_owned(text.to_string())
+    }
+}
+
+impl Lazy {
+    /// Checks every line of `src` (the same errors, at the same line, as the
+    /// full parse) and indexes its section headers; collects the warnings.
+    fn scan(src: std::sync::Arc<String>) -> Result<Lazy, ParseError> {
+        let text: &str = &src;
+        let bytes = text.as_bytes();
+        let mut pos = if text.starts_with(BOM) {
+            BOM.len_utf8()
+        } else {
+            0
+        };
+        // Every header line holds a `[`: sized once (no doubling, no copy).
+        let mut headers: Vec<Hdr> = Vec::with_capacity(memchr::memchr_iter(b'[', bytes).count());
+        let mut warnings = Vec::new();
+        // Keys of the current section occurrence: (key, line).
+        let mut seen: Vec<(&str, usize)> = Vec::new();
+        let mut in_section = false;
+        let mut have_key = false;
+        let mut line = 0;
+        while pos < bytes.len() {
+            let (content_end, next) = match memchr::memchr(b'\n', &bytes[pos..]) {
+                Some(i) => {
+                    let nl = pos + i;
+                    let end = if nl > pos && bytes[nl - 1] == b'\r' {
+                        nl - 1
+                    } else {
+                        nl
+                    };
+                    (end, nl + 1)
+                }
+                None => (bytes.len(), bytes.len()),
+            };
+            let content = &text[pos..content_end];
+            line += 1;
+            let err = |message: &str| ParseError {
+                line,
+                message: message.to_string(),
+            };
+            if !in_section && is_key_like(content) {
+                return Err(err("key outside any section"));
+            }
+            match classify_raw(content).map_err(err)? {
+                Raw::Header(start, end) => {
+                    if let Some(last) = headers.last_mut() {
+                        last.end = pos as u32;
+                    }
+                    headers.push(Hdr {
+                        name: ((pos + start) as u32, (pos + end) as u32),
+                        line: line as u32,
+                        body: next as u32,
+                        end: bytes.len() as u32,
+                        next: u32::MAX,
+                    });
+                    in_section = true;
+                    have_key = false;
+                    seen.clear();
+                }
+                Raw::Key { key, .. } => {
+                    have_key = true;
+                    let key = &content[key.0..key.1];
+                    match seen.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+                        Some(prev) => {
+                            let h = headers.last().expect("a key line is inside a section");
+                            warnings.push(Warning {
+                                line,
+                                message: format!(
+                                    "key '{key}' repeats line {} in [{}]; later wins",
+                                    prev.1,
+                                    &text[h.name.0 as usize..h.name.1 as usize]
+                                ),
+                            });
+                            prev.1 = line;
+                        }
+                        None => seen.push((key, line)),
+                    }
+                }
+                Raw::Continuation if !have_key => {
+                    return Err(err("continuation line without a key"));
+                }
+                _ => {}
+            }
+            pos = next;
+        }
+        drop(seen);
+        let mut table: hashbrown::HashTable<(u32, u32)> =
+            hashbrown::HashTable::with_capacity(headers.len());
+        let mut repeated = Vec::new();
+        let name_of = |h: &Hdr| &text[h.name.0 as usize..h.name.1 as usize];
+        for i in 0..headers.len() {
+            let name = name_of(&headers[i]);
+            match table.entry(
+                name_hash(name),
+                |&(f, _)| name_of(&headers[f as usize]) == name,
+                |&(f, _)| name_hash(name_of(&headers[f as usize])),
+            ) {
+                hashbrown::hash_table::Entry::Occupied(mut e) => {
+                    let (first, last) = e.get_mut();
+                    let (first, prev) = (*first as usize, *last as usize);
+                    *last = i as u32;
+                    if first == prev {
+                        repeated.push(first);
+                    }
+                    headers[prev].next = i as u32;
+                }
+                hashbrown::hash_table::Entry::Vacant(e) => {
+                    e.insert((i as u32, i as u32));
+                }
+            }
+        }
+        let mut lazy = Lazy {
+            src: src.clone(),
+            headers,
+            table,
+            warnings,
+            parsed: Default::default(),
+        };
+        // Repeated sections, and keys repeated across their occurrences (as
+        // `Document::warnings` words them).
+        let mut more = Vec::new();
+        for first in repeated {
+            let name = lazy.name(first);
+            let mut prev = first;
+            let mut h = lazy.headers[first].next();
+            while h != NONE {
+                more.push(Warning {
+                    line: lazy.headers[h].line(),
+                    message: format!(
+                        "section [{name}] repeats the one at line {}; later wins",
+                        lazy.headers[prev].line()
+                    ),
+                });
+                prev = h;
+                h = lazy.headers[h].next();
+            }
+            let mut keys: Vec<(&str, usize, usize)> = Vec::new(); // key, line, header
+            for h in lazy.occurrences(first) {
+                for (line, key, _) in lazy.keys(h) {
+                    match keys
+                        .iter_mut()
+                        .find(|(k, _, _)| k.eq_ignore_ascii_case(key))
+                    {
+                        Some(prev) => {
+                            if prev.2 != h {
+                                more.push(Warning {
+                                    line,
+                                    message: format!(
+                                        "key '{key}' repeats line {} in [{name}]; later wins",
+                                        prev.1
+                                    ),
+                                });
+                            }
+                            *prev = (key, line, h);
+                        }
+                        None => keys.push((key, line, h)),
+                    }
+                }
+            }
+        }
+        lazy.warnings.extend(more);
+        lazy.warnings.sort_by_key(|w| w.line);
+        Ok(lazy)
+    }
+
+    pub(super) fn name(&self, h: usize) -> &str {
+        let (start, end) = self.headers[h].name;
+        &self.src[start as usize..end as usize]
+    }
+
+    /// The first header named `name`.
+    pub(super) fn first(&self, name: &str) -> Option<usize> {
+        self.table
+            .find(name_hash(name), |&(f, _)| self.name(f as usize) == name)
+            .map(|&(f, _)| f as usize)
+    }
+
+    /// Headers of the occurrences of the section whose first header is `first`.
+    fn occurrences(&self, first: usize) -> impl Iterator<Item = usize> + '_ {
+        std::iter::successors(Some(first), |&h| {
+            Some(self.headers[h].next()).filter(|&n| n != NONE)
+        })
+    }
+
+    pub(super) fn occurrences_of<'a>(&'a self, name: &str) -> impl Iterator<Item = usize> + 'a {
+        self.first(name)
+            .into_iter()
+            .flat_map(|f| self.occurrences(f))
+    }
+
+    /// `(line, key, value)` of the key lines under header `h`.
+    pub(super) fn keys(&self, h: usize) -> impl Iterator<Item = (usize, &str, &str)> + '_ {
+        let list: &[KeyAt] = self.parsed_keys(h);
+        let src: &str = &self.src;
+        (0..list.len()).map(move |i| {
+            let k = list[i];
+            (
+                k.line as usize,
+                &src[k.key.0 as usize..k.key.1 as usize],
+                &src[k.value.0 as usize..k.value.1 as usize],
+            )
+        })
+    }
+
+    /// The key lines under header `h`, parsed when first asked for.
+    fn parsed_keys(&self, h: usize) -> &[KeyAt] {
+        let slots = self.parsed.get_or_init(|| {
+            std::iter::repeat_with(std::cell::OnceCell::new)
+                .take(self.headers.len())
+                .collect()
+        });
+        slots[h].get_or_init(|| self.parse_keys(h))
+    }
+
+    fn parse_keys(&self, h: usize) -> Box<[KeyAt]> {
+        let hdr = self.headers[h];
+        let base = self.src.as_ptr() as usize;
+        split_lines(&self.src[hdr.body as usize..hdr.end as usize])
+            .enumerate()
+            .filter_map(|(j, (content, _))| match classify_raw(content) {
+                Ok(Raw::Key { key, value }) => {
+                    let at = (content.as_ptr() as usize - base) as u32;
+                    Some(KeyAt {
+                        line: hdr.line + 1 + j as u32,
+                        key: (at + key.0 as u32, at + key.1 as u32),
+                        value: (at + value.0 as u32, at + value.1 as u32),
+                    })
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The header on `line`, if that line is one.
+    pub(super) fn header_at(&self, line: usize) -> Option<usize> {
+        self.headers.binary_search_by_key(&line, |h| h.line()).ok()
+    }
+
+    pub(super) fn body(&self) -> &str {
+        self.src.strip_prefix(BOM).unwrap_or(&self.src)
+    }
+}
