@@ -1,5 +1,8 @@
 //! The wrapped command (SPEC §4): its environment, its resolution on `PATH`, and
 //! the `exec` that replaces mfa-exec with it. Linux and macOS only (SPEC §8.2).
+//!
+//! Never prompts, never calls STS, never writes a file: by the time the child is
+//! built, the session is in hand; the `PATH` lookup runs before any prompt.
 
 use crate::env::Env;
 use crate::error::{exit, fail};

@@ -5,6 +5,8 @@
 //! state. It also knows where the AWS files are (`AWS_CONFIG_FILE`,
 //! `AWS_SHARED_CREDENTIALS_FILE`, a leading `~` expanded, defaults under
 //! `~/.aws/`).
+//!
+//! Never writes the environment, and nothing else calls `std::env::var`.
 
 use anyhow::{anyhow, Result};
 use std::collections::BTreeMap;

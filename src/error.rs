@@ -2,6 +2,9 @@
 //!
 //! Everything else is an `anyhow::Error` with context naming the file, profile or
 //! key at fault; it exits 125. `main.rs` prints the chain once with `{:#}`.
+//!
+//! Never prints: `main.rs` prints an error once, with its hint, and exits with
+//! its code.
 
 use std::fmt;
 

@@ -6,6 +6,8 @@
 //! Endpoint: `AWS_ENDPOINT_URL_IAM`, else `AWS_ENDPOINT_URL`, else the
 //! profile's `endpoint_url`, else the SDK's (IAM is global: region
 //! `us-east-1`). Errors come back as [`StsError`] (same SDK error model).
+//!
+//! Never used outside `keys rotate`; never reads the ambient AWS configuration.
 
 use crate::keys::LongTermKeys;
 use crate::secret::Secret;

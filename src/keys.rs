@@ -16,6 +16,9 @@
 //! - Taking the keys out of a credentials section removes the two key lines
 //!   (any continuation lines with them); the section header goes too when the
 //!   section is left with no key and no comment.
+//!
+//! Never talks to the keyring or IAM itself (`keystore`, `iam` do) and never
+//! writes a file outside `store`'s atomic path.
 
 use crate::error::{fail, Fail};
 use crate::ini::Document;

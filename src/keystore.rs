@@ -17,6 +17,9 @@
 //!   crate's own attributes are `service` and `username`), so
 //!   `secret-tool lookup service mfa-exec account PROFILE` finds it, as the
 //!   SPEC names the entry.
+//!
+//! Never used on the cached path, never logs a secret, never falls back to
+//! a file when the keyring fails.
 
 use crate::secret::Secret;
 use std::fmt;

@@ -8,6 +8,9 @@
 //! belong to the wrapped command), and only a process in the terminal's
 //! foreground process group prompts: a background job fails at once instead of
 //! stopping on SIGTTIN.
+//!
+//! Never calls STS and never stores a code: what was sent is `used_codes`'s
+//! business, the retry after a rejected code is `flow`'s.
 
 use crate::error::{exit, fail, Fail};
 use crate::profile::Fact;

@@ -1,5 +1,8 @@
 //! Secrets as a type whose `Debug` and `Display` never show them, and key-id masking
 //! for verbose output (SPEC §6 "Secrets").
+//!
+//! Never formats a secret: exposing one takes an explicit `expose()` at the
+//! place it is written (the credentials file, the child's environment, STS).
 
 use std::fmt;
 

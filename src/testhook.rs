@@ -22,6 +22,9 @@
 //! `rotate-created` (new key created in IAM, not yet stored), `rotate-stored`
 //! (stored where the old key was), `rotate-verified` (STS accepted it; the old
 //! key not yet deleted).
+//!
+//! Never compiled into a release build; never changes behaviour when no
+//! `MFA_EXEC_TEST_*` variable is set.
 
 /// Sleeps at `point` when the test variable names it (debug builds only).
 #[cfg(debug_assertions)]

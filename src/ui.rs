@@ -14,6 +14,8 @@
 //! error prints is the exception: it is the job's result, and a job that failed
 //! silently would leave nothing to act on (under `tostop` the terminal's own
 //! policy then applies, as for any program).
+//!
+//! Never reads input (the prompt lives in `otp`) and never decides an exit code.
 
 use std::fs::{File, OpenOptions};
 use std::io::{IsTerminal, Write};

@@ -22,6 +22,9 @@
 //! - Harmless when missing (created), corrupt (replaced) or unwritable: the
 //!   guard is then off for the run, `--verbose` says so, and codes are sent as
 //!   before.
+//!
+//! Never stores a code in the clear and never blocks a run for long: the
+//! record's lock is waited for with a deadline.
 
 use crate::error::fail;
 use crate::store::{self, io_reason, Store};
