@@ -1,5 +1,5 @@
 //! The IAM seam for `keys rotate` (SPEC §8.3): the three calls rotation makes,
-//! and the real client behind them, built like the STS client (`sts.rs`): from
+//! and the real client behind them, built like the STS client (`sts/client.rs`): from
 //! the plan only, static credentials (P's MFA session), explicit timeouts, the
 //! standard retry policy, tokio started here and only here.
 //!

@@ -163,7 +163,7 @@ fn facts(app: &App, plan: &Plan) -> Vec<Fact> {
         };
         out.push(fact("ca bundle", v, Some(&b.origin)));
     }
-    if let Ok(Some(p)) = sts::proxy_for(&app.env, &flow::endpoint_shown(plan)) {
+    if let Ok(Some(p)) = sts::proxy_for(&app.env, &sts::endpoint_shown(plan)) {
         out.push(fact("proxy", p.shown.clone(), Some(&Origin::Env(p.var))));
     }
     if let Some(p) = &plan.mfa_process {
@@ -262,7 +262,7 @@ fn network_problem(app: &App, plan: &Plan) -> Option<crate::error::Fail> {
         .ca_bundle
         .as_ref()
         .and_then(|b| CaBundle::load(&app.env, b).err());
-    let proxy = || sts::proxy_for(&app.env, &flow::endpoint_shown(plan)).err();
+    let proxy = || sts::proxy_for(&app.env, &sts::endpoint_shown(plan)).err();
     bundle.or_else(proxy)
 }
 

@@ -23,7 +23,6 @@ use super::{profile_arg, App, LOCK_TIMEOUT};
 use crate::cli::LoginArgs;
 use crate::env::Env;
 use crate::error::{fail, Fail};
-use crate::flow::{self, Deps};
 use crate::profile::{Plan, CHAIN_MAX};
 use crate::secret::{mask_key_id, Secret};
 use crate::session::Session;
@@ -107,7 +106,7 @@ pub fn run(env: Env, ui: Ui, a: &LoginArgs) -> Result<i32> {
             "profile '{name}' has no role: the console gets a GetFederationToken session of its long-term keys, which carries no MFA context, so a policy that denies actions without MFA denies them there"
         ));
         (
-            federation_session(&app, &plan, &sts, a)?,
+            federation_session(&app, &plan, &sts)?,
             None,
             "federation session",
         )
@@ -190,7 +189,7 @@ fn federated_name(env: &Env) -> String {
 }
 
 /// GetFederationToken with the long-term keys of the plan.
-fn federation_session(app: &App, plan: &Plan, sts: &AwsSts, a: &LoginArgs) -> Result<Session> {
+fn federation_session(app: &App, plan: &Plan, sts: &AwsSts) -> Result<Session> {
     let input = FederationTokenInput {
         name: federated_name(&app.env),
         policy: ALLOW_ALL_POLICY.to_string(),
@@ -228,20 +227,7 @@ fn federation_session(app: &App, plan: &Plan, sts: &AwsSts, a: &LoginArgs) -> Re
             .hint("a policy that requires MFA, or denies sts:GetFederationToken, refuses it; sign in with a role profile (role_arn and mfa_serial) instead")
             .into())
         }
-        Err(e) => {
-            let codes = app.codes(plan, &a.session);
-            let now = chrono::Utc::now;
-            let deps = Deps {
-                store: &app.store,
-                sts,
-                codes: &codes,
-                now: &now,
-                ui: app.ui,
-                keyring: &keyring,
-                deadline: None,
-            };
-            Err(flow::describe(plan, None, &e, &deps).into())
-        }
+        Err(e) => Err(crate::sts::describe(plan, None, &e, chrono::Utc::now()).into()),
     }
 }
 

@@ -6,6 +6,11 @@
 //! under the lock of (source, device), so N concurrent runs lead to one code and
 //! one STS call: the first holder refreshes, the waiters find its session.
 //!
+//! It never builds the STS client or starts tokio itself (it calls the [`Sts`]
+//! seam it is given, on the refresh path only), never words an STS error
+//! (`sts::errors::describe` does, from the [`Kind`]) and never writes a file
+//! but through the [`Store`]. Unit tests with a scripted STS: `flow/tests.rs`.
+//!
 //! Decisions:
 //! - A waiter accepts a session written while it waited (its access key id
 //!   changed) whatever `--min-remaining` or `--force` say, if it has not expired.
@@ -16,12 +21,12 @@
 //!   then `mfa-exec other` asks once when both use the same keys and device).
 
 use crate::duration::human;
-use crate::error::{fail, Fail};
+use crate::error::fail;
 use crate::otp::{CodeOrigin, CodeSource, TRIES};
 use crate::profile::{Keys, Plan, CHAIN_MAX};
 use crate::session::{self, apply_session, find_marked, read_session, Marker, Session};
 use crate::store::{self, Store, Waited};
-use crate::sts::{AssumeRoleInput, Issued, Kind, Signer, Sts, StsError};
+use crate::sts::{describe, round_skew, AssumeRoleInput, Issued, Kind, Signer, Sts, StsError};
 use crate::ui::Ui;
 use crate::used_codes::UsedCodes;
 use anyhow::Result;
@@ -279,7 +284,7 @@ fn with_code(
                 if never_reached_sts(&e) {
                     guard.release(serial, &code);
                 }
-                return Err(describe(plan, None, &e, deps).into());
+                return Err(describe(plan, None, &e, (deps.now)()).into());
             }
         }
     }
@@ -356,7 +361,7 @@ fn role_session(
             let i = deps
                 .sts
                 .assume_role(&signer, &assume_input(plan, 0, None, (deps.now)()))
-                .map_err(|e| describe(plan, Some(0), &e, deps))?;
+                .map_err(|e| describe(plan, Some(0), &e, (deps.now)()))?;
             i.session
         };
         write(deps, &plan.destination, &session, &final_marker)?;
@@ -423,7 +428,7 @@ fn role_session(
                     result = None;
                     break;
                 }
-                Err(e) => return Err(describe(plan, Some(i), &e, deps).into()),
+                Err(e) => return Err(describe(plan, Some(i), &e, (deps.now)()).into()),
             }
         }
         if let Some(session) = result {
@@ -505,7 +510,7 @@ fn check_clock(deps: &Deps, issued: &Issued) {
     if let Some(d) = issued.server_date {
         let skew = ((deps.now)() - d).num_seconds();
         if skew.abs() > 60 {
-            let skew = (skew as f64 / 60.0).round() as i64 * 60;
+            let skew = round_skew(skew);
             deps.ui.warn(&format!(
                 "the system clock is {} {} STS's clock; sessions may look fresher or staler than they are",
                 human(skew.unsigned_abs()),
@@ -515,312 +520,5 @@ fn check_clock(deps: &Deps, issued: &Issued) {
     }
 }
 
-/// The endpoint STS was called at, for messages.
-pub fn endpoint_shown(plan: &Plan) -> String {
-    crate::sts::endpoint_url(
-        &plan.sts_region.value,
-        plan.endpoint.as_ref().map(|e| e.value.as_str()),
-    )
-}
-
-/// SPEC §7: an STS error as one line naming what is at fault, plus a hint.
-pub fn describe(plan: &Plan, hop: Option<usize>, e: &StsError, deps: &Deps) -> Fail {
-    let p = &plan.profile;
-    let explain = format!("run 'mfa-exec explain {p}'");
-    let keys = plan.source.place();
-    let hop_name = hop.map(|i| plan.roles[i].profile.clone());
-    let role = hop
-        .map(|i| plan.roles[i].role_arn.value.clone())
-        .unwrap_or_default();
-    let sts = e
-        .code
-        .as_deref()
-        .map(|c| format!(" (STS: {c})"))
-        .unwrap_or_default();
-    let f = match e.kind {
-        Kind::InvalidCode => fail(format!("the MFA code was wrong or already used{sts}"))
-            .hint("wait for the next code and run the command again"),
-        Kind::WrongDevice => fail(format!(
-            "the MFA device {} does not belong to the user of the keys in {keys}{sts}",
-            plan.serial().unwrap_or("?")
-        ))
-        .hint(explain),
-        // Signed with a session (a role hop after the first, or the first hop
-        // through the source's MFA session): the long-term keys are not at fault.
-        Kind::InvalidClientTokenId if signed_with_session(plan, hop) => fail(format!(
-            "STS refused the session that signed the request to assume {role} as invalid{sts}"
-        ))
-        .hint(format!(
-            "run 'mfa-exec clear {p}' and try again; if it repeats, check that the keys of {keys} are active"
-        )),
-        Kind::InvalidClientTokenId => fail(format!("the long-term keys of {keys} are wrong or deactivated{sts}")).hint(explain),
-        Kind::SignatureExpired => {
-            let by = e
-                .server_date
-                .map(|d| {
-                    let s = ((deps.now)() - d).num_seconds();
-                    let s = if s.abs() >= 60 { (s as f64 / 60.0).round() as i64 * 60 } else { s };
-                    format!(" by {} ({})", human(s.unsigned_abs()), if s > 0 { "ahead" } else { "behind" })
-                })
-                .unwrap_or_default();
-            fail(format!("the system clock is off{by}; STS refused the request as expired{sts}"))
-                .hint("set the clock (for example: timedatectl set-ntp true)")
-        }
-        Kind::SignatureMismatch => fail(format!("the secret key of {keys} is wrong{sts}")).hint(explain),
-        Kind::ExpiredToken => fail(format!("the session used to sign the request has expired{sts}"))
-            .hint(format!("run 'mfa-exec clear {p}' and try again")),
-        Kind::RegionDisabled => fail(format!(
-            "STS is not enabled in region {} (from {}){sts}",
-            plan.sts_region.value, plan.sts_region.origin
-        ))
-        .hint("set another region for the profile, or enable the region in IAM account settings"),
-        Kind::AccessDenied if hop.is_some() => fail(format!(
-            "profile '{}': not authorized to assume {role}{sts}: {}",
-            hop_name.clone().unwrap_or_default(),
-            e.message
-        ))
-        .hint("check the role's trust policy, its MFA condition and external_id"),
-        Kind::AccessDenied => fail(format!("access denied by STS{sts}: {}", e.message)).hint(explain),
-        Kind::ChainedDuration => fail(format!(
-            "profile '{}': AWS caps a role assumed with another session (role chaining) at 1 hour, and {} was asked{sts}",
-            hop_name.clone().unwrap_or_else(|| p.clone()),
-            human(plan.duration.value)
-        ))
-        .hint("set duration_seconds = 3600 or less for a chained role"),
-        Kind::MaxSessionDuration => fail(format!(
-            "profile '{}': {} exceeds the MaxSessionDuration of {role}{sts}",
-            hop_name.clone().unwrap_or_else(|| p.clone()),
-            human(plan.duration.value)
-        ))
-        .hint("lower duration_seconds, or raise the role's maximum session duration in IAM"),
-        Kind::Throttled => fail(format!("STS is throttling requests{sts}: {}", e.message)).hint("try again in a minute"),
-        Kind::Unreachable | Kind::TimedOut => fail(format!("STS unreachable at {}: {}", endpoint_shown(plan), e.message))
-            .hint("check the network, or the endpoint (AWS_ENDPOINT_URL_STS, endpoint_url)"),
-        Kind::Proxy => fail(e.message.clone())
-            .hint("check the proxy (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY), or bypass it for the STS host with NO_PROXY"),
-        Kind::Tls => fail(e.message.clone()).hint(match &plan.ca_bundle {
-            Some(b) => format!("the CA bundle {} (from {}) replaces the system's CAs; add the CA that signs this certificate to it (AWS_CA_BUNDLE, ca_bundle)", b.value, b.origin),
-            None => "if a TLS-inspecting proxy or a private CA signs it, set AWS_CA_BUNDLE or ca_bundle in the profile to a PEM file with that CA".to_string(),
-        }),
-        Kind::BadResponse => fail(format!("STS at {} sent an answer mfa-exec cannot read: {}", endpoint_shown(plan), e.message)),
-        Kind::Other => fail(format!("STS refused the request{sts}: {}", e.message)),
-    };
-    match (hop_name, e.kind) {
-        (
-            Some(h),
-            Kind::InvalidClientTokenId | Kind::SignatureMismatch | Kind::Other | Kind::BadResponse,
-        ) => Fail {
-            message: format!("profile '{h}': {}", f.message),
-            ..f
-        },
-        _ => f,
-    }
-}
-
-/// True when the request of `hop` was signed with a session rather than the
-/// long-term keys.
-fn signed_with_session(plan: &Plan, hop: Option<usize>) -> bool {
-    match hop {
-        None => false,
-        Some(0) => plan.serial.is_some() && !plan.direct_assume(),
-        Some(_) => true,
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ini::Document;
-    use crate::profile::{AwsFile, AwsFiles, Request, Resolver};
-    use crate::secret::Secret;
-    use chrono::TimeZone;
-    use std::cell::RefCell;
-
-    /// (action, signing key id, serial, code, duration)
-    type Call = (String, String, Option<String>, Option<String>, u64);
-
-    /// A scripted STS: records calls, answers from a queue.
-    #[derive(Default)]
-    struct MockSts {
-        calls: RefCell<Vec<Call>>,
-        answers: RefCell<Vec<Result<Issued, StsError>>>,
-    }
-
-    fn issued(id: &str, exp: DateTime<Utc>) -> Issued {
-        Issued {
-            session: Session {
-                access_key_id: id.into(),
-                secret: Secret::new("new-secret"),
-                token: Secret::new("new-token"),
-                expires: exp,
-            },
-            server_date: None,
-        }
-    }
-
-    impl Sts for MockSts {
-        fn get_session_token(
-            &self,
-            s: &Signer,
-            serial: Option<&str>,
-            code: Option<&str>,
-            d: u64,
-        ) -> Result<Issued, StsError> {
-            self.calls.borrow_mut().push((
-                "GetSessionToken".into(),
-                s.access_key_id.clone(),
-                serial.map(str::to_string),
-                code.map(str::to_string),
-                d,
-            ));
-            self.answers.borrow_mut().remove(0)
-        }
-
-        fn assume_role(&self, s: &Signer, i: &AssumeRoleInput) -> Result<Issued, StsError> {
-            self.calls.borrow_mut().push((
-                "AssumeRole".into(),
-                s.access_key_id.clone(),
-                i.serial.clone(),
-                i.code.clone(),
-                i.duration,
-            ));
-            self.answers.borrow_mut().remove(0)
-        }
-
-        fn get_federation_token(
-            &self,
-            s: &Signer,
-            i: &crate::sts::FederationTokenInput,
-        ) -> Result<Issued, StsError> {
-            self.calls.borrow_mut().push((
-                "GetFederationToken".into(),
-                s.access_key_id.clone(),
-                None,
-                None,
-                i.duration,
-            ));
-            self.answers.borrow_mut().remove(0)
-        }
-    }
-
-    const CONFIG: &str =
-        "[profile test]\nsource_profile = base\nmfa_serial = arn:aws:iam::123456789012:mfa/t\n";
-    const CREDS: &str =
-        "# keep\n[base]\naws_access_key_id = AKIABASEBASEBASEBASE\naws_secret_access_key = s\n";
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap()
-    }
-
-    fn setup(creds: &str) -> (tempfile::TempDir, Store, AwsFiles) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("credentials");
-        std::fs::write(&path, creds).unwrap();
-        let files = AwsFiles {
-            config: AwsFile {
-                path: dir.path().join("config"),
-                shown: "config".into(),
-                doc: Document::parse(CONFIG).unwrap(),
-            },
-            credentials: AwsFile {
-                path: path.clone(),
-                shown: "credentials".into(),
-                doc: Document::parse(creds).unwrap(),
-            },
-        };
-        (dir, Store::new(path, "credentials".into()), files)
-    }
-
-    fn codes(flag: &str) -> CodeSource {
-        CodeSource {
-            profile: "test".into(),
-            serial: "arn:aws:iam::123456789012:mfa/t".into(),
-            flag: Some(flag.into()),
-            env: None,
-            process: None,
-            no_input: true,
-            process_timeout: Duration::from_secs(1),
-            deadline: None,
-            serving: "test".into(),
-        }
-    }
-
-    fn run(files: &AwsFiles, store: &Store, sts: &MockSts, code: &str) -> Result<Session> {
-        let plan = Resolver::new(files)
-            .resolve(&Request {
-                profile: "test".into(),
-                ..Default::default()
-            })
-            .unwrap();
-        let c = codes(code);
-        let deps = Deps {
-            store,
-            sts,
-            codes: &c,
-            now: &now,
-            ui: Ui::new(0, true),
-            keyring: &crate::keystore::MemKeyring::default(),
-            deadline: None,
-        };
-        let opts = Options {
-            force: false,
-            lock_timeout: Duration::from_secs(5),
-        };
-        obtain(&plan, &files.credentials.doc, &opts, &deps)
-    }
-
-    #[test]
-    fn refresh_then_cached() {
-        let (_dir, store, files) = setup(CREDS);
-        let sts = MockSts::default();
-        sts.answers.borrow_mut().push(Ok(issued(
-            "ASIANEWNEWNEWNEWNEW0",
-            now() + chrono::Duration::hours(12),
-        )));
-        let s = run(&files, &store, &sts, "012345").unwrap();
-        assert_eq!(s.access_key_id, "ASIANEWNEWNEWNEWNEW0");
-        assert_eq!(
-            sts.calls.borrow()[0],
-            (
-                "GetSessionToken".to_string(),
-                "AKIABASEBASEBASEBASE".to_string(),
-                Some("arn:aws:iam::123456789012:mfa/t".to_string()),
-                Some("012345".to_string()),
-                43200
-            )
-        );
-        let text = std::fs::read_to_string(&store.path).unwrap();
-        assert!(text.starts_with(CREDS), "{text}");
-        assert!(text.contains("\n[test]\naws_access_key_id = ASIANEWNEWNEWNEWNEW0\n"));
-        // Reload: the cached path answers without STS.
-        let files2 = AwsFiles {
-            credentials: AwsFile {
-                doc: Document::parse(&text).unwrap(),
-                ..files.credentials.clone()
-            },
-            ..files.clone()
-        };
-        let s2 = run(&files2, &store, &sts, "999999").unwrap();
-        assert_eq!(s2.access_key_id, "ASIANEWNEWNEWNEWNEW0");
-        assert_eq!(sts.calls.borrow().len(), 1);
-    }
-
-    #[test]
-    fn rejected_flag_code_is_not_retried_and_nothing_written() {
-        let (_dir, store, files) = setup(CREDS);
-        let sts = MockSts::default();
-        sts.answers.borrow_mut().push(Err(StsError {
-            kind: Kind::InvalidCode,
-            code: Some("AccessDenied".into()),
-            message: "invalid MFA one time pass code".into(),
-            server_date: None,
-        }));
-        let e = run(&files, &store, &sts, "123456").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "the MFA code was wrong or already used (STS: AccessDenied)"
-        );
-        assert_eq!(sts.calls.borrow().len(), 1);
-        assert_eq!(std::fs::read_to_string(&store.path).unwrap(), CREDS);
-    }
-}
+mod tests;
