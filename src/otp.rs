@@ -20,6 +20,7 @@ use anyhow::{anyhow, Result};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -174,7 +175,15 @@ impl CodeSource {
         let cmd = self.process.as_ref().expect("origin is Process");
         let tty_in = OpenOptions::new().read(true).open("/dev/tty").ok();
         let tty_err = OpenOptions::new().write(true).open("/dev/tty").ok();
-        let has_tty = tty_in.is_some();
+        // While it runs, `mfa_process` is a job of its own: its own process
+        // group, so a timeout stops everything it started (a grandchild would
+        // otherwise outlive it, holding the terminal or our stderr). When
+        // mfa-exec holds the terminal (foreground), the terminal goes to that
+        // group for the run, as a shell does for a job, so the process can still
+        // read it (a YubiKey touch prompt, a password prompt of its own), and
+        // comes back after; Ctrl-C then reaches the process, and mfa-exec exits
+        // 130 after it.
+        let hand_over = tty_in.as_ref().is_some_and(in_foreground);
         let mut c = Command::new("/bin/sh");
         c.arg("-c")
             .arg(&cmd.value)
@@ -185,14 +194,26 @@ impl CodeSource {
             .stdout(Stdio::piped())
             .stdin(tty_in.map(Stdio::from).unwrap_or_else(Stdio::null))
             .stderr(tty_err.map(Stdio::from).unwrap_or_else(Stdio::inherit));
-        if !has_tty {
-            // No terminal to share: its own process group, so a timeout stops
-            // everything it started (a grandchild would otherwise keep our
-            // stderr open). With a terminal it stays in the foreground group so
-            // it can read the terminal (a YubiKey or a prompt of its own).
+        {
             use std::os::unix::process::CommandExt;
             c.process_group(0);
+            if hand_over {
+                // SAFETY: runs in the child between fork and exec, after
+                // setpgid and the dup of the terminal to fd 0; only
+                // async-signal-safe calls (sigprocmask, tcsetpgrp, getpgrp).
+                unsafe {
+                    c.pre_exec(|| {
+                        give_terminal(0, libc::getpgrp());
+                        Ok(())
+                    });
+                }
+            }
         }
+        // Takes the terminal back when this run ends, however it ends.
+        let _back = hand_over
+            .then(|| std::fs::File::open("/dev/tty").ok())
+            .flatten()
+            .map(TerminalBack);
         let mut child = c
             .spawn()
             .map_err(|e| anyhow!("cannot run mfa_process ({}): {e}", cmd.origin))?;
@@ -200,9 +221,7 @@ impl CodeSource {
         let (status, out, held_open) = match collect(&mut child, stdout, limit)? {
             Some(done) => done,
             None => {
-                if !has_tty {
-                    kill_group(child.id());
-                }
+                kill_group(child.id());
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(fail(format!(
@@ -212,12 +231,21 @@ impl CodeSource {
                 .into());
             }
         };
-        if held_open && !has_tty {
+        if held_open {
             // Something it started outlived it and still holds its output (and
             // our stderr, which a caller such as boto3 reads to the end): stop
             // what is left of its process group. A daemon that closed its
             // output, or left the group, is not touched.
             kill_group(child.id());
+        }
+        if hand_over && status.signal() == Some(libc::SIGINT) {
+            // Ctrl-C on the terminal it held: the person stopped the run.
+            return Err(fail(format!(
+                "mfa_process ({}) was interrupted; nothing was sent",
+                cmd.origin
+            ))
+            .code(exit::INTERRUPTED)
+            .into());
         }
         if !status.success() {
             return Err(fail(format!("mfa_process ({}) failed ({status})", cmd.origin)).into());
@@ -361,6 +389,32 @@ fn drain(r: &mut impl Read, out: &mut Vec<u8>) -> bool {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
             Err(_) => return true,
         }
+    }
+}
+
+/// Makes `pgid` the foreground process group of the terminal `fd`, with
+/// SIGTTOU blocked: a process outside the foreground group may then do it
+/// without being stopped (POSIX `tcsetpgrp`). Async-signal-safe.
+fn give_terminal(fd: i32, pgid: libc::pid_t) {
+    // SAFETY: sigprocmask and tcsetpgrp on plain values; the old mask is put back.
+    unsafe {
+        let mut block: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut block);
+        libc::sigaddset(&mut block, libc::SIGTTOU);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
+        libc::tcsetpgrp(fd, pgid);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+    }
+}
+
+/// The terminal, given back to mfa-exec's process group when dropped.
+struct TerminalBack(File);
+
+impl Drop for TerminalBack {
+    fn drop(&mut self) {
+        // SAFETY: getpgrp has no preconditions.
+        give_terminal(self.0.as_raw_fd(), unsafe { libc::getpgrp() });
     }
 }
 

@@ -6,6 +6,41 @@ use crate::support::*;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+/// Waits until process `pid` is gone (or a zombie waiting for init); panics
+/// after `limit`.
+fn assert_gone(pid: i32, limit: Duration) {
+    let start = Instant::now();
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit(')').next().map(|r| r.trim().chars().next()))
+            .flatten();
+        if matches!(state, None | Some('Z') | Some('X')) {
+            return;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "process {pid} is still running ({state:?})"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn read_pid(path: &std::path::Path) -> i32 {
+    wait_for_file(path);
+    let start = Instant::now();
+    loop {
+        if let Ok(pid) = std::fs::read_to_string(path).unwrap().trim().parse() {
+            return pid;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "no pid in {path:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Waits for `child` at most `limit`; kills it and panics past that.
 fn wait_bounded(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
     let start = Instant::now();
@@ -178,6 +213,88 @@ fn ctrl_c_at_the_reprompt_plain_profile_leaves_both_files() {
     pty.send_ctrl_c();
     assert_eq!(pty.wait(), 130);
     assert_eq!(sts.count(), 1);
+    assert!(!env.home().join("ran").exists());
+    env.assert_unchanged(&snap);
+}
+
+/// On a terminal too, `mfa_process` runs as a job of its own: at its timeout
+/// everything it started is stopped, not only its shell (a grandchild would
+/// otherwise outlive mfa-exec, holding the terminal). Exact error, 125,
+/// nothing sent, nothing written, the command not run.
+#[test]
+fn process_on_a_terminal_timeout_stops_what_it_started() {
+    let sts = FakeSts::start();
+    let env = TestEnv::new();
+    let gpid = env.home().join("grandchild.pid");
+    env.write_config(&format!(
+        "{SEED_CONFIG}mfa_process = sleep 60 & echo $! > {}; wait\nmfa_process_timeout = 2\n",
+        gpid.display()
+    ));
+    env.write_credentials(SEED_CREDENTIALS);
+    let snap = env.snapshot();
+    let pty = env.pty(&["test", "--", "touch", "ran"], Some(&sts));
+    let (code, out) = pty.wait_within(Duration::from_secs(20));
+    assert_eq!(
+        out,
+        "mfa-exec: error: mfa_process (~/.aws/config:9 [profile test]) gave no code within 2s; it was stopped\r\n"
+    );
+    assert_eq!(code, 125);
+    assert_gone(read_pid(&gpid), Duration::from_secs(5));
+    assert_eq!(sts.count(), 0);
+    assert!(!env.home().join("ran").exists());
+    env.assert_unchanged(&snap);
+}
+
+/// `mfa_process` holds the terminal while it runs (it can read a prompt of its
+/// own), and the terminal comes back for the command: both read it.
+#[test]
+fn process_on_a_terminal_reads_it_and_gives_it_back() {
+    let sts = FakeSts::start();
+    sts.set_valid_code(Some("123456"));
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "{SEED_CONFIG}mfa_process = printf 'touch the key, then type the code: ' >&2; read c; echo \"$c\"\n"
+    ));
+    env.write_credentials(SEED_CREDENTIALS);
+    let mut pty = env.pty(
+        &["test", "--", "sh", "-c", "read x; echo \"GOT $x\""],
+        Some(&sts),
+    );
+    pty.expect("touch the key, then type the code: ");
+    pty.send_line("123456");
+    // The command reads the terminal: mfa-exec's group has it again.
+    std::thread::sleep(Duration::from_millis(300));
+    pty.send_line("hello");
+    pty.expect("GOT hello");
+    assert_eq!(pty.wait(), 0);
+    assert_eq!(sts.count(), 1);
+    assert_eq!(
+        sts.last_request().unwrap().param("TokenCode"),
+        Some("123456")
+    );
+}
+
+/// Ctrl-C while `mfa_process` waits (for a key touch, say) stops the run:
+/// exit 130, one line, nothing sent, nothing written, the command not run.
+#[test]
+fn ctrl_c_while_the_process_runs_on_a_terminal() {
+    let sts = FakeSts::start();
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "{SEED_CONFIG}mfa_process = printf 'touch the key: ' >&2; sleep 30; echo 123456\nmfa_process_timeout = 60\n"
+    ));
+    env.write_credentials(SEED_CREDENTIALS);
+    let snap = env.snapshot();
+    let mut pty = env.pty(&["test", "--", "touch", "ran"], Some(&sts));
+    pty.expect("touch the key: ");
+    pty.send_ctrl_c();
+    let (code, out) = pty.wait_within(Duration::from_secs(20));
+    assert_eq!(
+        out,
+        "touch the key: mfa-exec: error: mfa_process (~/.aws/config:9 [profile test]) was interrupted; nothing was sent\r\n"
+    );
+    assert_eq!(code, 130);
+    assert_eq!(sts.count(), 0);
     assert!(!env.home().join("ran").exists());
     env.assert_unchanged(&snap);
 }
