@@ -497,7 +497,7 @@ fn signer_of(k: &LongTermKeys) -> crate::sts::Signer {
 /// pair is stored deletes the new key; a failure after keeps both keys and
 /// says which one is active.
 fn rotate(app: &App, ring: &dyn Keyring, a: &KeysRotateArgs) -> Result<i32> {
-    let p = a.profile.as_str();
+    let p = a.profile.name()?;
     let src = Resolver::new(&app.files).key_source(p)?;
     if src.profile != p {
         return Err(fail(format!(
