@@ -13,6 +13,9 @@
 //! - Where a command declares its own options before PROFILE's (export,
 //!   explain, login), it flattens [`ProfileArg`] after them, so `--profile`
 //!   keeps its place in the help: just before the session options.
+//! - The doc comment of an `Args` struct becomes the `about` of the command it
+//!   is flattened into; every command here sets its own, which wins (the
+//!   variant's doc comment, or `Cli`'s `about`).
 
 use crate::duration::parse_duration;
 use crate::error::fail;

@@ -1,3 +1,8 @@
+//! Unit tests of the command line: subcommand versus profile, `--profile`,
+//! the command keeping its flags, global flags on either side of a
+//! subcommand, and the fast path agreeing with clap. They only parse; nothing
+//! is run.
+
 use super::*;
 use clap::CommandFactory;
 
