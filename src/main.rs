@@ -33,19 +33,13 @@ fn run() -> i32 {
     let ui = ui::Ui::new(cli.global.verbose, cli.global.quiet);
     let env = env::Env::from_process();
     let result = match &cli.command {
-        None => cmd::exec::run(
-            env,
-            ui,
-            &cli.run.profile,
-            &cli.run.session,
-            &cli.run.command,
-        ),
-        Some(Command::Exec(a)) => cmd::exec::run(env, ui, &a.profile, &a.session, &a.command),
+        None => cmd::exec::run(env, ui, &cli.run),
+        Some(Command::Exec(a)) => cmd::exec::run(env, ui, a),
         Some(Command::List(a)) => cmd::list::run(env, ui, a),
         Some(Command::Clear(a)) => cmd::clear::run(env, ui, a),
         Some(Command::Export(a)) => cmd::export::run(env, ui, a),
         Some(Command::CredentialProcess(a)) => cmd::credential_process::run(env, ui, a),
-        Some(Command::Completions(a)) => cmd::completions::run(a.shell),
+        Some(Command::Completions(a)) => cmd::completions::run(env, ui, a),
         Some(Command::Configure(a)) => cmd::configure::run(env, ui, a),
         Some(Command::Explain(a)) => cmd::explain::run(env, ui, a),
         Some(Command::Login(a)) => cmd::login::run(env, ui, a),

@@ -7,9 +7,10 @@
 //! so the committed files in `completions/` are the same on every machine. While
 //! completing, profile names are read afresh from both AWS files.
 
-use crate::cli::{Cli, Shell};
+use crate::cli::{Cli, CompletionsArgs, Shell};
 use crate::env::Env;
 use crate::profile::AwsFiles;
+use crate::ui::Ui;
 use anyhow::Result;
 use clap::CommandFactory;
 use clap_complete::engine::{ArgValueCompleter, CompletionCandidate};
@@ -98,9 +99,11 @@ pub fn script(shell: Shell) -> Result<String> {
     Ok(String::from_utf8(buf)?)
 }
 
-pub fn run(shell: Shell) -> Result<i32> {
+/// Prints the registration script; the environment and the files play no
+/// part (the script reads profile names when the shell completes).
+pub fn run(_env: Env, _ui: Ui, a: &CompletionsArgs) -> Result<i32> {
     let mut out = std::io::stdout().lock();
-    out.write_all(script(shell)?.as_bytes())?;
+    out.write_all(script(a.shell)?.as_bytes())?;
     Ok(0)
 }
 

@@ -7,7 +7,7 @@
 //! `MFA_EXEC_CREDENTIAL_PROCESS` listing the profiles whose code it fetches, so
 //! a loop through `mfa_process` is refused too.
 
-use super::{profile_arg, App, CREDENTIAL_PROCESS_BUDGET, LOCK_TIMEOUT_CREDENTIAL_PROCESS};
+use super::{App, CREDENTIAL_PROCESS_BUDGET, LOCK_TIMEOUT_CREDENTIAL_PROCESS};
 use crate::cli::CredentialProcessArgs;
 use crate::env::Env;
 use crate::error::fail;
@@ -17,7 +17,7 @@ use anyhow::Result;
 use std::io::Write;
 
 pub fn run(env: Env, ui: Ui, a: &CredentialProcessArgs) -> Result<i32> {
-    let name = profile_arg(&a.profile, &a.session.resolve.profile)?.to_string();
+    let name = a.profile.name()?.to_string();
     if let Some(chain) = env.get(crate::otp::SERVING_VAR) {
         if chain.split(',').any(|p| p == name) {
             return Err(fail(format!(

@@ -1,8 +1,8 @@
 //! The main flow: `mfa-exec P [-- CMD...]` and `mfa-exec exec P [-- CMD...]`.
 
-use super::{profile_arg, App, LOCK_TIMEOUT};
+use super::{App, LOCK_TIMEOUT};
 use crate::child;
-use crate::cli::SessionArgs;
+use crate::cli::{RunArgs, SessionArgs};
 use crate::env::Env;
 use crate::session::parse_expiry;
 use crate::ui::Ui;
@@ -10,15 +10,10 @@ use anyhow::Result;
 use std::ffi::OsString;
 
 /// Runs the command with P's session; returns only on failure.
-pub fn run(
-    env: Env,
-    ui: Ui,
-    profile: &Option<String>,
-    session: &SessionArgs,
-    command: &[OsString],
-) -> Result<i32> {
-    let name = profile_arg(profile, &session.resolve.profile)?.to_string();
-    let command = child::command_or_shell(&env, command);
+pub fn run(env: Env, ui: Ui, a: &RunArgs) -> Result<i32> {
+    let name = a.profile.name()?.to_string();
+    let session = &a.session;
+    let command = child::command_or_shell(&env, &a.command);
     if let Some(vars) = pass_through(&env, &name, session) {
         ui.info(&format!(
             "already inside mfa-exec {name} with a fresh session; passing through"

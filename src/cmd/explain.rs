@@ -267,7 +267,7 @@ fn network_problem(app: &App, plan: &Plan) -> Option<crate::error::Fail> {
 }
 
 pub fn run(env: Env, ui: Ui, a: &ExplainArgs) -> Result<i32> {
-    let name = super::profile_arg(&a.profile, &a.resolve.profile)?.to_string();
+    let name = a.profile.name()?.to_string();
     let quiet = Ui { quiet: true, ..ui };
     let app = App::load(env, quiet)?;
     let req = app.request(&name, &a.resolve);

@@ -7,7 +7,7 @@
 //! `AWS_PROFILE` is left to point the CLI elsewhere. dotenv and json describe
 //! settings only; they carry no removals.
 
-use super::{profile_arg, App, LOCK_TIMEOUT};
+use super::{App, LOCK_TIMEOUT};
 use crate::child::{session_vars, REMOVED};
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::env::Env;
@@ -16,7 +16,7 @@ use anyhow::Result;
 use std::io::Write;
 
 pub fn run(env: Env, ui: Ui, a: &ExportArgs) -> Result<i32> {
-    let name = profile_arg(&a.profile, &a.session.resolve.profile)?.to_string();
+    let name = a.profile.name()?.to_string();
     let app = App::load(env, ui)?;
     let plan = app.plan(&name, &a.session.resolve)?;
     let s = app.session(&plan, &a.session, LOCK_TIMEOUT)?;

@@ -19,7 +19,7 @@
 //!   `--print`, else only into the argument list of the browser program (run
 //!   directly, never through a shell); never on stderr or in `--verbose` notes.
 
-use super::{profile_arg, App, LOCK_TIMEOUT};
+use super::{App, LOCK_TIMEOUT};
 use crate::cli::LoginArgs;
 use crate::env::Env;
 use crate::error::{fail, Fail};
@@ -48,7 +48,7 @@ const CONSOLE_MIN: u64 = 900;
 const SKEW_MARGIN: u64 = 600;
 
 pub fn run(env: Env, ui: Ui, a: &LoginArgs) -> Result<i32> {
-    let name = profile_arg(&a.profile, &a.session.resolve.profile)?.to_string();
+    let name = a.profile.name()?.to_string();
     let opener = if a.print {
         None
     } else {

@@ -1,7 +1,10 @@
-//! One file per subcommand, each with a `run` taking the parsed arguments and the
-//! [`App`] context; this module holds the context they share: the environment
-//! snapshot, the loaded files, the store, and the glue from arguments to a plan
-//! and a session.
+//! One module per subcommand, each with the same entry point,
+//! `run(env: Env, ui: Ui, args: &XArgs) -> Result<i32>` (the exit code), which
+//! `main.rs` calls; this module holds the context they share once the files
+//! are needed ([`App`]): the environment snapshot, the loaded files, the
+//! store, and the glue from arguments to a plan and a session. A `run` loads
+//! the [`App`] itself, as some work comes first (`exec`'s pass-through, `list`'s
+//! threshold check, `completions` needs no files at all).
 
 pub mod clear;
 pub mod completions;
@@ -16,7 +19,6 @@ pub mod login;
 
 use crate::cli::{ResolveArgs, SessionArgs};
 use crate::env::Env;
-use crate::error::fail;
 use crate::flow::{self, Deps, Options};
 use crate::otp::{CodeSource, PROCESS_TIMEOUT};
 use crate::profile::{AwsFiles, Plan, Request, Resolver};
@@ -250,13 +252,4 @@ fn is_aws_endpoint(url: &str) -> bool {
     host.ends_with(".amazonaws.com")
         || host.ends_with(".amazonaws.com.cn")
         || host.ends_with(".api.aws")
-}
-
-/// The profile from a positional argument or `--profile`, else a usage error.
-pub fn profile_arg<'a>(pos: &'a Option<String>, flag: &'a Option<String>) -> Result<&'a str> {
-    pos.as_deref().or(flag.as_deref()).ok_or_else(|| {
-        fail("a profile is required")
-            .hint("usage: mfa-exec PROFILE [-- COMMAND...]; see 'mfa-exec --help'")
-            .into()
-    })
 }

@@ -1,0 +1,254 @@
+//! Every clap type of mfa-exec: the whole command-line surface (SPEC §5). This
+//! file holds the top level ([`Cli`], [`Command`]) and the parsing rules (the
+//! fast path, global flags before a subcommand, `--profile` and the command);
+//! `args.rs` the argument groups commands share ([`ProfileArg`], [`RunArgs`],
+//! [`ResolveArgs`], [`SessionArgs`]); `subcommands.rs` each subcommand's own.
+//!
+//! This module depends on clap, std and two leaf modules (`duration` for
+//! parsing, `error` for the missing-profile error) only: it never reads a file
+//! or the environment, and never decides anything about a profile, so the
+//! completion and man-page generators can build it cheaply.
+//!
+//! Conventions:
+//! - A first argument that names a subcommand is the subcommand; anything else is a
+//!   profile (`args_conflicts_with_subcommands`). `--profile NAME` and
+//!   `mfa-exec exec NAME` reach a profile whose name collides with a subcommand.
+//! - The wrapped command follows the profile, with or without `--`
+//!   (`trailing_var_arg`); everything after the command's first word belongs to it.
+//! - Durations are parsed here (`3600`, `90m`, `12h`, `1h30m`) so a malformed one
+//!   is a usage error; ranges are checked later, against the resolved profile.
+//! - Environment variables are read by `env.rs` only, never by clap; help texts
+//!   name them.
+//! - Usage errors exit 125 (SPEC §7); `main.rs` maps clap's errors.
+
+use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
+
+mod args;
+mod subcommands;
+
+pub use args::{ProfileArg, ResolveArgs, RunArgs, SessionArgs};
+pub use subcommands::{
+    ClearArgs, CompletionsArgs, ConfigureArgs, CredentialProcessArgs, ExplainArgs, ExportArgs,
+    ExportFormat, KeyPlace, KeysArgs, KeysCommand, KeysMoveArgs, KeysRotateArgs, ListArgs,
+    LoginArgs, Shell,
+};
+
+const AFTER_HELP: &str = "\
+Examples:
+  mfa-exec test -- aws s3 ls          run a command with the MFA session of 'test'
+  mfa-exec prod -- terraform apply    a role profile: one code serves every role
+  mfa-exec test                       start $SHELL with the session
+  eval \"$(mfa-exec export test)\"      put the session into this shell
+  mfa-exec list                       show every profile and its session
+
+A cached session with at least --min-remaining left is used without a prompt or a
+network call. Exit status: the command's own; 125 when mfa-exec fails; 126/127 when
+the command cannot be run or is not found; 130 for Ctrl-C at the prompt.";
+
+/// Run a command with an MFA-backed AWS session, cached in ~/.aws/credentials
+#[derive(Debug, Parser)]
+#[command(
+    name = "mfa-exec",
+    version,
+    about,
+    long_about = None,
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true,
+    subcommand_value_name = "COMMAND",
+    override_usage = "mfa-exec [OPTIONS] <PROFILE> [-- <COMMAND>...]\n       mfa-exec <SUBCOMMAND> [ARGS]",
+    mut_args(RunArgs::main_form),
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options accepted everywhere.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Say more about what happens (key ids masked, never secrets)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Say nothing but errors (no progress or waiting messages)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+/// Subcommand names (`help` included), for [`globals_after_subcommand`].
+const SUBCOMMANDS: &[&str] = &[
+    "exec",
+    "list",
+    "clear",
+    "export",
+    "credential-process",
+    "completions",
+    "configure",
+    "explain",
+    "login",
+    "keys",
+    "help",
+];
+
+/// `mfa-exec -v list` → `mfa-exec list -v`: with `args_conflicts_with_subcommands`
+/// any top-level flag, even a global one, would turn `list` into a profile.
+fn globals_after_subcommand<I, T>(args: I) -> Vec<OsString>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let is_global = |a: &OsString| {
+        let a = a.to_string_lossy();
+        matches!(a.as_ref(), "--verbose" | "--quiet")
+            || (a.len() > 1
+                && a.starts_with('-')
+                && !a.starts_with("--")
+                && a[1..].chars().all(|c| c == 'v' || c == 'q'))
+    };
+    let first = args
+        .iter()
+        .skip(1)
+        .position(|a| !is_global(a))
+        .map(|i| i + 1);
+    if let Some(i) = first {
+        if i > 1 && SUBCOMMANDS.contains(&args[i].to_string_lossy().as_ref()) {
+            let globals: Vec<OsString> = args.drain(1..i).collect();
+            args.splice(2..2, globals);
+        }
+    }
+    args
+}
+
+/// The common case `mfa-exec PROFILE [--] [COMMAND...]` (no options before the
+/// command) without building clap's whole command tree: the cached path runs on
+/// every command a user types. Anything else (an option, a subcommand name, a
+/// profile starting with `-`) returns `None` and goes through clap; a test
+/// checks both agree.
+fn fast_path(args: &[OsString]) -> Option<Cli> {
+    let profile = args.get(1)?.to_str()?;
+    if profile.is_empty() || profile.starts_with('-') || SUBCOMMANDS.contains(&profile) {
+        return None;
+    }
+    let rest = &args[2..];
+    let command = match rest.first().map(|a| a.as_os_str()) {
+        None => Vec::new(),
+        Some(first) if first == "--" => rest[1..].to_vec(),
+        Some(first) if first.as_encoded_bytes().starts_with(b"-") => return None,
+        Some(_) => rest.to_vec(),
+    };
+    Some(Cli {
+        global: GlobalArgs::default(),
+        run: RunArgs {
+            profile: ProfileArg {
+                positional: Some(profile.to_string()),
+                flag: None,
+            },
+            session: SessionArgs::default(),
+            command,
+        },
+        command: None,
+    })
+}
+
+impl Cli {
+    /// Parses and applies the `--profile` rule (see [`RunArgs::shift_into_command`]).
+    pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let args = globals_after_subcommand(args);
+        if let Some(cli) = fast_path(&args) {
+            return Ok(cli);
+        }
+        let mut cli = Cli::try_parse_from(args)?;
+        cli.run.shift_into_command();
+        if let Some(Command::Exec(e)) = &mut cli.command {
+            e.shift_into_command();
+        }
+        Ok(cli)
+    }
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Run a command with the MFA session of PROFILE (same as the main form)
+    #[command(
+        after_help = "Example:\n  mfa-exec exec list -- aws s3 ls   # a profile named 'list'"
+    )]
+    Exec(RunArgs),
+
+    /// List every profile with an MFA device or a cached session
+    #[command(
+        after_help = "Examples:\n  mfa-exec list\n  mfa-exec list --json | jq '.[] | select(.state == \"valid\")'"
+    )]
+    List(ListArgs),
+
+    /// Remove sessions written by mfa-exec (never long-term keys)
+    #[command(after_help = "Examples:\n  mfa-exec clear test\n  mfa-exec clear --all")]
+    Clear(ClearArgs),
+
+    /// Print the session as variables for eval
+    #[command(
+        after_help = "Examples:\n  eval \"$(mfa-exec export test)\"\n  mfa-exec export test --format fish | source\n  mfa-exec export test --format dotenv > .env"
+    )]
+    Export(ExportArgs),
+
+    /// Print the session as AWS credential_process JSON
+    #[command(
+        name = "credential-process",
+        after_help = "Example, in ~/.aws/config:\n  [profile work]\n  credential_process = mfa-exec credential-process test"
+    )]
+    CredentialProcess(CredentialProcessArgs),
+
+    /// Print a shell completion script
+    #[command(
+        after_help = "Example:\n  mfa-exec completions bash > ~/.local/share/bash-completion/completions/mfa-exec"
+    )]
+    Completions(CompletionsArgs),
+
+    /// Set up a profile interactively (secrets only from the terminal or stdin)
+    #[command(
+        after_help = "Examples:\n  mfa-exec configure test\n  mfa-exec configure test --source-profile testAccount --mfa-serial arn:aws:iam::123456789012:mfa/test --yes"
+    )]
+    Configure(ConfigureArgs),
+
+    /// Show how a profile resolves, each fact with the file and line it came from
+    #[command(after_help = "Examples:\n  mfa-exec explain test\n  mfa-exec explain prod --json")]
+    Explain(ExplainArgs),
+
+    /// Open the AWS console signed in with the profile's session
+    #[command(after_help = LOGIN_AFTER_HELP)]
+    Login(LoginArgs),
+    /// Manage long-term keys: move them between the credentials file and the OS keyring, rotate them
+    #[command(
+        after_help = "Examples:\n  mfa-exec keys move testAccount --to keyring\n  mfa-exec keys move testAccount --to file\n  mfa-exec keys rotate testAccount"
+    )]
+    Keys(KeysArgs),
+}
+
+const LOGIN_AFTER_HELP: &str = "\
+A role profile signs in with its role session (cached, or refreshed as the main form
+would: one code at most). A profile without a role signs in with a GetFederationToken
+session made with the long-term keys: it carries no MFA, so a policy that denies
+actions without MFA denies them in the console too. --duration is the length of the
+role session (as in the main form) or of the GetFederationToken session (15m-36h).
+
+The URL is opened with $BROWSER (a program, run without a shell; %s is replaced by
+the URL), else xdg-open (open on macOS). It signs in whoever has it for 15 minutes.
+
+Examples:
+  mfa-exec login prod
+  mfa-exec login prod --print | xclip -selection clipboard
+  mfa-exec login test --region eu-west-1 --destination https://console.aws.amazon.com/s3/home";
+
+#[cfg(test)]
+mod tests;
