@@ -2,6 +2,8 @@
 //! integration tests reach them through the crate's API
 //! (`mfa_exec::ini::Document`, `mfa_exec::cli::Cli`) rather than by file path.
 //! `src/main.rs` is only the switchboard. ARCHITECTURE.md maps the modules.
+//!
+//! Never holds logic of its own: only the module list.
 
 pub mod child;
 pub mod cli;

@@ -1,6 +1,8 @@
 //! mfa-exec: run a command with an MFA-backed AWS session, cached in
 //! `~/.aws/credentials`. This file is the switchboard: parse, dispatch, print the
 //! error once, map it to an exit code (SPEC §7).
+//!
+//! Never holds logic of its own: a subcommand's work is in `cmd/`.
 
 use mfa_exec::cli::{Cli, Command};
 use mfa_exec::error::{self, exit};

@@ -24,6 +24,8 @@
 //!   explicit proxy goes in through [`Https::tls`] and [`Https::proxy`].
 //! - Plain `http://` is refused except to a loopback host (tests): the request
 //!   carries the session's keys.
+//!
+//! Never opens a browser or prints the URL (`cmd/login.rs` does, as asked).
 
 use crate::secret::Secret;
 use crate::session::Session;

@@ -6,6 +6,9 @@
 //! with the completer named `mfa-exec` rather than this binary's absolute path,
 //! so the committed files in `completions/` are the same on every machine. While
 //! completing, profile names are read afresh from both AWS files.
+//!
+//! Never prints anything but the script or the candidates, and never fails
+//! a completion: when a file cannot be read, no names are offered.
 
 use crate::cli::{Cli, CompletionsArgs, Shell};
 use crate::env::Env;

@@ -1,4 +1,9 @@
 //! The main flow: `mfa-exec P [-- CMD...]` and `mfa-exec exec P [-- CMD...]`.
+//!
+//! Owns the order of the main flow as SPEC §8.1 sets it: resolve, look the
+//! command up on `PATH`, get the session, exec. Never writes or prompts itself
+//! (`flow` and `otp` do), and never returns on success: the process becomes the
+//! command.
 
 use super::{App, LOCK_TIMEOUT};
 use crate::child;

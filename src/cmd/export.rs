@@ -6,6 +6,9 @@
 //! Env:` in PowerShell), so after `eval "$(mfa-exec export test)"` no
 //! `AWS_PROFILE` is left to point the CLI elsewhere. dotenv and json describe
 //! settings only; they carry no removals.
+//!
+//! Never writes a file and never runs a command: the session goes to stdout
+//! only, for the caller's `eval`.
 
 use super::{App, LOCK_TIMEOUT};
 use crate::child::{session_vars, REMOVED};
