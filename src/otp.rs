@@ -239,7 +239,9 @@ impl CodeSource {
             kill_group(child.id());
         }
         if hand_over && status.signal() == Some(libc::SIGINT) {
-            // Ctrl-C on the terminal it held: the person stopped the run.
+            // Ctrl-C on the terminal it held: the person stopped the run, and
+            // what it started in the background goes too.
+            kill_group(child.id());
             return Err(fail(format!(
                 "mfa_process ({}) was interrupted; nothing was sent",
                 cmd.origin

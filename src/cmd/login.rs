@@ -278,9 +278,6 @@ struct Opener {
     from_browser_var: bool,
 }
 
-/// `$BROWSER` (a `:`-separated list of commands, each a program and its
-/// arguments, split on spaces, never given to a shell), else `xdg-open`, else
-/// `open`.
 /// The platform's URL launcher: `open` on macOS only (on Debian `open` is
 /// run-mailcap, which does not open URLs), `xdg-open` elsewhere.
 #[cfg(target_os = "macos")]
@@ -288,6 +285,9 @@ const LAUNCHER: &str = "open";
 #[cfg(not(target_os = "macos"))]
 const LAUNCHER: &str = "xdg-open";
 
+/// `$BROWSER` (a `:`-separated list of commands, each a program and its
+/// arguments, split on spaces, never given to a shell), else `xdg-open`, else
+/// `open`.
 fn find_opener(env: &Env, profile: &str, ui: Ui) -> Result<Opener> {
     if let Some(list) = env.get("BROWSER") {
         for entry in list.split(':') {
@@ -326,6 +326,34 @@ fn find_opener(env: &Env, profile: &str, ui: Ui) -> Result<Opener> {
     .into())
 }
 
+/// The `$BROWSER` convention's escapes in one argument: `%s` is the URL, `%%`
+/// a literal `%`; any other `%` stays as it is. Also says whether the URL was
+/// placed.
+fn expand_percent(arg: &str, url: &str) -> (String, bool) {
+    let mut out = String::with_capacity(arg.len());
+    let mut placed = false;
+    let mut chars = arg.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('s') => {
+                out.push_str(url);
+                placed = true;
+            }
+            Some('%') => out.push('%'),
+            Some(other) => {
+                out.push('%');
+                out.push(other);
+            }
+            None => out.push('%'),
+        }
+    }
+    (out, placed)
+}
+
 impl Opener {
     fn argv(&self, url: &Secret) -> Vec<OsString> {
         let mut placed = false;
@@ -333,12 +361,9 @@ impl Opener {
             .args
             .iter()
             .map(|a| {
-                if a.contains("%s") {
-                    placed = true;
-                    a.replace("%s", url.expose()).into()
-                } else {
-                    a.into()
-                }
+                let (arg, has_url) = expand_percent(a, url.expose());
+                placed |= has_url;
+                arg.into()
             })
             .collect();
         if !placed {
@@ -413,6 +438,31 @@ mod tests {
                 OsString::from(format!("--url={}", url.expose())),
                 OsString::from("-x")
             ]
+        );
+    }
+
+    #[test]
+    fn browser_escapes() {
+        let url = "https://signin.example/f?a=1&b=%2F";
+        assert_eq!(
+            expand_percent("--url=%s", url),
+            (format!("--url={url}"), true)
+        );
+        // `%%s` is a literal `%s`, not the URL (which then goes last).
+        assert_eq!(
+            expand_percent("--label=100%%s", url),
+            ("--label=100%s".into(), false)
+        );
+        assert_eq!(expand_percent("50%%", url), ("50%".into(), false));
+        assert_eq!(expand_percent("%d%", url), ("%d%".into(), false));
+        let o = Opener {
+            program: "/bin/true".into(),
+            args: vec!["--title=%%s".into()],
+            from_browser_var: true,
+        };
+        assert_eq!(
+            o.argv(&Secret::new(url)),
+            vec![OsString::from("--title=%s"), OsString::from(url)]
         );
     }
 

@@ -26,6 +26,34 @@ fn assert_gone(pid: i32, limit: Duration) {
     }
 }
 
+/// Waits until a process named `comm` runs in session `sid`; panics after 10 s.
+fn wait_for_process_in_session(sid: i32, comm: &str) {
+    let start = Instant::now();
+    let wanted = format!("({comm})");
+    loop {
+        let found = std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+                return false;
+            };
+            // pid (comm) state ppid pgrp session ...
+            let Some(close) = stat.rfind(')') else {
+                return false;
+            };
+            let open = stat.find('(').unwrap_or(0);
+            let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+            stat[open..=close] == wanted && fields.get(3) == Some(&sid.to_string().as_str())
+        });
+        if found {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no {comm} in session {sid}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn read_pid(path: &std::path::Path) -> i32 {
     wait_for_file(path);
     let start = Instant::now();
@@ -91,26 +119,7 @@ fn process_exit_is_enough_a_grandchild_holding_the_output_is_not_waited_for() {
     );
     assert!(env.read_credentials().contains("\n[test]\n"));
     // The grandchild was stopped (gone, or a zombie waiting for init).
-    let pid: i32 = std::fs::read_to_string(&gpid)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let start = Instant::now();
-    loop {
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| s.rsplit(')').next().map(|r| r.trim().chars().next()))
-            .flatten();
-        if matches!(state, None | Some('Z') | Some('X')) {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "the grandchild {pid} is still running ({state:?})"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert_gone(read_pid(&gpid), Duration::from_secs(5));
 }
 
 /// The exact configuration of the report (the grandchild also keeps stderr):
@@ -263,7 +272,6 @@ fn process_on_a_terminal_reads_it_and_gives_it_back() {
     pty.expect("touch the key, then type the code: ");
     pty.send_line("123456");
     // The command reads the terminal: mfa-exec's group has it again.
-    std::thread::sleep(Duration::from_millis(300));
     pty.send_line("hello");
     pty.expect("GOT hello");
     assert_eq!(pty.wait(), 0);
@@ -287,6 +295,10 @@ fn ctrl_c_while_the_process_runs_on_a_terminal() {
     let snap = env.snapshot();
     let mut pty = env.pty(&["test", "--", "touch", "ran"], Some(&sts));
     pty.expect("touch the key: ");
+    // The person presses Ctrl-C while the process waits, not in the instant
+    // between its prompt and its wait (where dash, catching SIGINT under
+    // `-c`, would hold it until the wait ends).
+    wait_for_process_in_session(pty.pid(), "sleep");
     pty.send_ctrl_c();
     let (code, out) = pty.wait_within(Duration::from_secs(20));
     assert_eq!(
