@@ -124,7 +124,7 @@ impl CodeSource {
                     .hint("pass --token-code or set MFA_EXEC_TOKEN_CODE")
                     .into());
                 }
-                prompt(&self.profile, &self.serial, retry, claim)
+                prompt(&self.profile, &self.serial, retry, claim, self.deadline)
             }
         }
     }
@@ -458,6 +458,7 @@ fn prompt(
     serial: &str,
     retry: bool,
     claim: &dyn Fn(&str) -> Claim,
+    deadline: Option<Instant>,
 ) -> Result<String> {
     let tty: File = OpenOptions::new()
         .read(true)
@@ -482,12 +483,66 @@ fn prompt(
     }
     let previous =
         unsafe { libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t) };
+    // The run's budget (credential-process) bounds the prompt too: at the
+    // deadline the terminal is restored and the run ends with one line, as
+    // the caller would stop waiting anyway.
+    let alarm = deadline.map(|d| arm_prompt_alarm(profile, d));
     let result = ask(&tty, profile, serial, retry, claim);
     unsafe {
+        if let Some(previous_alarm) = alarm {
+            libc::alarm(0);
+            libc::signal(libc::SIGALRM, previous_alarm);
+        }
         libc::signal(libc::SIGINT, previous);
         std::ptr::addr_of_mut!(SAVED_TTY).write(None);
     }
     result
+}
+
+/// The lines the alarm handler writes, made before it is armed (a handler
+/// may not allocate).
+static ALARM_TEXT: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+
+/// Arms SIGALRM for `deadline` (whole seconds, at least one); returns the
+/// handler it replaced.
+fn arm_prompt_alarm(profile: &str, deadline: Instant) -> libc::sighandler_t {
+    let secs = deadline
+        .saturating_duration_since(Instant::now())
+        .as_secs_f64()
+        .ceil()
+        .max(1.0) as u32;
+    let _ = ALARM_TEXT.set(
+        format!(
+            "mfa-exec: error: no MFA code for profile '{profile}' was typed within the {secs}s left to answer; nothing was sent\n\
+             hint: run 'mfa-exec {profile}' in a terminal first, or pass --token-code / MFA_EXEC_TOKEN_CODE\n"
+        )
+        .into_bytes(),
+    );
+    // SAFETY: installs an async-signal-safe handler, then arms the alarm.
+    unsafe {
+        let previous = libc::signal(
+            libc::SIGALRM,
+            on_prompt_alarm as *const () as libc::sighandler_t,
+        );
+        libc::alarm(secs);
+        previous
+    }
+}
+
+extern "C" fn on_prompt_alarm(_: libc::c_int) {
+    // Async-signal-safe only: restore the terminal, end its line, say why on
+    // stderr, exit 125.
+    unsafe {
+        let saved = std::ptr::addr_of!(SAVED_TTY).read();
+        if let Some((fd, t)) = saved {
+            libc::tcsetattr(fd, libc::TCSANOW, &t);
+            libc::write(fd, b"\n".as_ptr().cast(), 1);
+        }
+        if let Some(text) = ALARM_TEXT.get() {
+            libc::write(2, text.as_ptr().cast(), text.len());
+        }
+        libc::_exit(exit::FAILURE);
+    }
 }
 
 fn ask(

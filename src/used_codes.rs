@@ -166,6 +166,9 @@ pub struct UsedCodes {
     pub shown: String,
     off: Cell<bool>,
     ui: Ui,
+    /// The end of the run's budget (credential-process): the lock is not
+    /// waited for past it.
+    deadline: Option<std::time::Instant>,
 }
 
 impl UsedCodes {
@@ -194,7 +197,14 @@ impl UsedCodes {
             dir,
             off: Cell::new(false),
             ui,
+            deadline: None,
         }
+    }
+
+    /// Bounds every wait for the lock by the run's budget, if it has one.
+    pub fn until(mut self, deadline: Option<std::time::Instant>) -> UsedCodes {
+        self.deadline = deadline;
+        self
     }
 
     /// Claims `code` for the device `serial` at the current time.
@@ -230,7 +240,10 @@ impl UsedCodes {
             &self.lock,
             &name,
             &format!("pid {} (writing)", std::process::id()),
-            LOCK_TIMEOUT,
+            match self.deadline {
+                Some(d) => LOCK_TIMEOUT.min(d.saturating_duration_since(std::time::Instant::now())),
+                None => LOCK_TIMEOUT,
+            },
             |_| {},
         )?;
         Ok(lock)

@@ -261,7 +261,7 @@ fn with_code(
     what: &str,
     call: &dyn Fn(&str) -> Result<Issued, StsError>,
 ) -> Result<Session> {
-    let guard = UsedCodes::open(deps.store, deps.ui);
+    let guard = UsedCodes::open(deps.store, deps.ui).until(deps.deadline);
     let serial = plan.serial().unwrap_or_default();
     let claim = |code: &str| guard.claim(serial, code);
     let mut retry = false;
