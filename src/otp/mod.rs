@@ -1,0 +1,161 @@
+//! The one-time code (SPEC §3): where it comes from, how it is checked, and the
+//! prompt on the controlling terminal.
+//!
+//! Sources, first that applies: `--token-code`, `MFA_EXEC_TOKEN_CODE`, the
+//! profile's `mfa_process`, then a prompt. Only the prompt is asked again when
+//! STS rejects a code; a code from a flag, variable or process is not retried
+//! blindly. The prompt reads and writes `/dev/tty` (never stdin/stdout, which
+//! belong to the wrapped command), and only a process in the terminal's
+//! foreground process group prompts: a background job fails at once instead of
+//! stopping on SIGTTIN.
+//!
+//! Never calls STS and never stores a code: what was sent is `used_codes`'s
+//! business, the retry after a rejected code is `flow`'s.
+
+use crate::error::fail;
+use crate::profile::Fact;
+use crate::ui::Ui;
+use crate::used_codes::Claim;
+use anyhow::Result;
+use std::time::{Duration, Instant};
+
+mod process;
+mod prompt;
+
+use prompt::prompt;
+
+/// Local re-asks of a malformed code, and re-prompts after STS rejects one.
+pub const TRIES: usize = 3;
+/// Default `mfa_process` timeout.
+pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Exactly six ASCII digits after trimming, kept as a string (`012345`).
+pub fn normalize(code: &str) -> Option<String> {
+    let c = code.trim();
+    (c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit())).then(|| c.to_string())
+}
+
+/// The code in `mfa_process` output: all of it when it is 6 digits, else its last
+/// whitespace-separated token of exactly 6 digits.
+pub fn from_process_output(out: &str) -> Option<String> {
+    normalize(out).or_else(|| out.split_whitespace().rev().find_map(normalize))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeOrigin {
+    Flag,
+    Env,
+    Process,
+    Prompt,
+}
+
+/// Profiles whose code is being fetched, comma-separated, passed to
+/// `mfa_process`: `mfa-exec credential-process P` refuses to run under it for a
+/// P it lists (an `mfa_process` that asks mfa-exec for the same session loops).
+pub const SERVING_VAR: &str = "MFA_EXEC_CREDENTIAL_PROCESS";
+
+/// Everything needed to obtain a code for one profile and device.
+pub struct CodeSource {
+    pub profile: String,
+    pub serial: String,
+    pub flag: Option<String>,
+    pub env: Option<String>,
+    pub process: Option<Fact<String>>,
+    pub no_input: bool,
+    pub process_timeout: Duration,
+    /// The end of the run's whole budget (credential-process), if any: the
+    /// process is stopped then even when its own timeout is longer.
+    pub deadline: Option<Instant>,
+    /// The value of [`SERVING_VAR`] for `mfa_process`.
+    pub serving: String,
+}
+
+impl CodeSource {
+    /// Which source applies.
+    pub fn origin(&self) -> CodeOrigin {
+        if self.flag.is_some() {
+            CodeOrigin::Flag
+        } else if self.env.is_some() {
+            CodeOrigin::Env
+        } else if self.process.is_some() {
+            CodeOrigin::Process
+        } else {
+            CodeOrigin::Prompt
+        }
+    }
+
+    /// Obtains a code that may be sent. `retry` is true when STS rejected the
+    /// previous one. `claim` is the one-code guard (SPEC §8.5): a code it
+    /// reports as already sent is never returned. At the prompt the person is
+    /// told and asked again; from `mfa_process` the next 30-second step is
+    /// awaited (a countdown on the terminal) and the process run again, all
+    /// within its timeout; a code from the flag or the variable is refused.
+    pub fn get(&self, retry: bool, claim: &dyn Fn(&str) -> Claim, ui: &Ui) -> Result<String> {
+        let bad = |what: &str| {
+            fail(format!("the MFA code from {what} is not 6 digits"))
+                .hint("a code is exactly 6 digits, such as 012345")
+        };
+        let given = |value: &Option<String>, what: &str| -> Result<String> {
+            let code = normalize(value.as_deref().unwrap_or("")).ok_or_else(|| bad(what))?;
+            match claim(&code) {
+                Claim::Send => Ok(code),
+                Claim::Used(r) => Err(fail(format!(
+                    "the MFA code from {what} was already used {} for {}; nothing was sent",
+                    r.ago(),
+                    self.serial
+                ))
+                .hint(format!(
+                    "AWS accepts each code once; pass the next code, which appears in {}",
+                    r.next()
+                ))
+                .into()),
+            }
+        };
+        match self.origin() {
+            CodeOrigin::Flag => given(&self.flag, "--token-code"),
+            CodeOrigin::Env => given(&self.env, "MFA_EXEC_TOKEN_CODE"),
+            CodeOrigin::Process => self.process_code(claim, ui),
+            CodeOrigin::Prompt => {
+                if self.no_input {
+                    return Err(fail(format!(
+                        "an MFA code is needed for {} and --no-input forbids asking",
+                        self.profile
+                    ))
+                    .hint("pass --token-code or set MFA_EXEC_TOKEN_CODE")
+                    .into());
+                }
+                prompt(&self.profile, &self.serial, retry, claim, self.deadline)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes() {
+        assert_eq!(normalize(" 012345\n").as_deref(), Some("012345"));
+        assert_eq!(normalize("12345"), None);
+        assert_eq!(normalize("1234567"), None);
+        assert_eq!(normalize("12a456"), None);
+        assert_eq!(normalize("١٢٣٤٥٦"), None); // Arabic-Indic digits
+        assert_eq!(normalize("１２３４５６"), None); // full-width digits
+    }
+
+    #[test]
+    fn process_output() {
+        assert_eq!(from_process_output("654321\n").as_deref(), Some("654321"));
+        assert_eq!(
+            from_process_output("work 123456789012 654321").as_deref(),
+            Some("654321")
+        );
+        assert_eq!(
+            from_process_output("code: 111111 then 222222 done").as_deref(),
+            Some("222222")
+        );
+        assert_eq!(from_process_output("garbage"), None);
+        assert_eq!(from_process_output(""), None);
+    }
+}
