@@ -6,6 +6,10 @@
 //!
 //! Never sends a code and never reads the terminal itself: the process does,
 //! and `used_codes` says whether its code may be sent.
+//!
+//! Known limit: Ctrl-Z while the process holds the terminal stops the process
+//! only (mfa-exec does not relay job control as a shell would); its timeout
+//! then ends the run and gives the terminal back.
 
 use super::{from_process_output, CodeSource, SERVING_VAR};
 use crate::error::{exit, fail};

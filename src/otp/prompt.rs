@@ -13,6 +13,7 @@ use anyhow::{anyhow, Result};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// The terminal saved before prompting, restored by the SIGINT handler.
@@ -87,8 +88,10 @@ pub(super) fn prompt(
 }
 
 /// The lines the alarm handler writes, made before it is armed (a handler
-/// may not allocate).
-static ALARM_TEXT: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+/// may not allocate): a leaked buffer per prompt (a few, at most), so each
+/// prompt names the seconds it had.
+static ALARM_TEXT: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
+static ALARM_LEN: AtomicUsize = AtomicUsize::new(0);
 
 /// Arms SIGALRM for `deadline` (whole seconds, at least one); returns the
 /// handler it replaced.
@@ -98,13 +101,16 @@ fn arm_prompt_alarm(profile: &str, deadline: Instant) -> libc::sighandler_t {
         .as_secs_f64()
         .ceil()
         .max(1.0) as u32;
-    let _ = ALARM_TEXT.set(
+    let text: &'static mut [u8] = Box::leak(
         format!(
             "mfa-exec: error: no MFA code for profile '{profile}' was typed within the {secs}s left to answer; nothing was sent\n\
              hint: run 'mfa-exec {profile}' in a terminal first, or pass --token-code / MFA_EXEC_TOKEN_CODE\n"
         )
-        .into_bytes(),
+        .into_bytes()
+        .into_boxed_slice(),
     );
+    ALARM_LEN.store(text.len(), Ordering::SeqCst);
+    ALARM_TEXT.store(text.as_mut_ptr(), Ordering::SeqCst);
     // SAFETY: installs an async-signal-safe handler, then arms the alarm.
     unsafe {
         let previous = libc::signal(
@@ -125,8 +131,9 @@ extern "C" fn on_prompt_alarm(_: libc::c_int) {
             libc::tcsetattr(fd, libc::TCSANOW, &t);
             libc::write(fd, b"\n".as_ptr().cast(), 1);
         }
-        if let Some(text) = ALARM_TEXT.get() {
-            libc::write(2, text.as_ptr().cast(), text.len());
+        let text = ALARM_TEXT.load(Ordering::SeqCst);
+        if !text.is_null() {
+            libc::write(2, text.cast(), ALARM_LEN.load(Ordering::SeqCst));
         }
         libc::_exit(exit::FAILURE);
     }
