@@ -417,6 +417,14 @@ if ld:
     w("```")
     w("")
 
+# The start-up analysis (callgrind instruction counts of a perf-profile build,
+# which this script does not run: valgrind takes minutes) is a hand-written
+# document with its own date and method; it is included as it is.
+analysis = os.path.join(root, "scripts", "bench", "startup.md")
+if os.path.exists(analysis):
+    w(open(analysis).read().rstrip())
+    w("")
+
 w("## Commands")
 w("")
 w("```sh")
