@@ -96,7 +96,7 @@ fn section_profile(section: &str) -> Option<(&str, bool)> {
 /// The profile of a `[profile P]` header whose name is not `profile P` with
 /// one space (so a lookup of `profile P` misses it); `None` for every other
 /// header. Cheap for the usual spelling.
-fn irregular_profile_header(section: &str) -> Option<String> {
+pub(super) fn irregular_profile_header(section: &str) -> Option<String> {
     let rest = section.strip_prefix("profile")?;
     if !rest.starts_with(char::is_whitespace) {
         return None;
@@ -110,11 +110,21 @@ fn irregular_profile_header(section: &str) -> Option<String> {
         .map(|(p, _)| p)
 }
 
+/// A header [`irregular_profile_header`] surely answers `None` for, by two
+/// byte tests (every header of a config is looked at on every run): not
+/// starting with `p`, or `profile` with one space and a visible character.
+#[inline]
+pub(super) fn usual_header(section: &str) -> bool {
+    let b = section.as_bytes();
+    b.first() != Some(&b'p') || (b.len() > 8 && b[7] == b' ' && b[8].is_ascii_graphic())
+}
+
 impl<'a> ConfigIndex<'a> {
     pub fn build(file: &'a AwsFile) -> ConfigIndex<'a> {
         let irregular = file
             .doc
             .header_iter()
+            .filter(|(name, _)| !usual_header(name))
             .filter_map(|(name, line)| irregular_profile_header(name).map(|p| (p, line)))
             .collect();
         let mut idx = ConfigIndex {

@@ -170,3 +170,33 @@ proptest! {
         }
     }
 }
+
+/// The cheap pre-check never hides an irregular `[profile  P]` header.
+#[test]
+fn usual_header_never_skips_an_irregular_one() {
+    use super::index::{irregular_profile_header, usual_header};
+    let names = [
+        "profile a",
+        "profile  a",
+        "profile\ta",
+        "profile\u{a0}a",
+        "profile \u{a0}a",
+        "profile \ta",
+        "profile \x0ba",
+        "profile",
+        "profilex",
+        "profiles a",
+        "default",
+        "p",
+        "prod",
+        "profile é",
+        "sso-session x",
+    ];
+    for n in names {
+        if usual_header(n) {
+            assert_eq!(irregular_profile_header(n), None, "{n:?}");
+        }
+    }
+    assert!(!usual_header("profile  a") && !usual_header("profile\ta"));
+    assert!(usual_header("profile user00001") && usual_header("testAccount"));
+}
