@@ -45,7 +45,7 @@ fn key_at(app: &App, origin: &Origin) -> Option<String> {
     else {
         return None;
     };
-    let doc = if *file == app.files.config.shown {
+    let doc = if **file == *app.files.config.shown {
         &app.files.config.doc
     } else {
         &app.files.credentials.doc
@@ -279,7 +279,7 @@ pub fn run(env: Env, ui: Ui, a: &ExplainArgs) -> Result<i32> {
             let mut f = vec![fact("profile", name.clone(), None)];
             for (s, line, _) in idx.sections_of(&name) {
                 let o = Origin::File {
-                    file: app.files.config.shown.clone(),
+                    file: app.files.config.shown.as_str().into(),
                     line,
                     section: s,
                 };
@@ -287,7 +287,7 @@ pub fn run(env: Env, ui: Ui, a: &ExplainArgs) -> Result<i32> {
             }
             for line in app.files.credentials.doc.section_lines(&name) {
                 let o = Origin::File {
-                    file: app.files.credentials.shown.clone(),
+                    file: app.files.credentials.shown.as_str().into(),
                     line,
                     section: name.clone(),
                 };

@@ -32,7 +32,8 @@ pub struct ConfigIndex<'a> {
     memo: RefCell<Vec<(String, Rc<Profile<'a>>)>>,
     /// Every profile name, once asked for.
     names: OnceCell<BTreeSet<String>>,
-    file: String,
+    /// The file as shown, shared by every [`Origin`] made here.
+    file: Rc<str>,
     pub warnings: Vec<String>,
 }
 
@@ -132,7 +133,7 @@ impl<'a> ConfigIndex<'a> {
             irregular,
             memo: Default::default(),
             names: OnceCell::new(),
-            file: file.shown.clone(),
+            file: Rc::from(file.shown.as_str()),
             warnings: Vec::new(),
         };
         let own: Vec<&str> = idx
@@ -230,15 +231,29 @@ impl<'a> ConfigIndex<'a> {
 
     /// A key of profile `name`, with its origin.
     pub fn get(&self, name: &str, key: &str) -> Option<Fact<String>> {
-        let (section, line, value) = self.profile(name).find(key)?;
-        Some(Fact::new(
-            value.to_string(),
-            Origin::File {
-                file: self.file.clone(),
-                line,
-                section: section.to_string(),
-            },
-        ))
+        let (section, line, value) = self.find(name, key)?;
+        Some(Fact::new(value.to_string(), self.origin(section, line)))
+    }
+
+    /// [`Self::get`], borrowed from the document: `(section, line, value)`.
+    /// Nothing is copied, so a lookup that only asks whether a key is set,
+    /// or reads a value it then drops, costs no allocation.
+    pub fn find(&self, name: &str, key: &str) -> Option<(&'a str, usize, &'a str)> {
+        self.profile(name).find(key)
+    }
+
+    /// Whether profile `name` sets `key` (what [`Self::get`] answers `Some` for).
+    pub fn has(&self, name: &str, key: &str) -> bool {
+        self.find(name, key).is_some()
+    }
+
+    /// The origin of a line of section `section` of this file.
+    pub(super) fn origin(&self, section: &str, line: usize) -> Origin {
+        Origin::File {
+            file: self.file.clone(),
+            line,
+            section: section.to_string(),
+        }
     }
 
     /// Profiles other than none whose `key` resolves to `value`, in name
