@@ -57,7 +57,6 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
     let r = Resolver::new(&app.files);
     let doc = &app.files.credentials.doc;
     let mut out = Vec::new();
-    let mut shown_sections: FxHashSet<String> = FxHashSet::default();
     let mut listed: FxHashSet<&str> = FxHashSet::default();
     let names = r.profile_names();
     // The same inputs as every other command (SPEC §8.2): MFA_EXEC_MFA_SERIAL,
@@ -83,31 +82,36 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
                 })
             });
             let (st, exp, left) = state(cached.as_ref(), now, min);
-            shown_sections.insert(plan.destination.clone());
             listed.insert(name);
+            let keys = match &plan.source.keys {
+                Keys::File(_) => "file".to_string(),
+                Keys::Keyring { .. } => plan.source.place(),
+            };
+            // The plan is dropped here: its parts move into the row.
             out.push(Row {
                 profile: name.to_string(),
-                source: Some(plan.source.profile.clone()),
-                keys: Some(match &plan.source.keys {
-                    Keys::File(_) => "file".to_string(),
-                    Keys::Keyring { .. } => plan.source.place(),
-                }),
-                device: plan.serial().map(str::to_string),
-                section: plan.destination.clone(),
+                source: Some(plan.source.profile),
+                keys: Some(keys),
+                device: plan.serial.map(|f| f.value),
+                section: plan.destination,
                 state: st,
                 expires: exp,
                 remaining_seconds: left,
             });
         }
     }
+    // Sessions no listed profile owns; the sections shown so far are
+    // borrowed from the rows (no copy per profile), the new rows wait aside.
+    let mut shown_sections: FxHashSet<&str> = out.iter().map(|r| r.section.as_str()).collect();
+    let mut others = Vec::new();
     for (name, _) in doc.header_iter() {
         if shown_sections.contains(name) || listed.contains(name) {
             continue;
         }
         if let Some(c) = read_session(doc, name) {
-            shown_sections.insert(name.to_string());
+            shown_sections.insert(name);
             let (st, exp, left) = state(Some(&c), now, min);
-            out.push(Row {
+            others.push(Row {
                 profile: name.to_string(),
                 source: c.marker.as_ref().map(|m| m.source.clone()),
                 keys: None,
@@ -119,6 +123,8 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
             });
         }
     }
+    drop(shown_sections);
+    out.append(&mut others);
     out.sort_by(|a, b| a.profile.cmp(&b.profile));
     out
 }

@@ -30,6 +30,8 @@ pub struct ConfigIndex<'a> {
     /// times in a row, and `list` resolves thousands once each (a map of
     /// them all would cost more to grow and drop than it saves).
     memo: RefCell<Vec<(String, Rc<Profile<'a>>)>>,
+    /// A buffer for `profile P`, reused by every lookup.
+    spelled: RefCell<String>,
     /// Every profile name, once asked for.
     names: OnceCell<BTreeSet<String>>,
     /// The file as shown, shared by every [`Origin`] made here.
@@ -132,6 +134,7 @@ impl<'a> ConfigIndex<'a> {
             doc: &file.doc,
             irregular,
             memo: Default::default(),
+            spelled: Default::default(),
             names: OnceCell::new(),
             file: Rc::from(file.shown.as_str()),
             warnings: Vec::new(),
@@ -164,7 +167,9 @@ impl<'a> ConfigIndex<'a> {
 
     /// The sections and keys of profile `name`, memoized.
     fn profile(&self, name: &str) -> Rc<Profile<'a>> {
-        if let Some((_, found)) = self.memo.borrow().iter().find(|(n, _)| n == name) {
+        // The newest first: resolution asks for the same profile many times
+        // in a row.
+        if let Some((_, found)) = self.memo.borrow().iter().rev().find(|(n, _)| n == name) {
             return found.clone();
         }
         let doc: &'a Document = self.doc;
@@ -179,9 +184,15 @@ impl<'a> ConfigIndex<'a> {
         let found = Rc::new(Profile { sections, groups });
         let mut memo = self.memo.borrow_mut();
         if memo.len() == MEMO {
-            memo.remove(0);
+            // The oldest goes; its name's buffer is reused (no allocation
+            // per profile once the memo is full, as in `list`).
+            let (mut key, _) = memo.remove(0);
+            key.clear();
+            key.push_str(name);
+            memo.push((key, found.clone()));
+        } else {
+            memo.push((name.to_string(), found.clone()));
         }
-        memo.push((name.to_string(), found.clone()));
         found
     }
 
@@ -196,10 +207,14 @@ impl<'a> ConfigIndex<'a> {
         if name == "default" {
             own.extend(doc.section_headers("default"));
         }
-        let spelled = format!("profile {name}");
+        let mut spelled = self.spelled.borrow_mut();
+        spelled.clear();
+        spelled.push_str("profile ");
+        spelled.push_str(name);
         if section_profile(&spelled).is_some_and(|(p, bare)| !bare && p == name) {
             own.extend(doc.section_headers(&spelled));
         }
+        drop(spelled);
         own.extend(
             self.irregular
                 .iter()
