@@ -196,7 +196,9 @@ fn facts(app: &App, plan: &Plan) -> Vec<Fact> {
     out
 }
 
-fn warnings(app: &App, plan: Option<&Plan>, name: &str) -> Vec<String> {
+/// `idx` is the config index resolution built (one scan of the headers, not
+/// one per use).
+fn warnings(app: &App, idx: &ConfigIndex, plan: Option<&Plan>, name: &str) -> Vec<String> {
     let mut w = Vec::new();
     if let Some(mode) = super::loose_mode(&app.files.credentials.path) {
         w.push(format!(
@@ -204,7 +206,6 @@ fn warnings(app: &App, plan: Option<&Plan>, name: &str) -> Vec<String> {
             app.files.credentials.shown
         ));
     }
-    let idx = ConfigIndex::build(&app.files.config);
     let sections = idx.sections_of(name);
     if !sections.is_empty() && sections.iter().all(|(_, _, bare)| *bare) {
         let (s, line, _) = &sections[0];
@@ -271,11 +272,12 @@ pub fn run(env: Env, ui: Ui, a: &ExplainArgs) -> Result<i32> {
     let quiet = Ui { quiet: true, ..ui };
     let app = App::load(env, quiet)?;
     let req = app.request(&name, &a.resolve);
-    let resolved = Resolver::new(&app.files).resolve(&req);
+    let resolver = Resolver::new(&app.files);
+    let idx = &resolver.config;
+    let resolved = resolver.resolve(&req);
     let (facts, problem) = match &resolved {
         Ok(plan) => (facts(&app, plan), network_problem(&app, plan)),
         Err(e) => {
-            let idx = ConfigIndex::build(&app.files.config);
             let mut f = vec![fact("profile", name.clone(), None)];
             for (s, line, _) in idx.sections_of(&name) {
                 let o = Origin::File {
@@ -296,7 +298,7 @@ pub fn run(env: Env, ui: Ui, a: &ExplainArgs) -> Result<i32> {
             (f, Some(e.clone()))
         }
     };
-    let warns = warnings(&app, resolved.as_ref().ok(), &name);
+    let warns = warnings(&app, idx, resolved.as_ref().ok(), &name);
     let mut out = std::io::stdout().lock();
     if a.json {
         let v = serde_json::json!({

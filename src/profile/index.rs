@@ -79,7 +79,7 @@ pub fn config_section_profile(section: &str) -> Option<(String, bool)> {
 }
 
 /// [`config_section_profile`], borrowed from `section`.
-fn section_profile(section: &str) -> Option<(&str, bool)> {
+pub(super) fn section_profile(section: &str) -> Option<(&str, bool)> {
     let mut parts = section.splitn(2, char::is_whitespace);
     let first = parts.next().unwrap_or("");
     let rest = parts.next().map(str::trim).unwrap_or("");
@@ -111,6 +111,20 @@ pub(super) fn irregular_profile_header(section: &str) -> Option<String> {
     config_section_profile(section)
         .filter(|(_, bare)| !bare)
         .map(|(p, _)| p)
+}
+
+/// Whether a `[name]` header is a bare section of profile `name`:
+/// `section_profile(name) == Some((name, true))`, without splitting (asked
+/// for every profile `list` resolves).
+pub(super) fn bare_header_of(name: &str) -> bool {
+    name != "default" && !name.contains(char::is_whitespace)
+}
+
+/// Whether a `[profile name]` header belongs to profile `name`:
+/// `section_profile("profile {name}") == Some((name, false))`. The profile
+/// is what follows the space, trimmed: `name` must be non-empty and trimmed.
+pub(super) fn spelled_header_of(name: &str) -> bool {
+    !name.is_empty() && name.trim() == name
 }
 
 /// A header [`irregular_profile_header`] surely answers `None` for, by two
@@ -200,7 +214,7 @@ impl<'a> ConfigIndex<'a> {
         let doc: &'a Document = self.doc;
         // `(header line, name as the document holds it)`.
         let mut bare: Vec<(usize, &'a str)> = Vec::new();
-        if section_profile(name).is_some_and(|(p, bare)| bare && p == name) {
+        if bare_header_of(name) {
             bare.extend(doc.section_headers(name));
         }
         let mut own: Vec<(usize, &'a str)> = Vec::new();
@@ -211,7 +225,7 @@ impl<'a> ConfigIndex<'a> {
         spelled.clear();
         spelled.push_str("profile ");
         spelled.push_str(name);
-        if section_profile(&spelled).is_some_and(|(p, bare)| !bare && p == name) {
+        if spelled_header_of(name) {
             own.extend(doc.section_headers(&spelled));
         }
         drop(spelled);

@@ -200,3 +200,21 @@ fn usual_header_never_skips_an_irregular_one() {
     assert!(!usual_header("profile  a") && !usual_header("profile\ta"));
     assert!(usual_header("profile user00001") && usual_header("testAccount"));
 }
+
+/// The two shortcuts of a profile's section lookup answer as
+/// `section_profile` does.
+#[test]
+fn header_shortcuts_agree_with_section_profile() {
+    use super::index::{bare_header_of, section_profile, spelled_header_of};
+    let names = [
+        "", "a", " a", "a ", "a b", "a\tb", "default", "profile", "profile a", "profile  a",
+        "\u{a0}x", "x\u{a0}", "x\u{2003}y", "sso-session s", " ", "\t", "prod", "é",
+    ];
+    for n in names {
+        let bare = section_profile(n).is_some_and(|(p, bare)| bare && p == n);
+        assert_eq!(bare_header_of(n), bare, "{n:?}");
+        let spelled = format!("profile {n}");
+        let own = section_profile(&spelled).is_some_and(|(p, bare)| !bare && p == n);
+        assert_eq!(spelled_header_of(n), own, "{n:?}");
+    }
+}
