@@ -129,6 +129,15 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
     out
 }
 
+/// Characters in a cell (its length when ASCII, the usual case).
+fn width(c: &str) -> usize {
+    if c.is_ascii() {
+        c.len()
+    } else {
+        c.chars().count()
+    }
+}
+
 fn or_dash(v: &Option<String>) -> std::borrow::Cow<'_, str> {
     v.as_deref().unwrap_or("-").into()
 }
@@ -177,7 +186,7 @@ pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
     let mut w = head.map(str::len);
     for row in &table {
         for (i, c) in row.iter().enumerate() {
-            w[i] = w[i].max(c.chars().count());
+            w[i] = w[i].max(width(c));
         }
     }
     writeln!(
@@ -200,7 +209,7 @@ pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
         line.clear();
         for (i, c) in row[..4].iter().enumerate() {
             line.push_str(c);
-            let pad = w[i] - c.chars().count() + 2;
+            let pad = w[i] - width(c) + 2;
             line.extend(std::iter::repeat_n(' ', pad));
         }
         if color {

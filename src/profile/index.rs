@@ -32,8 +32,9 @@ pub struct ConfigIndex<'a> {
     memo: RefCell<Vec<(String, Rc<Profile<'a>>)>>,
     /// A buffer for `profile P`, reused by every lookup.
     spelled: RefCell<String>,
-    /// Every profile name, once asked for.
-    names: OnceCell<BTreeSet<String>>,
+    /// Every profile name, sorted and distinct, borrowed from the
+    /// document, once asked for.
+    names: OnceCell<Vec<&'a str>>,
     /// The file as shown, shared by every [`Origin`] made here.
     file: Rc<str>,
     pub warnings: Vec<String>,
@@ -243,15 +244,21 @@ impl<'a> ConfigIndex<'a> {
     }
 
     /// Every profile name, in order.
-    pub fn names(&self) -> impl Iterator<Item = &String> {
+    pub fn names(&self) -> impl Iterator<Item = &'a str> + '_ {
         self.names
             .get_or_init(|| {
-                self.doc
+                let doc: &'a Document = self.doc;
+                let mut names: Vec<&'a str> = doc
                     .header_iter()
-                    .filter_map(|(name, _)| config_section_profile(name).map(|(p, _)| p))
-                    .collect()
+                    .filter_map(|(name, _)| section_profile(name).map(|(p, _)| p))
+                    .collect();
+                // Stable: headers are mostly in order already (a merge of runs).
+                names.sort();
+                names.dedup();
+                names
             })
             .iter()
+            .copied()
     }
 
     pub fn contains(&self, name: &str) -> bool {

@@ -124,8 +124,8 @@ proptest! {
             let idx = ConfigIndex::build(&file);
             let doc = &file.doc;
             let full = reference(doc);
-            let names: Vec<&String> = idx.names().collect();
-            prop_assert_eq!(names, full.keys().collect::<Vec<_>>());
+            let names: Vec<&str> = idx.names().collect();
+            prop_assert_eq!(names, full.keys().map(String::as_str).collect::<Vec<_>>());
             let mut asked: Vec<String> = full.keys().cloned().collect();
             asked.extend(["absent", " a", "profile a", "b  c", "profile", "sso-session a"].map(String::from));
             for name in &asked {

@@ -61,7 +61,7 @@ impl<'a> Resolver<'a> {
 
     /// Every profile name either file knows (config names without `profile `).
     pub fn all_profiles(&self) -> BTreeSet<String> {
-        let mut names: BTreeSet<String> = self.config.names().cloned().collect();
+        let mut names: BTreeSet<String> = self.config.names().map(str::to_string).collect();
         for (s, _) in self.creds().header_iter() {
             if !names.contains(s) {
                 names.insert(s.to_string());
@@ -75,8 +75,7 @@ impl<'a> Resolver<'a> {
         let mut names: Vec<&str> = self
             .config
             .names()
-            .map(String::as_str)
-            .chain(self.creds().header_iter().map(|(s, _)| s))
+            .chain(self.files.credentials.doc.header_iter().map(|(s, _)| s))
             .collect();
         // A stable sort: it finds the two runs (the config's names, already
         // in order, then the credentials headers, usually near it) and merges
