@@ -233,7 +233,7 @@ fn warnings(app: &App, idx: &ConfigIndex, plan: Option<&Plan>, name: &str) -> Ve
             }
             if let Some(s) = &plan.serial {
                 if let Origin::File { section, .. } = &s.origin {
-                    if section == "default" && !name.eq("default") {
+                    if &**section == "default" && !name.eq("default") {
                         w.push(format!(
                             "the MFA device was found only in [default] ({})",
                             s.origin
@@ -283,7 +283,7 @@ pub fn run(env: Env, ui: Ui, a: &ExplainArgs) -> Result<i32> {
                 let o = Origin::File {
                     file: app.files.config.shown.as_str().into(),
                     line,
-                    section: s,
+                    section: s.into(),
                 };
                 f.push(fact("config section", "", Some(&o)));
             }
@@ -291,7 +291,7 @@ pub fn run(env: Env, ui: Ui, a: &ExplainArgs) -> Result<i32> {
                 let o = Origin::File {
                     file: app.files.credentials.shown.as_str().into(),
                     line,
-                    section: name.clone(),
+                    section: name.as_str().into(),
                 };
                 f.push(fact("credentials section", "", Some(&o)));
             }

@@ -59,18 +59,34 @@ struct Profile<'a> {
     /// `(section name, its key lines (line, key, value) in file order over
     /// every occurrence)`, the section that wins a key first.
     groups: Vec<Group<'a>>,
+    /// The name of each group, shared by the origins made from it.
+    shared: Vec<Rc<str>>,
 }
 
 impl<'a> Profile<'a> {
     /// `(section, line, value)` of `key`: the first group holding it, its
     /// last occurrence there (later wins), as [`Document::find`] answers.
     fn find(&self, key: &str) -> Option<(&'a str, usize, &'a str)> {
-        self.groups.iter().find_map(|(section, keys)| {
+        self.find_at(key)
+            .map(|(g, line, v)| (self.groups[g].0, line, v))
+    }
+
+    /// [`Self::find`], with the index of the group instead of its name.
+    fn find_at(&self, key: &str) -> Option<(usize, usize, &'a str)> {
+        self.groups.iter().enumerate().find_map(|(g, (_, keys))| {
             keys.iter()
                 .rev()
                 .find(|(_, k, _)| k.eq_ignore_ascii_case(key))
-                .map(|&(line, _, v)| (*section, line, v))
+                .map(|&(line, _, v)| (g, line, v))
         })
+    }
+
+    /// The shared name of section `section` of this profile.
+    fn shared(&self, section: &str) -> Rc<str> {
+        match self.groups.iter().position(|(n, _)| *n == section) {
+            Some(g) => self.shared[g].clone(),
+            None => Rc::from(section),
+        }
     }
 }
 
@@ -196,7 +212,12 @@ impl<'a> ConfigIndex<'a> {
             }
             groups.push((section, doc.key_lines(section).collect()));
         }
-        let found = Rc::new(Profile { sections, groups });
+        let shared = groups.iter().map(|(n, _)| Rc::from(*n)).collect();
+        let found = Rc::new(Profile {
+            sections,
+            groups,
+            shared,
+        });
         let mut memo = self.memo.borrow_mut();
         if memo.len() == MEMO {
             // The oldest goes; its name's buffer is reused (no allocation
@@ -267,8 +288,14 @@ impl<'a> ConfigIndex<'a> {
 
     /// A key of profile `name`, with its origin.
     pub fn get(&self, name: &str, key: &str) -> Option<Fact<String>> {
-        let (section, line, value) = self.find(name, key)?;
-        Some(Fact::new(value.to_string(), self.origin(section, line)))
+        let p = self.profile(name);
+        let (g, line, value) = p.find_at(key)?;
+        let origin = Origin::File {
+            file: self.file.clone(),
+            line,
+            section: p.shared[g].clone(),
+        };
+        Some(Fact::new(value.to_string(), origin))
     }
 
     /// [`Self::get`], borrowed from the document: `(section, line, value)`.
@@ -283,12 +310,12 @@ impl<'a> ConfigIndex<'a> {
         self.find(name, key).is_some()
     }
 
-    /// The origin of a line of section `section` of this file.
-    pub(super) fn origin(&self, section: &str, line: usize) -> Origin {
+    /// The origin of line `line` of section `section` of profile `name`.
+    pub(super) fn origin(&self, name: &str, section: &str, line: usize) -> Origin {
         Origin::File {
             file: self.file.clone(),
             line,
-            section: section.to_string(),
+            section: self.profile(name).shared(section),
         }
     }
 

@@ -137,7 +137,7 @@ proptest! {
                 prop_assert_eq!(idx.sections_of(name), expected, "{:?}", name);
                 for key in KEYS {
                     let got = idx.get(name, key).map(|f| match f.origin {
-                        Origin::File { section, line, .. } => (section, line, f.value),
+                        Origin::File { section, line, .. } => (section.to_string(), line, f.value),
                         o => panic!("origin {o:?}"),
                     });
                     prop_assert_eq!(got, reference_get(doc, &full, name, key), "{:?} {:?}", name, key);

@@ -37,7 +37,9 @@ pub enum Origin {
         /// (resolving a profile makes several: a clone is a count, not a copy).
         file: Rc<str>,
         line: usize,
-        section: String,
+        /// The section name, shared like the file's (every fact of a
+        /// profile's section names the same one).
+        section: Rc<str>,
     },
     Default,
 }

@@ -55,7 +55,7 @@ impl<'a> Resolver<'a> {
         Origin::File {
             file: self.creds_file.clone(),
             line,
-            section: section.to_string(),
+            section: Rc::from(section),
         }
     }
 
@@ -110,8 +110,11 @@ impl<'a> Resolver<'a> {
     /// P, then its `source_profile`, and so on; a cycle is an error.
     pub(super) fn chain(&self, name: &str) -> R<Vec<String>> {
         let mut chain = vec![name.to_string()];
-        let mut cur = name.to_string();
-        while let Some((_, _, next)) = self.config.find(&cur, "source_profile") {
+        // The value borrows the document, not the chain: no copy of the
+        // current name is needed to push the next one.
+        while let Some((_, _, next)) = self.config.find(chain.last().expect("P"), "source_profile")
+        {
+            let cur = chain.last().expect("P");
             if let Some(pos) = chain.iter().position(|c| c == next) {
                 let mut path: Vec<&str> = chain[pos..].iter().map(String::as_str).collect();
                 path.push(next);
@@ -131,8 +134,6 @@ impl<'a> Resolver<'a> {
                 return Err(e);
             }
             chain.push(next.to_string());
-            cur.clear();
-            cur.push_str(next);
         }
         Ok(chain)
     }
@@ -389,7 +390,7 @@ impl<'a> Resolver<'a> {
                     self.files.config.shown
                 ));
             }
-            sections.push(self.config.origin(s, line));
+            sections.push(self.config.origin(name, s, line));
         }
 
         Ok(Plan {

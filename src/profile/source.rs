@@ -143,7 +143,7 @@ impl Resolver<'_> {
         match f.value.to_ascii_lowercase().as_str() {
             "keyring" => {
                 let section = match &f.origin {
-                    Origin::File { section, .. } => section.clone(),
+                    Origin::File { section, .. } => section.to_string(),
                     _ => format!("profile {p}"),
                 };
                 Ok(Some(KeySource {
