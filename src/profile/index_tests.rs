@@ -207,8 +207,24 @@ fn usual_header_never_skips_an_irregular_one() {
 fn header_shortcuts_agree_with_section_profile() {
     use super::index::{bare_header_of, section_profile, spelled_header_of};
     let names = [
-        "", "a", " a", "a ", "a b", "a\tb", "default", "profile", "profile a", "profile  a",
-        "\u{a0}x", "x\u{a0}", "x\u{2003}y", "sso-session s", " ", "\t", "prod", "é",
+        "",
+        "a",
+        " a",
+        "a ",
+        "a b",
+        "a\tb",
+        "default",
+        "profile",
+        "profile a",
+        "profile  a",
+        "\u{a0}x",
+        "x\u{a0}",
+        "x\u{2003}y",
+        "sso-session s",
+        " ",
+        "\t",
+        "prod",
+        "é",
     ];
     for n in names {
         let bare = section_profile(n).is_some_and(|(p, bare)| bare && p == n);
