@@ -45,7 +45,7 @@ fn key_at(app: &App, origin: &Origin) -> Option<String> {
     else {
         return None;
     };
-    let doc = if *file == app.files.config.shown {
+    let doc = if **file == *app.files.config.shown {
         &app.files.config.doc
     } else {
         &app.files.credentials.doc
@@ -196,7 +196,9 @@ fn facts(app: &App, plan: &Plan) -> Vec<Fact> {
     out
 }
 
-fn warnings(app: &App, plan: Option<&Plan>, name: &str) -> Vec<String> {
+/// `idx` is the config index resolution built (one scan of the headers, not
+/// one per use).
+fn warnings(app: &App, idx: &ConfigIndex, plan: Option<&Plan>, name: &str) -> Vec<String> {
     let mut w = Vec::new();
     if let Some(mode) = super::loose_mode(&app.files.credentials.path) {
         w.push(format!(
@@ -204,7 +206,6 @@ fn warnings(app: &App, plan: Option<&Plan>, name: &str) -> Vec<String> {
             app.files.credentials.shown
         ));
     }
-    let idx = ConfigIndex::build(&app.files.config);
     let sections = idx.sections_of(name);
     if !sections.is_empty() && sections.iter().all(|(_, _, bare)| *bare) {
         let (s, line, _) = &sections[0];
@@ -232,7 +233,7 @@ fn warnings(app: &App, plan: Option<&Plan>, name: &str) -> Vec<String> {
             }
             if let Some(s) = &plan.serial {
                 if let Origin::File { section, .. } = &s.origin {
-                    if section == "default" && !name.eq("default") {
+                    if &**section == "default" && !name.eq("default") {
                         w.push(format!(
                             "the MFA device was found only in [default] ({})",
                             s.origin
@@ -271,32 +272,33 @@ pub fn run(env: Env, ui: Ui, a: &ExplainArgs) -> Result<i32> {
     let quiet = Ui { quiet: true, ..ui };
     let app = App::load(env, quiet)?;
     let req = app.request(&name, &a.resolve);
-    let resolved = Resolver::new(&app.files).resolve(&req);
+    let resolver = Resolver::new(&app.files);
+    let idx = &resolver.config;
+    let resolved = resolver.resolve(&req);
     let (facts, problem) = match &resolved {
         Ok(plan) => (facts(&app, plan), network_problem(&app, plan)),
         Err(e) => {
-            let idx = ConfigIndex::build(&app.files.config);
             let mut f = vec![fact("profile", name.clone(), None)];
             for (s, line, _) in idx.sections_of(&name) {
                 let o = Origin::File {
-                    file: app.files.config.shown.clone(),
+                    file: app.files.config.shown.as_str().into(),
                     line,
-                    section: s,
+                    section: s.into(),
                 };
                 f.push(fact("config section", "", Some(&o)));
             }
             for line in app.files.credentials.doc.section_lines(&name) {
                 let o = Origin::File {
-                    file: app.files.credentials.shown.clone(),
+                    file: app.files.credentials.shown.as_str().into(),
                     line,
-                    section: name.clone(),
+                    section: name.as_str().into(),
                 };
                 f.push(fact("credentials section", "", Some(&o)));
             }
             (f, Some(e.clone()))
         }
     };
-    let warns = warnings(&app, resolved.as_ref().ok(), &name);
+    let warns = warnings(&app, idx, resolved.as_ref().ok(), &name);
     let mut out = std::io::stdout().lock();
     if a.json {
         let v = serde_json::json!({

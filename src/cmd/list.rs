@@ -57,7 +57,6 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
     let r = Resolver::new(&app.files);
     let doc = &app.files.credentials.doc;
     let mut out = Vec::new();
-    let mut shown_sections: FxHashSet<String> = FxHashSet::default();
     let mut listed: FxHashSet<&str> = FxHashSet::default();
     let names = r.profile_names();
     // The same inputs as every other command (SPEC §8.2): MFA_EXEC_MFA_SERIAL,
@@ -83,31 +82,36 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
                 })
             });
             let (st, exp, left) = state(cached.as_ref(), now, min);
-            shown_sections.insert(plan.destination.clone());
             listed.insert(name);
+            let keys = match &plan.source.keys {
+                Keys::File(_) => "file".to_string(),
+                Keys::Keyring { .. } => plan.source.place(),
+            };
+            // The plan is dropped here: its parts move into the row.
             out.push(Row {
                 profile: name.to_string(),
-                source: Some(plan.source.profile.clone()),
-                keys: Some(match &plan.source.keys {
-                    Keys::File(_) => "file".to_string(),
-                    Keys::Keyring { .. } => plan.source.place(),
-                }),
-                device: plan.serial().map(str::to_string),
-                section: plan.destination.clone(),
+                source: Some(plan.source.profile),
+                keys: Some(keys),
+                device: plan.serial.map(|f| f.value),
+                section: plan.destination,
                 state: st,
                 expires: exp,
                 remaining_seconds: left,
             });
         }
     }
+    // Sessions no listed profile owns; the sections shown so far are
+    // borrowed from the rows (no copy per profile), the new rows wait aside.
+    let mut shown_sections: FxHashSet<&str> = out.iter().map(|r| r.section.as_str()).collect();
+    let mut others = Vec::new();
     for (name, _) in doc.header_iter() {
         if shown_sections.contains(name) || listed.contains(name) {
             continue;
         }
         if let Some(c) = read_session(doc, name) {
-            shown_sections.insert(name.to_string());
+            shown_sections.insert(name);
             let (st, exp, left) = state(Some(&c), now, min);
-            out.push(Row {
+            others.push(Row {
                 profile: name.to_string(),
                 source: c.marker.as_ref().map(|m| m.source.clone()),
                 keys: None,
@@ -119,8 +123,19 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
             });
         }
     }
+    drop(shown_sections);
+    out.append(&mut others);
     out.sort_by(|a, b| a.profile.cmp(&b.profile));
     out
+}
+
+/// Characters in a cell (its length when ASCII, the usual case).
+fn width(c: &str) -> usize {
+    if c.is_ascii() {
+        c.len()
+    } else {
+        c.chars().count()
+    }
 }
 
 fn or_dash(v: &Option<String>) -> std::borrow::Cow<'_, str> {
@@ -171,7 +186,7 @@ pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
     let mut w = head.map(str::len);
     for row in &table {
         for (i, c) in row.iter().enumerate() {
-            w[i] = w[i].max(c.chars().count());
+            w[i] = w[i].max(width(c));
         }
     }
     writeln!(
@@ -187,30 +202,33 @@ pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
         w2 = w[2],
         w3 = w[3]
     )?;
+    // Cells padded by hand into one reused line: `{:<w$}` through the
+    // formatting machinery cost 15M instructions (3%) of `list` at 10,000 rows.
+    let mut line = String::with_capacity(w.iter().sum::<usize>() + 64);
     for (row, r) in table.iter().zip(&rows) {
-        let st = if color {
+        line.clear();
+        for (i, c) in row[..4].iter().enumerate() {
+            line.push_str(c);
+            let pad = w[i] - width(c) + 2;
+            line.extend(std::iter::repeat_n(' ', pad));
+        }
+        if color {
             let code = match r.state {
                 "valid" => "32",
                 "expiring" => "33",
                 "expired" => "31",
                 _ => "2",
             };
-            format!("\x1b[{code}m{}\x1b[0m", row[4]).into()
+            line.push_str("\x1b[");
+            line.push_str(code);
+            line.push('m');
+            line.push_str(&row[4]);
+            line.push_str("\x1b[0m");
         } else {
-            std::borrow::Cow::Borrowed(&*row[4])
-        };
-        writeln!(
-            out,
-            "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {st}",
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            w0 = w[0],
-            w1 = w[1],
-            w2 = w[2],
-            w3 = w[3]
-        )?;
+            line.push_str(&row[4]);
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
     }
     out.flush()?;
     Ok(0)

@@ -6,18 +6,17 @@
 //! [`crate::session::writable`]).
 
 use super::resolve::Resolver;
-use super::source::section_map;
+use super::source::PairKeys;
 use super::{err, err_hint, R};
 use crate::session::writable;
 
 impl Resolver<'_> {
     /// Where a GetSessionToken session of non-role profile `name` is written.
     pub(super) fn nonrole_destination(&self, name: &str) -> String {
-        let map = section_map(self.creds(), name);
-        let long_term =
-            map.contains_key("aws_access_key_id") && !map.contains_key("aws_session_token");
-        let special = self.config.get(name, "role_arn").is_some()
-            || self.config.get(name, "credential_process").is_some()
+        let map = PairKeys::of(self.creds(), name);
+        let long_term = map.id.is_some() && map.token.is_none();
+        let special = self.config.has(name, "role_arn")
+            || self.config.has(name, "credential_process")
             || self.config.has_key_prefix(name, "sso_");
         if long_term || special {
             format!("{name}-mfa")

@@ -30,9 +30,13 @@ pub struct ConfigIndex<'a> {
     /// times in a row, and `list` resolves thousands once each (a map of
     /// them all would cost more to grow and drop than it saves).
     memo: RefCell<Vec<(String, Rc<Profile<'a>>)>>,
-    /// Every profile name, once asked for.
-    names: OnceCell<BTreeSet<String>>,
-    file: String,
+    /// A buffer for `profile P`, reused by every lookup.
+    spelled: RefCell<String>,
+    /// Every profile name, sorted and distinct, borrowed from the
+    /// document, once asked for.
+    names: OnceCell<Vec<&'a str>>,
+    /// The file as shown, shared by every [`Origin`] made here.
+    file: Rc<str>,
     pub warnings: Vec<String>,
 }
 
@@ -55,18 +59,34 @@ struct Profile<'a> {
     /// `(section name, its key lines (line, key, value) in file order over
     /// every occurrence)`, the section that wins a key first.
     groups: Vec<Group<'a>>,
+    /// The name of each group, shared by the origins made from it.
+    shared: Vec<Rc<str>>,
 }
 
 impl<'a> Profile<'a> {
     /// `(section, line, value)` of `key`: the first group holding it, its
     /// last occurrence there (later wins), as [`Document::find`] answers.
     fn find(&self, key: &str) -> Option<(&'a str, usize, &'a str)> {
-        self.groups.iter().find_map(|(section, keys)| {
+        self.find_at(key)
+            .map(|(g, line, v)| (self.groups[g].0, line, v))
+    }
+
+    /// [`Self::find`], with the index of the group instead of its name.
+    fn find_at(&self, key: &str) -> Option<(usize, usize, &'a str)> {
+        self.groups.iter().enumerate().find_map(|(g, (_, keys))| {
             keys.iter()
                 .rev()
                 .find(|(_, k, _)| k.eq_ignore_ascii_case(key))
-                .map(|&(line, _, v)| (*section, line, v))
+                .map(|&(line, _, v)| (g, line, v))
         })
+    }
+
+    /// The shared name of section `section` of this profile.
+    fn shared(&self, section: &str) -> Rc<str> {
+        match self.groups.iter().position(|(n, _)| *n == section) {
+            Some(g) => self.shared[g].clone(),
+            None => Rc::from(section),
+        }
     }
 }
 
@@ -76,7 +96,7 @@ pub fn config_section_profile(section: &str) -> Option<(String, bool)> {
 }
 
 /// [`config_section_profile`], borrowed from `section`.
-fn section_profile(section: &str) -> Option<(&str, bool)> {
+pub(super) fn section_profile(section: &str) -> Option<(&str, bool)> {
     let mut parts = section.splitn(2, char::is_whitespace);
     let first = parts.next().unwrap_or("");
     let rest = parts.next().map(str::trim).unwrap_or("");
@@ -96,7 +116,7 @@ fn section_profile(section: &str) -> Option<(&str, bool)> {
 /// The profile of a `[profile P]` header whose name is not `profile P` with
 /// one space (so a lookup of `profile P` misses it); `None` for every other
 /// header. Cheap for the usual spelling.
-fn irregular_profile_header(section: &str) -> Option<String> {
+pub(super) fn irregular_profile_header(section: &str) -> Option<String> {
     let rest = section.strip_prefix("profile")?;
     if !rest.starts_with(char::is_whitespace) {
         return None;
@@ -110,19 +130,44 @@ fn irregular_profile_header(section: &str) -> Option<String> {
         .map(|(p, _)| p)
 }
 
+/// Whether a `[name]` header is a bare section of profile `name`:
+/// `section_profile(name) == Some((name, true))`, without splitting (asked
+/// for every profile `list` resolves).
+pub(super) fn bare_header_of(name: &str) -> bool {
+    name != "default" && !name.contains(char::is_whitespace)
+}
+
+/// Whether a `[profile name]` header belongs to profile `name`:
+/// `section_profile("profile {name}") == Some((name, false))`. The profile
+/// is what follows the space, trimmed: `name` must be non-empty and trimmed.
+pub(super) fn spelled_header_of(name: &str) -> bool {
+    !name.is_empty() && name.trim() == name
+}
+
+/// A header [`irregular_profile_header`] surely answers `None` for, by two
+/// byte tests (every header of a config is looked at on every run): not
+/// starting with `p`, or `profile` with one space and a visible character.
+#[inline]
+pub(super) fn usual_header(section: &str) -> bool {
+    let b = section.as_bytes();
+    b.first() != Some(&b'p') || (b.len() > 8 && b[7] == b' ' && b[8].is_ascii_graphic())
+}
+
 impl<'a> ConfigIndex<'a> {
     pub fn build(file: &'a AwsFile) -> ConfigIndex<'a> {
         let irregular = file
             .doc
             .header_iter()
+            .filter(|(name, _)| !usual_header(name))
             .filter_map(|(name, line)| irregular_profile_header(name).map(|p| (p, line)))
             .collect();
         let mut idx = ConfigIndex {
             doc: &file.doc,
             irregular,
             memo: Default::default(),
+            spelled: Default::default(),
             names: OnceCell::new(),
-            file: file.shown.clone(),
+            file: Rc::from(file.shown.as_str()),
             warnings: Vec::new(),
         };
         let own: Vec<&str> = idx
@@ -153,7 +198,9 @@ impl<'a> ConfigIndex<'a> {
 
     /// The sections and keys of profile `name`, memoized.
     fn profile(&self, name: &str) -> Rc<Profile<'a>> {
-        if let Some((_, found)) = self.memo.borrow().iter().find(|(n, _)| n == name) {
+        // The newest first: resolution asks for the same profile many times
+        // in a row.
+        if let Some((_, found)) = self.memo.borrow().iter().rev().find(|(n, _)| n == name) {
             return found.clone();
         }
         let doc: &'a Document = self.doc;
@@ -165,12 +212,23 @@ impl<'a> ConfigIndex<'a> {
             }
             groups.push((section, doc.key_lines(section).collect()));
         }
-        let found = Rc::new(Profile { sections, groups });
+        let shared = groups.iter().map(|(n, _)| Rc::from(*n)).collect();
+        let found = Rc::new(Profile {
+            sections,
+            groups,
+            shared,
+        });
         let mut memo = self.memo.borrow_mut();
         if memo.len() == MEMO {
-            memo.remove(0);
+            // The oldest goes; its name's buffer is reused (no allocation
+            // per profile once the memo is full, as in `list`).
+            let (mut key, _) = memo.remove(0);
+            key.clear();
+            key.push_str(name);
+            memo.push((key, found.clone()));
+        } else {
+            memo.push((name.to_string(), found.clone()));
         }
-        memo.push((name.to_string(), found.clone()));
         found
     }
 
@@ -178,17 +236,21 @@ impl<'a> ConfigIndex<'a> {
         let doc: &'a Document = self.doc;
         // `(header line, name as the document holds it)`.
         let mut bare: Vec<(usize, &'a str)> = Vec::new();
-        if section_profile(name).is_some_and(|(p, bare)| bare && p == name) {
+        if bare_header_of(name) {
             bare.extend(doc.section_headers(name));
         }
         let mut own: Vec<(usize, &'a str)> = Vec::new();
         if name == "default" {
             own.extend(doc.section_headers("default"));
         }
-        let spelled = format!("profile {name}");
-        if section_profile(&spelled).is_some_and(|(p, bare)| !bare && p == name) {
+        let mut spelled = self.spelled.borrow_mut();
+        spelled.clear();
+        spelled.push_str("profile ");
+        spelled.push_str(name);
+        if spelled_header_of(name) {
             own.extend(doc.section_headers(&spelled));
         }
+        drop(spelled);
         own.extend(
             self.irregular
                 .iter()
@@ -203,15 +265,21 @@ impl<'a> ConfigIndex<'a> {
     }
 
     /// Every profile name, in order.
-    pub fn names(&self) -> impl Iterator<Item = &String> {
+    pub fn names(&self) -> impl Iterator<Item = &'a str> + '_ {
         self.names
             .get_or_init(|| {
-                self.doc
+                let doc: &'a Document = self.doc;
+                let mut names: Vec<&'a str> = doc
                     .header_iter()
-                    .filter_map(|(name, _)| config_section_profile(name).map(|(p, _)| p))
-                    .collect()
+                    .filter_map(|(name, _)| section_profile(name).map(|(p, _)| p))
+                    .collect();
+                // Stable: headers are mostly in order already (a merge of runs).
+                names.sort();
+                names.dedup();
+                names
             })
             .iter()
+            .copied()
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -220,15 +288,35 @@ impl<'a> ConfigIndex<'a> {
 
     /// A key of profile `name`, with its origin.
     pub fn get(&self, name: &str, key: &str) -> Option<Fact<String>> {
-        let (section, line, value) = self.profile(name).find(key)?;
-        Some(Fact::new(
-            value.to_string(),
-            Origin::File {
-                file: self.file.clone(),
-                line,
-                section: section.to_string(),
-            },
-        ))
+        let p = self.profile(name);
+        let (g, line, value) = p.find_at(key)?;
+        let origin = Origin::File {
+            file: self.file.clone(),
+            line,
+            section: p.shared[g].clone(),
+        };
+        Some(Fact::new(value.to_string(), origin))
+    }
+
+    /// [`Self::get`], borrowed from the document: `(section, line, value)`.
+    /// Nothing is copied, so a lookup that only asks whether a key is set,
+    /// or reads a value it then drops, costs no allocation.
+    pub fn find(&self, name: &str, key: &str) -> Option<(&'a str, usize, &'a str)> {
+        self.profile(name).find(key)
+    }
+
+    /// Whether profile `name` sets `key` (what [`Self::get`] answers `Some` for).
+    pub fn has(&self, name: &str, key: &str) -> bool {
+        self.find(name, key).is_some()
+    }
+
+    /// The origin of line `line` of section `section` of profile `name`.
+    pub(super) fn origin(&self, name: &str, section: &str, line: usize) -> Origin {
+        Origin::File {
+            file: self.file.clone(),
+            line,
+            section: self.profile(name).shared(section),
+        }
     }
 
     /// Profiles other than none whose `key` resolves to `value`, in name

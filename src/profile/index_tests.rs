@@ -124,8 +124,8 @@ proptest! {
             let idx = ConfigIndex::build(&file);
             let doc = &file.doc;
             let full = reference(doc);
-            let names: Vec<&String> = idx.names().collect();
-            prop_assert_eq!(names, full.keys().collect::<Vec<_>>());
+            let names: Vec<&str> = idx.names().collect();
+            prop_assert_eq!(names, full.keys().map(String::as_str).collect::<Vec<_>>());
             let mut asked: Vec<String> = full.keys().cloned().collect();
             asked.extend(["absent", " a", "profile a", "b  c", "profile", "sso-session a"].map(String::from));
             for name in &asked {
@@ -137,7 +137,7 @@ proptest! {
                 prop_assert_eq!(idx.sections_of(name), expected, "{:?}", name);
                 for key in KEYS {
                     let got = idx.get(name, key).map(|f| match f.origin {
-                        Origin::File { section, line, .. } => (section, line, f.value),
+                        Origin::File { section, line, .. } => (section.to_string(), line, f.value),
                         o => panic!("origin {o:?}"),
                     });
                     prop_assert_eq!(got, reference_get(doc, &full, name, key), "{:?} {:?}", name, key);
@@ -168,5 +168,69 @@ proptest! {
                 warned
             );
         }
+    }
+}
+
+/// The cheap pre-check never hides an irregular `[profile  P]` header.
+#[test]
+fn usual_header_never_skips_an_irregular_one() {
+    use super::index::{irregular_profile_header, usual_header};
+    let names = [
+        "profile a",
+        "profile  a",
+        "profile\ta",
+        "profile\u{a0}a",
+        "profile \u{a0}a",
+        "profile \ta",
+        "profile \x0ba",
+        "profile",
+        "profilex",
+        "profiles a",
+        "default",
+        "p",
+        "prod",
+        "profile é",
+        "sso-session x",
+    ];
+    for n in names {
+        if usual_header(n) {
+            assert_eq!(irregular_profile_header(n), None, "{n:?}");
+        }
+    }
+    assert!(!usual_header("profile  a") && !usual_header("profile\ta"));
+    assert!(usual_header("profile user00001") && usual_header("testAccount"));
+}
+
+/// The two shortcuts of a profile's section lookup answer as
+/// `section_profile` does.
+#[test]
+fn header_shortcuts_agree_with_section_profile() {
+    use super::index::{bare_header_of, section_profile, spelled_header_of};
+    let names = [
+        "",
+        "a",
+        " a",
+        "a ",
+        "a b",
+        "a\tb",
+        "default",
+        "profile",
+        "profile a",
+        "profile  a",
+        "\u{a0}x",
+        "x\u{a0}",
+        "x\u{2003}y",
+        "sso-session s",
+        " ",
+        "\t",
+        "prod",
+        "é",
+    ];
+    for n in names {
+        let bare = section_profile(n).is_some_and(|(p, bare)| bare && p == n);
+        assert_eq!(bare_header_of(n), bare, "{n:?}");
+        let spelled = format!("profile {n}");
+        let own = section_profile(&spelled).is_some_and(|(p, bare)| !bare && p == n);
+        assert_eq!(spelled_header_of(n), own, "{n:?}");
     }
 }

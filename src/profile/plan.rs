@@ -10,6 +10,7 @@ use crate::keys::LongTermKeys;
 use crate::session::Marker;
 use std::fmt;
 use std::path::PathBuf;
+use std::rc::Rc;
 
 /// One AWS file, parsed.
 #[derive(Debug, Clone)]
@@ -32,9 +33,13 @@ pub enum Origin {
     Flag(&'static str),
     Env(&'static str),
     File {
-        file: String,
+        /// The file as shown (`~/.aws/config`), shared by every origin in it
+        /// (resolving a profile makes several: a clone is a count, not a copy).
+        file: Rc<str>,
         line: usize,
-        section: String,
+        /// The section name, shared like the file's (every fact of a
+        /// profile's section names the same one).
+        section: Rc<str>,
     },
     Default,
 }

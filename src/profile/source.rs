@@ -13,27 +13,39 @@ use crate::keys::{LongTermKeys, KEY_SETTING};
 use crate::secret::Secret;
 use crate::session::long_term_pair;
 
-/// The keys of a credentials section as resolution reads them (key
-/// case-insensitive, later occurrence wins), looked up in the document when
-/// asked: nothing is copied.
-pub(super) struct SectionKeys<'a> {
-    doc: &'a Document,
-    name: &'a str,
+/// The three keys resolution asks of a credentials section, read in one
+/// pass over its key lines (one section lookup, where asking
+/// [`SectionKeys`] for each costs a lookup per key): `(value, line)` of
+/// each, key case-insensitive, the later occurrence winning.
+#[derive(Default)]
+pub(super) struct PairKeys<'a> {
+    pub(super) id: Option<(&'a str, usize)>,
+    pub(super) secret: Option<(&'a str, usize)>,
+    pub(super) token: Option<(&'a str, usize)>,
 }
 
-impl<'a> SectionKeys<'a> {
-    /// `(value, line)` of `key`.
-    pub(super) fn get(&self, key: &str) -> Option<(&'a str, usize)> {
-        self.doc.find(self.name, key).map(|(line, v)| (v, line))
+impl<'a> PairKeys<'a> {
+    pub(super) fn of(doc: &'a Document, section: &str) -> PairKeys<'a> {
+        // The usual spelling is compared as bytes first (a case-insensitive
+        // compare of every key against three names was a sixth of the pass).
+        fn is(k: &str, want: &str) -> bool {
+            k == want || k.eq_ignore_ascii_case(want)
+        }
+        let mut out = PairKeys::default();
+        for (line, k, v) in doc.key_lines(section) {
+            let slot = if is(k, "aws_access_key_id") {
+                &mut out.id
+            } else if is(k, "aws_secret_access_key") {
+                &mut out.secret
+            } else if is(k, "aws_session_token") {
+                &mut out.token
+            } else {
+                continue;
+            };
+            *slot = Some((v, line));
+        }
+        out
     }
-
-    pub(super) fn contains_key(&self, key: &str) -> bool {
-        self.doc.find(self.name, key).is_some()
-    }
-}
-
-pub(super) fn section_map<'a>(doc: &'a Document, name: &'a str) -> SectionKeys<'a> {
-    SectionKeys { doc, name }
 }
 
 impl Resolver<'_> {
@@ -69,15 +81,15 @@ impl Resolver<'_> {
             lt.clear();
             lt.push_str(p);
             lt.push_str("-long-term");
-            if let Some(k) = self.keys_in_creds(&lt, p)? {
+            if let Some(k) = self.keys_in_creds(&lt, p, PairKeys::of(self.creds(), &lt))? {
                 return Ok(k);
             }
-            let map = section_map(self.creds(), p);
-            if map.contains_key("aws_session_token") {
-                if i > 0 && map.contains_key("aws_access_key_id") && session_only.is_none() {
+            let map = PairKeys::of(self.creds(), p);
+            if map.token.is_some() {
+                if i > 0 && map.id.is_some() && session_only.is_none() {
                     session_only = Some(p.clone());
                 }
-            } else if let Some(k) = self.keys_in_creds(p, p)? {
+            } else if let Some(k) = self.keys_in_creds(p, p, map)? {
                 return Ok(k);
             }
         }
@@ -131,7 +143,7 @@ impl Resolver<'_> {
         match f.value.to_ascii_lowercase().as_str() {
             "keyring" => {
                 let section = match &f.origin {
-                    Origin::File { section, .. } => section.clone(),
+                    Origin::File { section, .. } => section.to_string(),
                     _ => format!("profile {p}"),
                 };
                 Ok(Some(KeySource {
@@ -154,15 +166,20 @@ impl Resolver<'_> {
         }
     }
 
-    fn keys_in_creds(&self, section: &str, profile: &str) -> R<Option<KeySource>> {
-        let map = section_map(self.creds(), section);
+    /// The pair in credentials section `section` (whose keys are `map`).
+    fn keys_in_creds(
+        &self,
+        section: &str,
+        profile: &str,
+        map: PairKeys<'_>,
+    ) -> R<Option<KeySource>> {
         // No key id (the usual miss, `[P-long-term]` absent): nothing to pair.
-        let Some(id) = map.get("aws_access_key_id") else {
+        let Some(id) = map.id else {
             return Ok(None);
         };
-        match (Some(id), map.get("aws_secret_access_key")) {
+        match (Some(id), map.secret) {
             (Some((id, line)), Some((secret, _))) => {
-                if map.contains_key("aws_session_token") {
+                if map.token.is_some() {
                     return Ok(None);
                 }
                 Ok(Some(KeySource {

@@ -58,7 +58,7 @@ fn config_store(app: &App) -> Store {
 
 /// The file a file-held key pair is in: (is it the config file, its store).
 fn origin_store(app: &App, src: &KeySource) -> (bool, Store) {
-    let in_config = matches!(&src.origin, Origin::File { file, .. } if *file == app.files.config.shown && *file != app.files.credentials.shown);
+    let in_config = matches!(&src.origin, Origin::File { file, .. } if **file == *app.files.config.shown && **file != *app.files.credentials.shown);
     if in_config {
         (true, config_store(app))
     } else {
