@@ -9,7 +9,9 @@
 //! `tests::props::read_path_agrees_with_full_parse` holds it to that. The
 //! readers that consult it are in `query.rs`.
 
-use super::line::{classify_raw, is_key_like, split_lines, Raw, BOM};
+use super::line::{
+    classify_raw, is_key_like, key_separator, line_end, split_lines, trim_end, Raw, BOM,
+};
 use super::{Document, ParseError, Warning};
 
 /// No header has this index.
@@ -114,8 +116,9 @@ impl Lazy {
         } else {
             0
         };
-        // Every header line holds a `[`: sized once (no doubling, no copy).
-        let mut headers: Vec<Hdr> = Vec::with_capacity(memchr::memchr_iter(b'[', bytes).count());
+        // No counting pass over the text for the capacity: the vector grows
+        // (a header is a line of 4 or more in a usual file).
+        let mut headers: Vec<Hdr> = Vec::with_capacity(bytes.len() / 128);
         let mut warnings = Vec::new();
         // Keys of the current section occurrence: (key, line).
         let mut seen: Vec<(&str, usize)> = Vec::new();
@@ -123,9 +126,54 @@ impl Lazy {
         let mut have_key = false;
         let mut line = 0;
         while pos < bytes.len() {
-            let (content_end, next) = match memchr::memchr(b'\n', &bytes[pos..]) {
-                Some(i) => {
-                    let nl = pos + i;
+            // The usual key line (`name = value`, starting with an ASCII
+            // letter, digit or `_` inside a section): the key is found by
+            // one scan up to its separator, the rest of the line by a
+            // newline search, with no second pass over the line. Anything
+            // else (and a key line without a separator) takes the general
+            // path below, which classifies it as the full parse does.
+            if in_section && (bytes[pos].is_ascii_alphanumeric() || bytes[pos] == b'_') {
+                if let Some(sep) = key_separator(bytes, pos) {
+                    line += 1;
+                    have_key = true;
+                    let key = trim_end(&text[pos..sep]);
+                    let nl = line_end(bytes, sep + 1);
+                    match seen.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+                        Some(prev) => {
+                            let h = headers.last().expect("a key line is inside a section");
+                            warnings.push(Warning {
+                                line,
+                                message: format!(
+                                    "key '{key}' repeats line {} in [{}]; later wins",
+                                    prev.1,
+                                    &text[h.name.0 as usize..h.name.1 as usize]
+                                ),
+                            });
+                            prev.1 = line;
+                        }
+                        None => seen.push((key, line)),
+                    }
+                    pos = nl + 1;
+                    continue;
+                }
+            }
+            // Blank and comment lines: nothing to check but where they end.
+            match bytes[pos] {
+                b'\n' => {
+                    line += 1;
+                    pos += 1;
+                    continue;
+                }
+                b'#' | b';' => {
+                    line += 1;
+                    pos = line_end(bytes, pos) + 1;
+                    continue;
+                }
+                _ => {}
+            }
+            let (content_end, next) = match line_end(bytes, pos) {
+                nl if nl == bytes.len() => (bytes.len(), bytes.len()),
+                nl => {
                     let end = if nl > pos && bytes[nl - 1] == b'\r' {
                         nl - 1
                     } else {
@@ -133,7 +181,6 @@ impl Lazy {
                     };
                     (end, nl + 1)
                 }
-                None => (bytes.len(), bytes.len()),
             };
             let content = &text[pos..content_end];
             line += 1;
