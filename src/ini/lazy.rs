@@ -10,7 +10,8 @@
 //! readers that consult it are in `query.rs`.
 
 use super::line::{
-    classify_raw, is_key_like, key_separator, line_end, split_lines, trim_end, Raw, BOM,
+    ascii_space, classify_raw, is_key_like, key_separator, line_end, split_lines, trim_end, Raw,
+    BOM,
 };
 use super::{Document, ParseError, Warning};
 
@@ -109,7 +110,10 @@ impl Lazy {
     /// Checks every line of `src` (the same errors, at the same line, as the
     /// full parse) and indexes its section headers; collects the warnings.
     fn scan(src: std::sync::Arc<String>) -> Result<Lazy, ParseError> {
-        let text: &str = &src;
+        Lazy::scan_text(&src, src.clone())
+    }
+
+    fn scan_text<'a>(text: &'a str, src: std::sync::Arc<String>) -> Result<Lazy, ParseError> {
         let bytes = text.as_bytes();
         let mut pos = if text.starts_with(BOM) {
             BOM.len_utf8()
@@ -121,44 +125,66 @@ impl Lazy {
         let mut headers: Vec<Hdr> = Vec::with_capacity(bytes.len() / 128);
         let mut warnings = Vec::new();
         // Keys of the current section occurrence: (key, line).
-        let mut seen: Vec<(&str, usize)> = Vec::new();
+        let mut seen: Vec<(&'a str, usize)> = Vec::new();
         let mut in_section = false;
         let mut have_key = false;
         let mut line = 0;
+        // A key line of the current section: warns if the section already
+        // had the key (as `Document::warnings` words it).
+        let note_key = |seen: &mut Vec<(&'a str, usize)>,
+                        warnings: &mut Vec<Warning>,
+                        headers: &[Hdr],
+                        key: &'a str,
+                        line: usize| {
+            match seen.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+                Some(prev) => {
+                    let h = headers.last().expect("a key line is inside a section");
+                    warnings.push(Warning {
+                        line,
+                        message: format!(
+                            "key '{key}' repeats line {} in [{}]; later wins",
+                            prev.1,
+                            &text[h.name.0 as usize..h.name.1 as usize]
+                        ),
+                    });
+                    prev.1 = line;
+                }
+                None => seen.push((key, line)),
+            }
+        };
+        let new_header =
+            |headers: &mut Vec<Hdr>, pos: usize, name: (usize, usize), line: usize, body: usize| {
+                if let Some(last) = headers.last_mut() {
+                    last.end = pos as u32;
+                }
+                headers.push(Hdr {
+                    name: (name.0 as u32, name.1 as u32),
+                    line: line as u32,
+                    body: body as u32,
+                    end: bytes.len() as u32,
+                    next: u32::MAX,
+                });
+            };
         while pos < bytes.len() {
+            let first = bytes[pos];
             // The usual key line (`name = value`, starting with an ASCII
             // letter, digit or `_` inside a section): the key is found by
             // one scan up to its separator, the rest of the line by a
             // newline search, with no second pass over the line. Anything
             // else (and a key line without a separator) takes the general
             // path below, which classifies it as the full parse does.
-            if in_section && (bytes[pos].is_ascii_alphanumeric() || bytes[pos] == b'_') {
+            if in_section && (first.is_ascii_alphanumeric() || first == b'_') {
                 if let Some(sep) = key_separator(bytes, pos) {
                     line += 1;
                     have_key = true;
                     let key = trim_end(&text[pos..sep]);
-                    let nl = line_end(bytes, sep + 1);
-                    match seen.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
-                        Some(prev) => {
-                            let h = headers.last().expect("a key line is inside a section");
-                            warnings.push(Warning {
-                                line,
-                                message: format!(
-                                    "key '{key}' repeats line {} in [{}]; later wins",
-                                    prev.1,
-                                    &text[h.name.0 as usize..h.name.1 as usize]
-                                ),
-                            });
-                            prev.1 = line;
-                        }
-                        None => seen.push((key, line)),
-                    }
-                    pos = nl + 1;
+                    note_key(&mut seen, &mut warnings, &headers, key, line);
+                    pos = line_end(bytes, sep + 1) + 1;
                     continue;
                 }
             }
-            // Blank and comment lines: nothing to check but where they end.
-            match bytes[pos] {
+            match first {
+                // Blank and comment lines: nothing to check but where they end.
                 b'\n' => {
                     line += 1;
                     pos += 1;
@@ -168,6 +194,32 @@ impl Lazy {
                     line += 1;
                     pos = line_end(bytes, pos) + 1;
                     continue;
+                }
+                // The usual header (`[name]`, ending the line, with no space
+                // inside the brackets): its name is the inside. Any other
+                // header line takes the general path.
+                b'[' => {
+                    let nl = line_end(bytes, pos);
+                    let end = if nl > pos && bytes[nl - 1] == b'\r' {
+                        nl - 1
+                    } else {
+                        nl
+                    };
+                    let plain = |b: u8| b < 0x80 && !ascii_space(b);
+                    if end >= pos + 3
+                        && bytes[end - 1] == b']'
+                        && plain(bytes[pos + 1])
+                        && plain(bytes[end - 2])
+                    {
+                        line += 1;
+                        let body = (nl + 1).min(bytes.len());
+                        new_header(&mut headers, pos, (pos + 1, end - 1), line, body);
+                        in_section = true;
+                        have_key = false;
+                        seen.clear();
+                        pos = nl + 1;
+                        continue;
+                    }
                 }
                 _ => {}
             }
@@ -193,38 +245,20 @@ impl Lazy {
             }
             match classify_raw(content).map_err(err)? {
                 Raw::Header(start, end) => {
-                    if let Some(last) = headers.last_mut() {
-                        last.end = pos as u32;
-                    }
-                    headers.push(Hdr {
-                        name: ((pos + start) as u32, (pos + end) as u32),
-                        line: line as u32,
-                        body: next as u32,
-                        end: bytes.len() as u32,
-                        next: u32::MAX,
-                    });
+                    new_header(&mut headers, pos, (pos + start, pos + end), line, next);
                     in_section = true;
                     have_key = false;
                     seen.clear();
                 }
                 Raw::Key { key, .. } => {
                     have_key = true;
-                    let key = &content[key.0..key.1];
-                    match seen.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
-                        Some(prev) => {
-                            let h = headers.last().expect("a key line is inside a section");
-                            warnings.push(Warning {
-                                line,
-                                message: format!(
-                                    "key '{key}' repeats line {} in [{}]; later wins",
-                                    prev.1,
-                                    &text[h.name.0 as usize..h.name.1 as usize]
-                                ),
-                            });
-                            prev.1 = line;
-                        }
-                        None => seen.push((key, line)),
-                    }
+                    note_key(
+                        &mut seen,
+                        &mut warnings,
+                        &headers,
+                        &content[key.0..key.1],
+                        line,
+                    );
                 }
                 Raw::Continuation if !have_key => {
                     return Err(err("continuation line without a key"));
@@ -260,7 +294,7 @@ impl Lazy {
             }
         }
         let mut lazy = Lazy {
-            src: src.clone(),
+            src,
             headers,
             table,
             warnings,

@@ -183,7 +183,7 @@ pub(super) enum Raw {
 /// The ASCII characters `char::is_whitespace` accepts (`u8::is_ascii_whitespace`
 /// leaves out the vertical tab).
 #[inline]
-fn ascii_space(b: u8) -> bool {
+pub(super) fn ascii_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
 
