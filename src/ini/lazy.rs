@@ -9,10 +9,7 @@
 //! `tests::props::read_path_agrees_with_full_parse` holds it to that. The
 //! readers that consult it are in `query.rs`.
 
-use super::line::{
-    ascii_space, classify_raw, is_key_like, key_separator, line_end, split_lines, trim_end, Raw,
-    BOM,
-};
+use super::line::{ascii_space, classify_raw, is_key_like, split_lines, trim_end, Marks, Raw, BOM};
 use super::{Document, ParseError, Warning};
 
 /// No header has this index.
@@ -106,6 +103,28 @@ impl Document {
     }
 }
 
+/// The first bytes of the usual key line (ASCII letters, digits, `_`).
+static KEY_START: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        b += 1;
+    }
+    t
+};
+
+/// The warning for a key its section already had (as `Document::warnings`
+/// words it); out of the scan's loop, which rarely needs it.
+#[cold]
+#[inline(never)]
+fn key_repeats(key: &str, before: usize, section: &str, line: usize) -> Warning {
+    Warning {
+        line,
+        message: format!("key '{key}' repeats line {before} in [{section}]; later wins"),
+    }
+}
+
 impl Lazy {
     /// Checks every line of `src` (the same errors, at the same line, as the
     /// full parse) and indexes its section headers; collects the warnings.
@@ -139,14 +158,8 @@ impl Lazy {
             match seen.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
                 Some(prev) => {
                     let h = headers.last().expect("a key line is inside a section");
-                    warnings.push(Warning {
-                        line,
-                        message: format!(
-                            "key '{key}' repeats line {} in [{}]; later wins",
-                            prev.1,
-                            &text[h.name.0 as usize..h.name.1 as usize]
-                        ),
-                    });
+                    let section = &text[h.name.0 as usize..h.name.1 as usize];
+                    warnings.push(key_repeats(key, prev.1, section, line));
                     prev.1 = line;
                 }
                 None => seen.push((key, line)),
@@ -165,6 +178,7 @@ impl Lazy {
                     next: u32::MAX,
                 });
             };
+        let mut marks = Marks::new(bytes);
         while pos < bytes.len() {
             let first = bytes[pos];
             // The usual key line (`name = value`, starting with an ASCII
@@ -173,13 +187,13 @@ impl Lazy {
             // newline search, with no second pass over the line. Anything
             // else (and a key line without a separator) takes the general
             // path below, which classifies it as the full parse does.
-            if in_section && (first.is_ascii_alphanumeric() || first == b'_') {
-                if let Some(sep) = key_separator(bytes, pos) {
+            if in_section && KEY_START[first as usize] {
+                if let Some(sep) = marks.key_separator(pos) {
                     line += 1;
                     have_key = true;
                     let key = trim_end(&text[pos..sep]);
                     note_key(&mut seen, &mut warnings, &headers, key, line);
-                    pos = line_end(bytes, sep + 1) + 1;
+                    pos = marks.line_end(sep + 1) + 1;
                     continue;
                 }
             }
@@ -192,14 +206,14 @@ impl Lazy {
                 }
                 b'#' | b';' => {
                     line += 1;
-                    pos = line_end(bytes, pos) + 1;
+                    pos = marks.line_end(pos) + 1;
                     continue;
                 }
                 // The usual header (`[name]`, ending the line, with no space
                 // inside the brackets): its name is the inside. Any other
                 // header line takes the general path.
                 b'[' => {
-                    let nl = line_end(bytes, pos);
+                    let nl = marks.line_end(pos);
                     let end = if nl > pos && bytes[nl - 1] == b'\r' {
                         nl - 1
                     } else {
@@ -223,7 +237,7 @@ impl Lazy {
                 }
                 _ => {}
             }
-            let (content_end, next) = match line_end(bytes, pos) {
+            let (content_end, next) = match marks.line_end(pos) {
                 nl if nl == bytes.len() => (bytes.len(), bytes.len()),
                 nl => {
                     let end = if nl > pos && bytes[nl - 1] == b'\r' {
