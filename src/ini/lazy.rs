@@ -192,7 +192,13 @@ impl Lazy {
                     line += 1;
                     have_key = true;
                     let key = trim_end(&text[pos..sep]);
-                    note_key(&mut seen, &mut warnings, &headers, key, line);
+                    // Keys of another length cannot be the same key: the
+                    // usual section needs no comparison of text.
+                    if seen.iter().all(|(k, _)| k.len() != key.len()) {
+                        seen.push((key, line));
+                    } else {
+                        note_key(&mut seen, &mut warnings, &headers, key, line);
+                    }
                     pos = marks.line_end(sep + 1) + 1;
                     continue;
                 }
