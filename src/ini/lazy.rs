@@ -8,6 +8,17 @@
 //! and never answers differently from the full parse: the property test
 //! `tests::props::read_path_agrees_with_full_parse` holds it to that. The
 //! readers that consult it are in `query.rs`.
+//!
+//! The scan's fast paths (issue 17), each leaving every other line to
+//! `classify_raw`: the usual key line (ASCII letter, digit or `_` first, a
+//! separator before the line's end), the usual header (`[name]` ending the
+//! line, no space inside), blank and comment lines. Line ends and
+//! separators come from 64-byte block masks (`line::Marks`); a key is
+//! compared with its section's earlier keys only when one has its length.
+//! Measured (callgrind, cached `test -- /bin/true`, 10,000 profiles, 2.3 MB):
+//! `read_owned` 30.8M -> 15.1M instructions; what is left is ~100
+//! instructions a line plus the header table (2.5M, a hash of each of the
+//! 20,000 names, which finds repeated sections anywhere).
 
 use super::line::{ascii_space, classify_raw, is_key_like, split_lines, trim_end, Marks, Raw, BOM};
 use super::{Document, ParseError, Warning};
