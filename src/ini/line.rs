@@ -70,6 +70,154 @@ pub(super) struct Line {
 
 pub(super) const BOM: char = '\u{feff}';
 
+/// Where the line ends (`\n`) and the key separators (`=`, `:`) of a text
+/// are, found 64 bytes at a time: a block's bytes are compared once into two
+/// bit masks (a loop the compiler turns into vector compares), and each line
+/// end or separator is then a `trailing_zeros` of a mask. For the scan of a
+/// large file this costs far less than a search per line (a 20-byte value
+/// does not pay a search's set-up). Searches go forward only: the block of
+/// the last search is kept.
+pub(super) struct Marks<'a> {
+    bytes: &'a [u8],
+    /// Start of the block whose masks are held (a multiple of 64), or
+    /// `usize::MAX` before the first.
+    base: usize,
+    /// Bit `i`: byte `base + i` is a `\n`.
+    nl: u64,
+    /// Bit `i`: byte `base + i` is a `\n`, `=` or `:`.
+    sep: u64,
+}
+
+impl<'a> Marks<'a> {
+    pub(super) fn new(bytes: &'a [u8]) -> Marks<'a> {
+        Marks {
+            bytes,
+            base: usize::MAX,
+            nl: 0,
+            sep: 0,
+        }
+    }
+
+    /// The masks of the block at `base` (the last one padded with zero
+    /// bytes, which match nothing).
+    #[inline]
+    fn load(&mut self, base: usize) {
+        let (nl, sep) = match self.bytes.get(base..base + 64) {
+            Some(block) => masks(block.try_into().expect("64 bytes")),
+            None => {
+                let mut block = [0u8; 64];
+                let rest = &self.bytes[base..];
+                block[..rest.len()].copy_from_slice(rest);
+                masks(&block)
+            }
+        };
+        self.base = base;
+        self.nl = nl;
+        self.sep = sep;
+    }
+
+    /// The first byte at or after `from` whose bit is set in the mask
+    /// `which` picks, if any.
+    #[inline]
+    fn find(&mut self, from: usize, which: fn(&Marks) -> u64) -> Option<usize> {
+        let mut base = from & !63;
+        let mut mask = !0u64 << (from - base);
+        while base < self.bytes.len() {
+            if base != self.base {
+                self.load(base);
+            }
+            let hits = which(self) & mask;
+            if hits != 0 {
+                return Some(base + hits.trailing_zeros() as usize);
+            }
+            base += 64;
+            mask = !0;
+        }
+        None
+    }
+
+    /// The index of the first `\n` at or after `from`, else the text's length.
+    #[inline]
+    pub(super) fn line_end(&mut self, from: usize) -> usize {
+        self.find(from, |m| m.nl).unwrap_or(self.bytes.len())
+    }
+
+    /// The first `=` or `:` of the line starting at `pos`, if it comes before
+    /// the line's end (the separator [`classify_raw`] finds for a key line).
+    #[inline]
+    pub(super) fn key_separator(&mut self, pos: usize) -> Option<usize> {
+        self.find(pos, |m| m.sep)
+            .filter(|&at| self.bytes[at] != b'\n')
+    }
+}
+
+/// `(nl, sep)` masks of a 64-byte block: bit `i` set where byte `i` is a
+/// `\n`, and where it is a `\n`, `=` or `:`. SSE2 (every x86_64) compares
+/// 16 bytes at a time.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn masks(block: &[u8; 64]) -> (u64, u64) {
+    // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it.
+    unsafe { masks_sse2(block) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn masks_sse2(block: &[u8; 64]) -> (u64, u64) {
+    use std::arch::x86_64::*;
+    let (nl_c, eq_c, colon_c) = (
+        _mm_set1_epi8(b'\n' as i8),
+        _mm_set1_epi8(b'=' as i8),
+        _mm_set1_epi8(b':' as i8),
+    );
+    let (mut nl, mut sep) = (0u64, 0u64);
+    for (k, part) in block.chunks_exact(16).enumerate() {
+        let lo = u64::from_le_bytes(part[..8].try_into().expect("8 bytes"));
+        let hi = u64::from_le_bytes(part[8..].try_into().expect("8 bytes"));
+        let v = _mm_set_epi64x(hi as i64, lo as i64);
+        let n = _mm_cmpeq_epi8(v, nl_c);
+        let s = _mm_or_si128(
+            n,
+            _mm_or_si128(_mm_cmpeq_epi8(v, eq_c), _mm_cmpeq_epi8(v, colon_c)),
+        );
+        nl |= u64::from(_mm_movemask_epi8(n) as u16) << (16 * k);
+        sep |= u64::from(_mm_movemask_epi8(s) as u16) << (16 * k);
+    }
+    (nl, sep)
+}
+
+/// [`masks`] eight bytes at a time, without vector instructions: each byte
+/// of a word compared exactly, the high bits gathered by a multiply.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn masks(block: &[u8; 64]) -> (u64, u64) {
+    masks_swar(block)
+}
+
+/// The portable [`masks`] (tested against the vector one on x86_64).
+#[cfg(any(test, not(target_arch = "x86_64")))]
+#[inline]
+fn masks_swar(block: &[u8; 64]) -> (u64, u64) {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // The high bit of each byte of `w` equal to `c`.
+    let eq = |w: u64, c: u8| {
+        let x = w ^ (ONES * c as u64);
+        !(((x & LO7).wrapping_add(LO7)) | x) & HI
+    };
+    // The high bits of the eight bytes as the low eight bits.
+    let gather = |m: u64| (m.wrapping_mul(0x0002_0408_1020_4081) >> 56) & 0xff;
+    let (mut nl, mut sep) = (0u64, 0u64);
+    for (k, word) in block.chunks_exact(8).enumerate() {
+        let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        let n = eq(w, b'\n');
+        nl |= gather(n) << (8 * k);
+        sep |= gather(n | eq(w, b'=') | eq(w, b':')) << (8 * k);
+    }
+    (nl, sep)
+}
+
 /// Splits into (content, ending) pairs; no pair for an empty remainder.
 pub(super) fn split_lines(s: &str) -> impl Iterator<Item = (&str, &'static str)> {
     let mut rest = s;
@@ -124,7 +272,7 @@ pub(super) enum Raw {
 /// The ASCII characters `char::is_whitespace` accepts (`u8::is_ascii_whitespace`
 /// leaves out the vertical tab).
 #[inline]
-fn ascii_space(b: u8) -> bool {
+pub(super) fn ascii_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
 
@@ -145,7 +293,7 @@ fn trim_start(s: &str) -> &str {
 
 /// `s.trim_end()`, as [`trim_start`].
 #[inline]
-fn trim_end(s: &str) -> &str {
+pub(super) fn trim_end(s: &str) -> &str {
     let b = s.as_bytes();
     let mut i = b.len();
     while i > 0 && ascii_space(b[i - 1]) {
@@ -218,4 +366,49 @@ pub(super) fn classify(text: &str) -> Result<LineKind, &'static str> {
         },
         Raw::Continuation => LineKind::Continuation,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Bytes that matter to the masks, and some that are near them.
+    fn byte() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            4 => proptest::sample::select(vec![b'\n', b'=', b':', b'\r', b' ', b'a', 0, 0x80, 0xff, b';', b'<', b'9']),
+            1 => any::<u8>(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn masks_mark_exactly_the_bytes(block in proptest::collection::vec(byte(), 64)) {
+            let block: [u8; 64] = block.try_into().unwrap();
+            let (nl, sep) = masks(&block);
+            prop_assert_eq!(masks_swar(&block), (nl, sep));
+            for (i, &b) in block.iter().enumerate() {
+                prop_assert_eq!(nl >> i & 1 == 1, b == b'\n');
+                prop_assert_eq!(sep >> i & 1 == 1, matches!(b, b'\n' | b'=' | b':'));
+            }
+        }
+
+        #[test]
+        fn marks_find_what_a_byte_search_finds(
+            text in proptest::collection::vec(byte(), 0..300),
+            starts in proptest::collection::vec(any::<proptest::sample::Index>(), 1..8),
+        ) {
+            let mut starts: Vec<usize> = starts.iter().map(|i| i.index(text.len() + 1)).collect();
+            starts.sort();
+            let mut marks = Marks::new(&text);
+            for from in starts.into_iter().filter(|&f| f < text.len()) {
+                let sep = text[from..].iter().position(|&b| matches!(b, b'\n' | b'=' | b':'))
+                    .map(|j| from + j)
+                    .filter(|&at| text[at] != b'\n');
+                prop_assert_eq!(marks.key_separator(from), sep);
+                let nl = text[from..].iter().position(|&b| b == b'\n').map_or(text.len(), |j| from + j);
+                prop_assert_eq!(marks.line_end(from), nl);
+            }
+        }
+    }
 }

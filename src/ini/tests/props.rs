@@ -144,12 +144,43 @@ fn odd_item() -> impl Strategy<Value = Vec<String>> {
         "[profile  prod]",
         "[profile\tprod]",
         "[ Prod ]",
+        // The fast paths of the scan (`lazy.rs`): headers it must leave to
+        // the general path, keys and values across 8-byte words and past
+        // the 64-byte short-line search, odd bytes in a line.
+        "[prod]x",
+        "[prod]]",
+        "[]]",
+        "[[prod]",
+        "[\u{a0}prod]",
+        "[prod\u{a0}]",
+        "[é]",
+        "[pr\rod]",
+        "[prod] \r",
+        "_k = v",
+        "9=x",
+        "k\t= v",
+        "k = a\0b",
+        "k = a\x01\x7fb",
+        "key_of_exactly_16 = v",
+        "a_key_longer_than_sixteen_bytes: [x] = y : z",
+        "long = 0123456789012345678901234567890123456789012345678901234567890123456789",
+        "k = \u{a0}é ü\u{2003}",
     ])
     .prop_map(|s| vec![s.to_string()])
 }
 
 /// Malformed lines, each an error wherever it stands.
-const BAD: &[&str] = &["nonsense", "[unterminated", "[]", "= v", "[ ]", " : x"];
+const BAD: &[&str] = &[
+    "nonsense",
+    "[unterminated",
+    "[]",
+    "= v",
+    "[ ]",
+    " : x",
+    "[\u{a0}]",
+    "a_key_longer_than_sixteen_bytes_without_a_separator",
+    "[prod",
+];
 
 /// [`document`] with odd lines, and now and then one malformed line
 /// (anywhere, so also before the first section or after a header).
