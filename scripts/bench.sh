@@ -134,6 +134,10 @@ ENDPOINT=http://127.0.0.1:$PROXY_PORT
 echo "moto on :$MOTO_PORT, proxy (the endpoint every tool uses) on :$PROXY_PORT" >&2
 
 sts_reset() { : >"$STS_LOG"; }
+# The one-code guard (SPEC §8.5) refuses a code it sent in the last two
+# minutes; moto accepts any code, so every measured refresh starts from a
+# guard that has not seen "$CODE" (as a person with the next code would).
+forget_codes() { rm -f "$MH"/.aws/.credentials.mfa-exec.codes; }
 sts_count() { grep -c "^${1:-GetSessionToken}	" "$STS_LOG" || true; }
 
 # mfa-exec's HOME: the seed layout.
@@ -278,11 +282,12 @@ done
 say "3. refresh path against moto"
 # One refresh alone: exactly one STS request.
 sts_reset
+forget_codes
 "$BIN" test --force -t "$CODE" -- true
 sts_count GetSessionToken >"$RESULTS/3-requests-single.txt"
 wc -l <"$STS_LOG" >"$RESULTS/3-requests-single-all.txt"
 sts_reset
-"${HF[@]}" -N --runs "$REFRESH_RUNS" \
+"${HF[@]}" -N --runs "$REFRESH_RUNS" --prepare "rm -f $MH/.aws/.credentials.mfa-exec.codes" \
     --export-json "$RESULTS/3-refresh-mfa-exec.json" --export-markdown "$RESULTS/3-refresh-mfa-exec.md" \
     -n "mfa-exec test --force -t $CODE -- true" "$BIN test --force -t $CODE -- true"
 cp "$STS_LOG" "$RESULTS/3-sts-mfa-exec.tsv"
@@ -318,6 +323,7 @@ EOF
     "$BIN" list >"$W/list.out"
     grep -q 'expired' "$W/list.out" || die "the session is not stale: $(cat "$W/list.out")"
     sts_reset
+    forget_codes
     t0=$(date +%s%N)
     pids=()
     for i in $(seq 1 "$STAMPEDE_N"); do
@@ -347,7 +353,10 @@ rss() { # name, command...
 }
 rss "/bin/true" /bin/true
 rss "mfa-exec cached" "$BIN" test -- true
-rss "mfa-exec refresh" "$BIN" test --force -t "$CODE" -- true
+for i in $(seq 1 "$RSS_RUNS"); do
+    forget_codes
+    RSS_RUNS=1 rss "mfa-exec refresh" "$BIN" test --force -t "$CODE" -- true
+done
 rss "mfa-exec list" "$BIN" list
 rss "aws-mfa cached" "${AWSMFA[@]}"
 rss "awsumepy cached" "${AWSUME[@]}"
