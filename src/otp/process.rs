@@ -7,9 +7,12 @@
 //! Never sends a code and never reads the terminal itself: the process does,
 //! and `used_codes` says whether its code may be sent.
 //!
-//! Known limit: Ctrl-Z while the process holds the terminal stops the process
-//! only (mfa-exec does not relay job control as a shell would); its timeout
-//! then ends the run and gives the terminal back.
+//! Known limits (mfa-exec does not relay job control as a shell would):
+//! Ctrl-Z while the process holds the terminal stops the process only, and
+//! `fg` of a background `mfa-exec` resumes mfa-exec, not a process stopped
+//! reading the terminal; in both cases its timeout ends the run. A prompt
+//! that turns Ctrl-C into a plain failure (ykman exits 1) is reported as a
+//! failure, not as an interrupt.
 
 use super::{from_process_output, CodeSource, SERVING_VAR};
 use crate::error::{exit, fail};
@@ -21,6 +24,7 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 impl CodeSource {
@@ -105,15 +109,30 @@ impl CodeSource {
             }
         }
         // Takes the terminal back when this run ends, however it ends.
-        let _back = hand_over
+        let mut back = hand_over
             .then(|| std::fs::File::open("/dev/tty").ok())
             .flatten()
-            .map(TerminalBack);
+            .map(TerminalBack::new);
         let mut child = c
             .spawn()
             .map_err(|e| anyhow!("cannot run mfa_process ({}): {e}", cmd.origin))?;
+        if let Some(b) = back.as_mut() {
+            b.child = Some(child.id() as libc::pid_t);
+        }
+        // A signal that ends mfa-exec (SIGTERM from a caller's timeout, SIGHUP)
+        // ends the job too, and gives the terminal back.
+        let _relay = SignalRelay::arm(child.id(), back.as_ref().map(|b| b.tty.as_raw_fd()));
         let stdout = child.stdout.take().expect("piped");
-        let (status, out, held_open) = match collect(&mut child, stdout, limit)? {
+        let collected = match collect(&mut child, stdout, limit) {
+            Ok(c) => c,
+            Err(e) => {
+                kill_group(child.id());
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
+        };
+        let (status, out, held_open) = match collected {
             Some(done) => done,
             None => {
                 kill_group(child.id());
@@ -133,7 +152,8 @@ impl CodeSource {
             // output, or left the group, is not touched.
             kill_group(child.id());
         }
-        if hand_over && status.signal() == Some(libc::SIGINT) {
+        // Ctrl-C: the process died of SIGINT, or caught it and exited 130.
+        if hand_over && (status.signal() == Some(libc::SIGINT) || status.code() == Some(130)) {
             // Ctrl-C on the terminal it held: the person stopped the run, and
             // what it started in the background goes too.
             kill_group(child.id());
@@ -305,13 +325,97 @@ fn give_terminal(fd: i32, pgid: libc::pid_t) {
     }
 }
 
-/// The terminal, given back to mfa-exec's process group when dropped.
-struct TerminalBack(File);
+/// The terminal, given back to mfa-exec's process group when dropped, with
+/// the settings it had before (a process killed while it had echo off would
+/// leave it off) — but only while `mfa_process`'s group still holds it: if
+/// the shell took it back meanwhile (the job was stopped), it stays there.
+struct TerminalBack {
+    tty: File,
+    saved: Option<libc::termios>,
+    /// The process group given the terminal, once spawned.
+    child: Option<libc::pid_t>,
+}
+
+impl TerminalBack {
+    fn new(tty: File) -> TerminalBack {
+        let mut t = std::mem::MaybeUninit::<libc::termios>::uninit();
+        // SAFETY: tcgetattr fills `t` when it returns 0.
+        let saved = (unsafe { libc::tcgetattr(tty.as_raw_fd(), t.as_mut_ptr()) } == 0)
+            .then(|| unsafe { t.assume_init() });
+        TerminalBack {
+            tty,
+            saved,
+            child: None,
+        }
+    }
+}
 
 impl Drop for TerminalBack {
     fn drop(&mut self) {
-        // SAFETY: getpgrp has no preconditions.
-        give_terminal(self.0.as_raw_fd(), unsafe { libc::getpgrp() });
+        let fd = self.tty.as_raw_fd();
+        // SAFETY: plain queries and tcsetattr on a valid fd.
+        let (fg, me) = unsafe { (libc::tcgetpgrp(fd), libc::getpgrp()) };
+        // Not spawned (`None`): the child may have taken it before its exec failed.
+        let ours = self.child.is_none_or(|c| c == fg);
+        if ours && fg != me {
+            give_terminal(fd, me);
+            if let Some(t) = &self.saved {
+                unsafe { libc::tcsetattr(fd, libc::TCSADRAIN, t) };
+            }
+        }
+    }
+}
+
+/// The job's process group and the terminal's fd for the signal handler.
+static JOB_PGID: AtomicI32 = AtomicI32::new(0);
+static JOB_TTY: AtomicI32 = AtomicI32::new(-1);
+const RELAYED: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGHUP, libc::SIGINT, libc::SIGQUIT];
+
+/// While `mfa_process` runs: a signal that would end mfa-exec ends the job
+/// first (SIGKILL to its group), gives the terminal back, then ends mfa-exec
+/// as the signal would have. The handlers are put back when dropped.
+struct SignalRelay {
+    previous: [libc::sighandler_t; 4],
+}
+
+impl SignalRelay {
+    fn arm(pgid: u32, tty: Option<i32>) -> SignalRelay {
+        JOB_PGID.store(pgid as i32, Ordering::SeqCst);
+        JOB_TTY.store(tty.unwrap_or(-1), Ordering::SeqCst);
+        let mut previous = [libc::SIG_DFL; 4];
+        for (i, sig) in RELAYED.iter().enumerate() {
+            // SAFETY: installs an async-signal-safe handler.
+            previous[i] =
+                unsafe { libc::signal(*sig, on_job_signal as *const () as libc::sighandler_t) };
+        }
+        SignalRelay { previous }
+    }
+}
+
+impl Drop for SignalRelay {
+    fn drop(&mut self) {
+        for (i, sig) in RELAYED.iter().enumerate() {
+            // SAFETY: puts back what `arm` replaced.
+            unsafe { libc::signal(*sig, self.previous[i]) };
+        }
+        JOB_PGID.store(0, Ordering::SeqCst);
+        JOB_TTY.store(-1, Ordering::SeqCst);
+    }
+}
+
+extern "C" fn on_job_signal(sig: libc::c_int) {
+    // Async-signal-safe only: kill, sigprocmask, tcsetpgrp, signal, raise.
+    let pgid = JOB_PGID.load(Ordering::SeqCst);
+    if pgid > 0 {
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    }
+    let tty = JOB_TTY.load(Ordering::SeqCst);
+    if tty >= 0 {
+        give_terminal(tty, unsafe { libc::getpgrp() });
+    }
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
     }
 }
 

@@ -75,7 +75,20 @@ pub(super) fn prompt(
     // deadline the terminal is restored and the run ends with one line, as
     // the caller would stop waiting anyway.
     let alarm = deadline.map(|d| arm_prompt_alarm(profile, d));
-    let result = ask(&tty, profile, serial, retry, claim);
+    // No alarm while a typed code is being claimed (the record is written
+    // then): re-armed with what is left when the prompt asks again.
+    let claim_unalarmed = |code: &str| -> Claim {
+        if deadline.is_some() {
+            // SAFETY: alarm(2) has no preconditions.
+            unsafe { libc::alarm(0) };
+        }
+        let answer = claim(code);
+        if let (Some(d), Claim::Used(_)) = (deadline, &answer) {
+            arm_prompt_alarm(profile, d);
+        }
+        answer
+    };
+    let result = ask(&tty, profile, serial, retry, &claim_unalarmed);
     unsafe {
         if let Some(previous_alarm) = alarm {
             libc::alarm(0);

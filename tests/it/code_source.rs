@@ -310,3 +310,62 @@ fn ctrl_c_while_the_process_runs_on_a_terminal() {
     assert!(!env.home().join("ran").exists());
     env.assert_unchanged(&snap);
 }
+
+/// A process that catches Ctrl-C and exits 130 itself (as many prompts do)
+/// is an interrupt too: exit 130, nothing sent, and what it left running in
+/// the background is stopped.
+#[test]
+fn ctrl_c_caught_by_the_process_still_exits_130() {
+    let sts = FakeSts::start();
+    let env = TestEnv::new();
+    let gpid = env.home().join("grandchild.pid");
+    env.write_config(&format!(
+        "{SEED_CONFIG}mfa_process = trap 'exit 130' INT; sleep 60 & echo $! > {}; printf 'touch the key: ' >&2; wait\nmfa_process_timeout = 60\n",
+        gpid.display()
+    ));
+    env.write_credentials(SEED_CREDENTIALS);
+    let snap = env.snapshot();
+    let mut pty = env.pty(&["test", "--", "touch", "ran"], Some(&sts));
+    pty.expect("touch the key: ");
+    wait_for_process_in_session(pty.pid(), "sleep");
+    // The shell is in `wait` once it printed; give it that instant.
+    std::thread::sleep(Duration::from_millis(200));
+    pty.send_ctrl_c();
+    let (code, out) = pty.wait_within(Duration::from_secs(20));
+    assert_eq!(
+        out,
+        "touch the key: mfa-exec: error: mfa_process (~/.aws/config:9 [profile test]) was interrupted; nothing was sent\r\n"
+    );
+    assert_eq!(code, 130);
+    assert_gone(read_pid(&gpid), Duration::from_secs(5));
+    assert_eq!(sts.count(), 0);
+    env.assert_unchanged(&snap);
+}
+
+/// SIGTERM to mfa-exec alone (a caller's own timeout, an SDK giving up on
+/// credential_process) ends `mfa_process` and everything it started too:
+/// they are a job of their own, and would otherwise outlive mfa-exec.
+#[test]
+fn sigterm_to_mfa_exec_ends_the_process_it_runs() {
+    let sts = FakeSts::start();
+    let env = TestEnv::new();
+    let gpid = env.home().join("grandchild.pid");
+    env.write_config(&format!(
+        "{SEED_CONFIG}mfa_process = sleep 60 & echo $! > {}; wait\nmfa_process_timeout = 60\n",
+        gpid.display()
+    ));
+    env.write_credentials(SEED_CREDENTIALS);
+    let snap = env.snapshot();
+    let mut cmd = env.std_cmd_with_sts(&["credential-process", "test"], &sts);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let pid = read_pid(&gpid);
+    // SAFETY: plain kill(2) of our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = wait_bounded(&mut child, Duration::from_secs(20));
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status}");
+    assert_gone(pid, Duration::from_secs(5));
+    assert_eq!(sts.count(), 0);
+    env.assert_unchanged(&snap);
+}
