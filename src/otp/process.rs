@@ -16,7 +16,7 @@
 
 use super::{from_process_output, CodeSource, SERVING_VAR};
 use crate::error::{exit, fail};
-use crate::ui::Ui;
+use crate::ui::{in_foreground, Ui};
 use crate::used_codes::{Claim, Reuse};
 use anyhow::{anyhow, Result};
 use std::fs::{File, OpenOptions};
@@ -221,13 +221,6 @@ fn countdown(r: &Reuse, wait: Duration, ui: &Ui) {
         std::thread::sleep(Duration::from_millis((left_ms - 1) % 1000 + 1));
     }
     let _ = writeln!(tty);
-}
-
-/// Is this process in the foreground process group of the terminal `t`?
-fn in_foreground(t: &File) -> bool {
-    let fd = t.as_raw_fd();
-    // SAFETY: plain queries on a valid fd.
-    unsafe { libc::tcgetpgrp(fd) == libc::getpgrp() }
 }
 
 /// How long output may still arrive after `mfa_process` exited: what it

@@ -55,8 +55,7 @@ pub(super) fn prompt(
         .map_err(|_| no_terminal(profile))?;
     let fd = tty.as_raw_fd();
     // Only the foreground process group may read the terminal.
-    let (fg, me) = unsafe { (libc::tcgetpgrp(fd), libc::getpgrp()) };
-    if fg != me {
+    if !crate::ui::in_foreground(&tty) {
         return Err(fail(format!(
             "cannot ask for the MFA code of profile '{profile}': mfa-exec is not in the terminal's foreground"
         ))
