@@ -21,6 +21,7 @@
 //!   name them.
 //! - Usage errors exit 125 (SPEC §7); `main.rs` maps clap's errors.
 
+use crate::duration::parse_duration;
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
 
@@ -127,35 +128,161 @@ where
     args
 }
 
-/// The common case `mfa-exec PROFILE [--] [COMMAND...]` (no options before the
-/// command) without building clap's whole command tree: the cached path runs on
-/// every command a user types. Anything else (an option, a subcommand name, a
-/// profile starting with `-`) returns `None` and goes through clap; a test
-/// checks both agree.
+/// The common cases of the main form and `exec` without building clap's
+/// command tree (a few hundred thousand instructions, a third of a cached
+/// run): the cached path runs on every command a user types, with or without
+/// flags. Taken here: `-v`/`-vv`/`-q`/`--verbose`/`--quiet` anywhere before
+/// the command, the `exec` spelling, `--profile NAME`, and every session
+/// option of [`SessionArgs`] as `--long VALUE`, `--long=VALUE` or `-s VALUE`.
+/// Anything else (help, an unknown or repeated option, bundled short flags,
+/// `-tVALUE`, a value that is empty or starts with `-`, a duration that does
+/// not parse, a subcommand name where a profile would be, `-v` with `-q`)
+/// returns `None` and goes through clap, which gives the usage error. A test
+/// compares both over every combination of a token set.
 fn fast_path(args: &[OsString]) -> Option<Cli> {
-    let profile = args.get(1)?.to_str()?;
-    if profile.is_empty() || profile.starts_with('-') || SUBCOMMANDS.contains(&profile) {
+    let mut global = GlobalArgs::default();
+    let mut session = SessionArgs::default();
+    let mut profile_flag: Option<String> = None;
+    let mut positional: Option<String> = None;
+    let mut exec_form = false;
+    let mut command: Vec<OsString> = Vec::new();
+    let mut i = 1;
+    while i < args.len() {
+        let word = args[i].to_str();
+        let Some(word) = word else {
+            // A non-UTF-8 word: only as the command, after PROFILE.
+            positional.as_ref()?;
+            command = args[i..].to_vec();
+            break;
+        };
+        i += 1;
+        if word == "--" {
+            command = args[i..].to_vec();
+            break;
+        }
+        if !word.starts_with('-') || word == "-" {
+            if !exec_form
+                && positional.is_none()
+                && profile_flag.is_none()
+                && word == "exec"
+                && i == 2 + global_words(&args[1..i - 1])
+            {
+                exec_form = true;
+                continue;
+            }
+            // The first positional word fills clap's PROFILE slot, even after
+            // `--profile` (then it moves into the command at the end).
+            if positional.is_none() {
+                let taken_by_clap_elsewhere =
+                    SUBCOMMANDS.contains(&word) && (!exec_form || profile_flag.is_some());
+                if word.is_empty() || taken_by_clap_elsewhere {
+                    return None;
+                }
+                positional = Some(word.to_string());
+                continue;
+            }
+            // The command's first word: everything from here is the command's.
+            command = args[i - 1..].to_vec();
+            break;
+        }
+        match word {
+            "-v" | "--verbose" => global.verbose = global.verbose.checked_add(1)?,
+            "-vv" => global.verbose = global.verbose.checked_add(2)?,
+            "-vvv" => global.verbose = global.verbose.checked_add(3)?,
+            "-q" | "--quiet" if !global.quiet => global.quiet = true,
+            "-f" | "--force" if !session.force => session.force = true,
+            "--no-input" if !session.no_input => session.no_input = true,
+            _ => {
+                let (name, inline) = match word.split_once('=') {
+                    Some((n, v)) if n.starts_with("--") => (n, Some(v)),
+                    _ => (word, None),
+                };
+                let value = match inline {
+                    Some(v) => v,
+                    None => {
+                        let v = args.get(i)?.to_str()?;
+                        i += 1;
+                        v
+                    }
+                };
+                if value.is_empty() || value.starts_with('-') {
+                    return None;
+                }
+                let r = &mut session.resolve;
+                match name {
+                    "--profile" => set_once(&mut profile_flag, value.to_string())?,
+                    "-t" | "--token-code" => set_once(&mut session.token_code, value.to_string())?,
+                    "--region" => set_once(&mut r.region, value.to_string())?,
+                    "--mfa-serial" => set_once(&mut r.mfa_serial, value.to_string())?,
+                    "-d" | "--duration" => set_once(&mut r.duration, parse_duration(value).ok()?)?,
+                    "--min-remaining" => {
+                        set_once(&mut r.min_remaining, parse_duration(value).ok()?)?
+                    }
+                    "--lock-timeout" => {
+                        set_once(&mut session.lock_timeout, parse_duration(value).ok()?)?
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+    if global.verbose > 0 && global.quiet {
         return None;
     }
-    let rest = &args[2..];
-    let command = match rest.first().map(|a| a.as_os_str()) {
-        None => Vec::new(),
-        Some(first) if first == "--" => rest[1..].to_vec(),
-        Some(first) if first.as_encoded_bytes().starts_with(b"-") => return None,
-        Some(_) => rest.to_vec(),
-    };
-    Some(Cli {
-        global: GlobalArgs::default(),
-        run: RunArgs {
-            profile: ProfileArg {
-                positional: Some(profile.to_string()),
-                flag: None,
-            },
-            session: SessionArgs::default(),
-            command,
+    if positional.is_none() && profile_flag.is_none() {
+        return None;
+    }
+    // `--profile NAME`: every positional word is the command's
+    // ([`RunArgs::shift_into_command`]).
+    if profile_flag.is_some() {
+        if let Some(word) = positional.take() {
+            command.insert(0, OsString::from(word));
+        }
+    }
+    let run = RunArgs {
+        profile: ProfileArg {
+            positional,
+            flag: profile_flag,
         },
-        command: None,
+        session,
+        command,
+    };
+    Some(if exec_form {
+        Cli {
+            global,
+            run: RunArgs::default(),
+            command: Some(Command::Exec(run)),
+        }
+    } else {
+        Cli {
+            global,
+            run,
+            command: None,
+        }
     })
+}
+
+/// How many of `words` are global flags (`-v`, `-q`, ...): `exec` is the
+/// subcommand only as the first word after them.
+fn global_words(words: &[OsString]) -> usize {
+    words
+        .iter()
+        .filter(|w| {
+            matches!(
+                w.to_str(),
+                Some("-v" | "-vv" | "-vvv" | "-q" | "--verbose" | "--quiet")
+            )
+        })
+        .count()
+}
+
+/// Sets an option given once; `None` (decline) when it was given before.
+fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    if slot.is_some() {
+        return None;
+    }
+    *slot = Some(value);
+    Some(())
 }
 
 impl Cli {
@@ -169,6 +296,11 @@ impl Cli {
         if let Some(cli) = fast_path(&args) {
             return Ok(cli);
         }
+        Self::clap_path(args)
+    }
+
+    /// clap's parse of argv that [`globals_after_subcommand`] already reordered.
+    fn clap_path(args: Vec<OsString>) -> Result<Cli, clap::Error> {
         let mut cli = Cli::try_parse_from(args)?;
         cli.run.shift_into_command();
         if let Some(Command::Exec(e)) = &mut cli.command {
