@@ -3,12 +3,75 @@
 //! error once, map it to an exit code (SPEC §7).
 //!
 //! Never holds logic of its own: a subcommand's work is in `cmd/`.
+//!
+//! Start-up (issue 24, the cached run at the floor): the binary has no Rust
+//! `fn main`; [`main`] is the C entry point (`#![no_main]`, stable). std's own
+//! runtime start (`lang_start`) is skipped because on Linux it reads
+//! `/proc/self/maps` through `pthread_getattr_np` and `sscanf` (about 120,000
+//! instructions, 12% of a cached run) and maps a signal stack, only to print
+//! "thread 'main' has overflowed its stack" instead of dying of SIGSEGV. The
+//! two things of that start-up that mfa-exec relies on are done here, as std
+//! does them: standard descriptors 0-2 that are closed are opened on
+//! `/dev/null` (so a credentials file opened later can never become stdout),
+//! and SIGPIPE is ignored (a closed pipe is an `EPIPE` error, `list | head`).
+//! std's `exec` and `spawn` put SIGPIPE back to the default in the child, as
+//! they do under `lang_start`. `std::env::args_os` works without it (glibc
+//! hands argv to std's `.init_array` hook).
+
+#![no_main]
 
 use mfa_exec::cli::{Cli, Command};
 use mfa_exec::error::{self, exit};
 use mfa_exec::{cmd, eline, env, store, ui};
 
-fn main() {
+/// The process entry point (see the module doc): std's start-up duties, then
+/// the switchboard. Never returns: `std::process::exit` flushes nothing
+/// mfa-exec has not flushed itself.
+#[no_mangle]
+pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    runtime_init();
+    start()
+}
+
+/// What std's `lang_start` does that mfa-exec needs: closed descriptors 0-2
+/// opened on `/dev/null` (std's `sanitize_standard_fds`, one `poll`), and
+/// SIGPIPE ignored (std's default `sigpipe` handling).
+fn runtime_init() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: `fds` is a valid array of three pollfd for the duration of the call.
+    let polled = loop {
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) };
+        if r != -1 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            break r != -1;
+        }
+    };
+    for pfd in &fds {
+        // Where poll itself failed (no such limit here, but std covers it),
+        // ask each descriptor with fcntl instead.
+        // SAFETY: fcntl(F_GETFD) on any integer is defined; it only reads.
+        let closed = if polled {
+            pfd.revents & libc::POLLNVAL != 0
+        } else {
+            let r = unsafe { libc::fcntl(pfd.fd, libc::F_GETFD) };
+            r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBADF)
+        };
+        // SAFETY: a NUL-terminated path literal; the lowest free descriptor,
+        // the closed one, is what open returns.
+        if closed && unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR, 0) } == -1 {
+            std::process::abort();
+        }
+    }
+    // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+fn start() -> ! {
     // SPEC §7: never a panic message or a backtrace (RUST_BACKTRACE may be set).
     std::panic::set_hook(Box::new(|info| {
         let msg = info
