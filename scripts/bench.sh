@@ -21,12 +21,19 @@
 #   BENCH_MD          the report                (default BENCHMARKS.md)
 #   BENCH_QUICK=1     few runs (smoke test; the report says so)
 #   BENCH_KEEP=1      keep the throwaway HOMEs (path printed at the end)
+#   BENCH_VARIANTS    "name=path ..." other builds of mfa-exec measured beside
+#                     this one in the floor run (section 1b), e.g. a non-PIE link
+#   BENCH_NOPIE=0     skip the non-PIE variant build (MFA_EXEC_NO_PIE=1, build.rs)
+#   BENCH_SHAPE       heavy (default) or light: the scale files (gen_profiles.py)
 #   BENCH_BEFORE      an mfa-exec binary built from an earlier tree: measured
 #                     beside this one in the same hyperfine runs (sections 1
 #                     and 2), so before/after ratios come from one run
 set -euo pipefail
 # rustup's proxy needs the real HOME, which later steps replace.
 RUSTC_VERSION="$(rustc --version 2>/dev/null || echo unknown)"
+# The real rustc (not rustup's proxy), for the floor program built later.
+RUSTC_REAL="$(rustc --print sysroot 2>/dev/null)/bin/rustc"
+[ -x "$RUSTC_REAL" ] || RUSTC_REAL=$(command -v rustc)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -49,9 +56,9 @@ die() {
 
 # Run counts: hyperfine's own minimum is 10 runs and 3 s per command.
 if [ "$QUICK" = 1 ]; then
-    WARM=2 MIN_FAST=10 MIN_SLOW=3 REFRESH_RUNS=5 STAMPEDE_ROUNDS=2 RSS_RUNS=2
+    WARM=2 MIN_FAST=10 MIN_SLOW=3 REFRESH_RUNS=5 STAMPEDE_ROUNDS=2 RSS_RUNS=2 FLOOR_RUNS=10
 else
-    WARM=10 MIN_FAST=300 MIN_SLOW=20 REFRESH_RUNS=40 STAMPEDE_ROUNDS=10 RSS_RUNS=10
+    WARM=10 MIN_FAST=300 MIN_SLOW=20 REFRESH_RUNS=40 STAMPEDE_ROUNDS=10 RSS_RUNS=10 FLOOR_RUNS=400
 fi
 
 # ---------------------------------------------------------------- tools
@@ -86,6 +93,23 @@ BUILD_S=$(($(date +%s) - BUILD_T0))
 BIN=$CARGO_TARGET_DIR/release/mfa-exec
 [ -x "$BIN" ] || die "no binary at $BIN"
 "$BIN" --version >&2
+
+# The non-PIE variant (build.rs, MFA_EXEC_NO_PIE=1), measured beside the
+# default build in section 1b. Its own target dir, seeded from this one so
+# that only the binary is linked again.
+NOPIE_BIN=
+if [ "${BENCH_NOPIE:-1}" = 1 ] && [ "$(uname -s)" = Linux ]; then
+    say "release build with MFA_EXEC_NO_PIE=1 (section 1b)"
+    NOPIE_DIR=$CARGO_TARGET_DIR-nopie
+    if [ ! -d "$NOPIE_DIR/release" ]; then
+        mkdir -p "$NOPIE_DIR"
+        cp -a "$CARGO_TARGET_DIR/release" "$NOPIE_DIR/"
+    fi
+    MFA_EXEC_NO_PIE=1 CARGO_TARGET_DIR=$NOPIE_DIR cargo build --release --locked --quiet
+    NOPIE_BIN=$NOPIE_DIR/release/mfa-exec
+    readelf -h "$NOPIE_BIN" 2>/dev/null | grep -q 'EXEC' || die "$NOPIE_BIN is not a non-PIE executable"
+    BENCH_VARIANTS="${BENCH_VARIANTS:-} non-PIE=$NOPIE_BIN"
+fi
 
 # ---------------------------------------------------------------- venv
 say "venv with aws-mfa, awsume, moto[server], awscli ($VENV)"
@@ -212,6 +236,56 @@ FAST=(-n "mfa-exec test -- true" "$BIN test -- true" -n "/bin/true" "/bin/true")
     --export-json "$RESULTS/1-cached-fast.json" --export-markdown "$RESULTS/1-cached-fast.md" \
     "${FAST[@]}"
 
+# ---------------------------------------------------------------- 1b floor
+# Issue 24: the cached path against what the machine allows, in one hyperfine
+# run: /bin/true; a static C program and a minimal Rust program (std, the
+# release settings) that read both AWS files, find one header and exec; the
+# bare main form; each main-form flag and the `exec` spelling. BENCH_VARIANTS
+# ("name=path ...") adds other builds of mfa-exec to the same run. Then the
+# same commands' instruction counts up to the exec (callgrind with an exec
+# shim: repeatable whatever else the machine does).
+say "1b. the floor: one hyperfine run, medians of $FLOOR_RUNS"
+gcc -O2 -static -o "$W/floor-c" "$BENCH_DIR/floor.c"
+"$RUSTC_REAL" --edition 2021 -C opt-level=s -C codegen-units=1 -C panic=abort -C strip=symbols \
+    -o "$W/floor-rs" "$BENCH_DIR/floor.rs"
+"$W/floor-c" test true && "$W/floor-rs" test true || die "a floor program failed"
+FLOOR=(
+    "/bin/true" "/bin/true"
+    "floor: static C" "$W/floor-c test true"
+    "floor: minimal Rust" "$W/floor-rs test true"
+    "mfa-exec test -- true" "$BIN test -- true"
+    "mfa-exec test --token-code $CODE -- true" "$BIN test --token-code $CODE -- true"
+    "mfa-exec -v test -- true" "$BIN -v test -- true"
+    "mfa-exec test --region eu-west-1 -- true" "$BIN test --region eu-west-1 -- true"
+    "mfa-exec exec test -- true" "$BIN exec test -- true"
+)
+for v in ${BENCH_VARIANTS:-}; do
+    FLOOR+=("mfa-exec test -- true (${v%%=*})" "${v#*=} test -- true")
+done
+hf_args=()
+for ((i = 0; i < ${#FLOOR[@]}; i += 2)); do hf_args+=(-n "${FLOOR[i]}" "${FLOOR[i + 1]}"); done
+"${HF[@]}" -N --runs "$FLOOR_RUNS" --export-json "$RESULTS/1b-floor.json" "${hf_args[@]}"
+: >"$RESULTS/1b-instructions.tsv"
+if command -v valgrind >/dev/null; then
+    gcc -O2 -shared -fPIC -o "$W/noexec.so" "$BENCH_DIR/noexec.c"
+    gcc -O2 -o "$W/floor-c-dynamic" "$BENCH_DIR/floor.c"
+    for ((i = 0; i < ${#FLOOR[@]}; i += 2)); do
+        # callgrind cannot follow a static binary's exec through the shim: the
+        # dynamic build of the same C program stands in for it.
+        cmd=${FLOOR[i + 1]/$W\/floor-c /$W/floor-c-dynamic }
+        # shellcheck disable=SC2086
+        n=$(LD_PRELOAD=$W/noexec.so valgrind --tool=callgrind --callgrind-out-file=/dev/null $cmd 2>&1 >/dev/null |
+            sed -n 's/.*Collected : //p' | tail -1)
+        printf '%s\t%s\n' "${FLOOR[i]}" "${n:-?}" >>"$RESULTS/1b-instructions.tsv"
+    done
+fi
+# Page faults of one run (minor faults, /usr/bin/time %R).
+: >"$RESULTS/1b-faults.tsv"
+for ((i = 0; i < ${#FLOOR[@]}; i += 2)); do
+    # shellcheck disable=SC2086
+    printf '%s\t%s\n' "${FLOOR[i]}" "$(/usr/bin/time -f %R ${FLOOR[i + 1]} 2>&1 >/dev/null | tail -1)" >>"$RESULTS/1b-faults.tsv"
+done
+
 # ---------------------------------------------------------------- 2 scale
 # One command of the scale section (with BENCH_BEFORE: the same command of both
 # binaries, in one hyperfine run). A first timed run decides the run count, so
@@ -250,7 +324,7 @@ say "2. scale: 10 .. 10,000 profiles"
 : >"$RESULTS/2-same-output.txt"
 for n in 10 100 1000 10000; do
     d=$W/scale-$n
-    "$PY" "$BENCH_DIR/gen_profiles.py" "$n" "$d"
+    "$PY" "$BENCH_DIR/gen_profiles.py" "$n" "$d" $([ "${BENCH_SHAPE:-heavy}" = heavy ] && echo --heavy)
     AWS_CONFIG_FILE=$d/config AWS_SHARED_CREDENTIALS_FILE=$d/credentials "$BIN" test -t "$CODE" -- true
     grep -c '^\[' "$d/credentials" >"$RESULTS/2-sections-$n.txt"
     stat -c %s "$d/credentials" >"$RESULTS/2-bytes-$n.txt"
@@ -409,6 +483,8 @@ say "writing $OUT_MD"
     echo "stampede_n=$STAMPEDE_N"
     echo "stampede_rounds=$STAMPEDE_ROUNDS"
     echo "rss_runs=$RSS_RUNS"
+    echo "floor_runs=$FLOOR_RUNS"
+    echo "shape=${BENCH_SHAPE:-heavy}"
     echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$RESULTS/run.env"
 MFA_EXEC_BENCH_BEFORE="$BEFORE" MFA_EXEC_RUSTC_VERSION="$RUSTC_VERSION" "$PY" "$BENCH_DIR/report.py" "$RESULTS" "$BIN" "$VENV" "$OUT_MD"
