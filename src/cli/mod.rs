@@ -152,6 +152,7 @@ fn fast_path(args: &[OsString]) -> Option<Cli> {
                 flag: None,
             },
             session: SessionArgs::default(),
+            server: false,
             command,
         },
         command: None,
