@@ -347,7 +347,13 @@ mod tests {
             None,
         );
         let token = crate::secret::Secret::new("tok");
-        let env = server_env(&base, "p", Some("eu-west-1"), "http://127.0.0.1:1/credentials", &token);
+        let env = server_env(
+            &base,
+            "p",
+            Some("eu-west-1"),
+            "http://127.0.0.1:1/credentials",
+            &token,
+        );
         let mut names: Vec<String> = env
             .iter()
             .map(|(k, _)| k.to_string_lossy().into_owned())

@@ -121,7 +121,11 @@ impl Endpoint {
 
     /// The session answered from now on.
     pub fn serve(&self, s: Session) {
-        *self.shared.session.write().unwrap_or_else(|e| e.into_inner()) = s;
+        *self
+            .shared
+            .session
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = s;
     }
 
     /// The session answered now.
@@ -137,11 +141,7 @@ impl Endpoint {
     /// this returns.
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);
-        let handle = self
-            .accept
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let handle = self.accept.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(h) = handle {
             // Wake the blocking accept; it sees the flag and drops the listener.
             let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));

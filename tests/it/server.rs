@@ -143,7 +143,10 @@ fn remaining(v: &serde_json::Value) -> i64 {
 fn child_gets_the_endpoint_not_static_keys() {
     let sts = FakeSts::start();
     let env = TestEnv::seeded()
-        .with_env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/x")
+        .with_env(
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "/v2/credentials/x",
+        )
         .with_env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/tmp/token")
         .with_env("AWS_CONTAINER_AUTHORIZATION_TOKEN", "inherited")
         .with_env("AWS_ACCESS_KEY_ID", "AKIAINHERITED");
@@ -199,7 +202,8 @@ fn server_from_the_environment_and_the_config() {
     env.cmd_with_sts(&["test", "-t", "123456", "--", "true"], &sts)
         .assert()
         .success();
-    let script = "test -n \"$AWS_CONTAINER_CREDENTIALS_FULL_URI\" && test -z \"$AWS_ACCESS_KEY_ID\"";
+    let script =
+        "test -n \"$AWS_CONTAINER_CREDENTIALS_FULL_URI\" && test -z \"$AWS_ACCESS_KEY_ID\"";
     env.cmd_with_sts(&["test", "--", "sh", "-c", script], &sts)
         .env("MFA_EXEC_SERVER", "1")
         .assert()
@@ -246,7 +250,12 @@ fn server_from_the_environment_and_the_config() {
 fn endpoint_answers_only_the_token() {
     let sts = FakeSts::start();
     let env = TestEnv::seeded();
-    let s = Served::start(&env, &sts, &["test", "-t", "123456", "--server"], &waiting_child(0));
+    let s = Served::start(
+        &env,
+        &sts,
+        &["test", "-t", "123456", "--server"],
+        &waiting_child(0),
+    );
     let issued = sts.last_issued().unwrap();
     let v = s.creds();
     assert_eq!(v["AccessKeyId"], issued.access_key_id.as_str());
@@ -257,8 +266,18 @@ fn endpoint_answers_only_the_token() {
     let upper = s.token.to_uppercase();
     let bearer = format!("Bearer {}", s.token);
     let short = &s.token[..63];
-    for auth in [None, Some("wrong"), Some(upper.as_str()), Some(bearer.as_str()), Some(short)] {
-        assert_eq!(s.get("/credentials", auth), (403, String::new()), "{auth:?}");
+    for auth in [
+        None,
+        Some("wrong"),
+        Some(upper.as_str()),
+        Some(bearer.as_str()),
+        Some(short),
+    ] {
+        assert_eq!(
+            s.get("/credentials", auth),
+            (403, String::new()),
+            "{auth:?}"
+        );
     }
     assert_eq!(s.get("/other", None), (403, String::new()));
     assert_eq!(s.get("/other", Some(&s.token)), (404, String::new()));
@@ -283,7 +302,12 @@ fn endpoint_answers_only_the_token() {
 fn a_hostile_client_does_not_delay_a_good_one() {
     let sts = FakeSts::start();
     let env = TestEnv::seeded();
-    let s = Served::start(&env, &sts, &["test", "-t", "123456", "--server"], &waiting_child(0));
+    let s = Served::start(
+        &env,
+        &sts,
+        &["test", "-t", "123456", "--server"],
+        &waiting_child(0),
+    );
     // A never-ending request head, trickled: it holds its connection while
     // the good request is answered.
     let mut slow = TcpStream::connect(s.addr).unwrap();
@@ -310,7 +334,10 @@ fn a_hostile_client_does_not_delay_a_good_one() {
     let _ = flood.write_all(&junk);
     for _ in 0..5 {
         let v = s.creds();
-        assert!(v["AccessKeyId"].as_str().unwrap().starts_with(ISSUED_KEY_PREFIX));
+        assert!(v["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .starts_with(ISSUED_KEY_PREFIX));
     }
     assert!(
         alive.load(std::sync::atomic::Ordering::SeqCst),
@@ -326,7 +353,8 @@ fn a_hostile_client_does_not_delay_a_good_one() {
     let _ = flood.read_to_end(&mut buf);
     assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
     // And the slow one is closed once its time is up, unanswered.
-    slow.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut buf = Vec::new();
     let _ = slow.read_to_end(&mut buf);
     assert!(buf.is_empty(), "{:?}", String::from_utf8_lossy(&buf));
@@ -343,7 +371,14 @@ fn the_childs_exit_code_passes_through() {
         .success();
     for code in 0..=3 {
         env.cmd_with_sts(
-            &["test", "--server", "--", "sh", "-c", &format!("exit {code}")],
+            &[
+                "test",
+                "--server",
+                "--",
+                "sh",
+                "-c",
+                &format!("exit {code}"),
+            ],
             &sts,
         )
         .assert()
@@ -351,9 +386,12 @@ fn the_childs_exit_code_passes_through() {
         .stderr("");
     }
     // Killed by a signal: 128 + n.
-    env.cmd_with_sts(&["test", "--server", "--", "sh", "-c", "kill -KILL $$"], &sts)
-        .assert()
-        .code(137);
+    env.cmd_with_sts(
+        &["test", "--server", "--", "sh", "-c", "kill -KILL $$"],
+        &sts,
+    )
+    .assert()
+    .code(137);
     // Not found: 127 before anything is served or asked.
     env.cmd_with_sts(&["test", "--server", "--", "no-such-command-xyz"], &sts)
         .assert()
@@ -367,7 +405,11 @@ fn wait_for_text(path: &Path, want: &str) {
         if std::fs::read_to_string(path).is_ok_and(|t| t.contains(want)) {
             return;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "{want} never in {}", path.display());
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{want} never in {}",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -399,7 +441,14 @@ fn sigterm_reaches_the_child_once() {
     // A child that does not catch it dies of it: 128 + 15.
     let mut child = env
         .std_cmd_with_sts(
-            &["test", "--server", "--", "sh", "-c", "echo ready > \"$HOME/ready2\"; exec sleep 30"],
+            &[
+                "test",
+                "--server",
+                "--",
+                "sh",
+                "-c",
+                "echo ready > \"$HOME/ready2\"; exec sleep 30",
+            ],
             &sts,
         )
         .spawn()
@@ -451,7 +500,12 @@ fn wait_for_new_key(s: &Served, old: &str) -> serde_json::Value {
 fn a_role_session_is_renewed_twice_with_one_code() {
     let sts = FakeSts::start();
     let env = role_env(920);
-    let s = Served::start(&env, &sts, &["prod", "-t", "123456", "--server"], &waiting_child(0));
+    let s = Served::start(
+        &env,
+        &sts,
+        &["prod", "-t", "123456", "--server"],
+        &waiting_child(0),
+    );
     let first = s.creds();
     let k1 = first["AccessKeyId"].as_str().unwrap().to_string();
     let second = wait_for_new_key(&s, &k1);
@@ -483,7 +537,10 @@ fn a_role_session_is_renewed_twice_with_one_code() {
     assert_eq!(err, "", "no line on a renewal that works");
     let creds = env.read_credentials();
     let at = creds.find("[prod-mfa]").unwrap();
-    assert!(creds[at..].contains(&keys.last().unwrap().to_string()), "{creds}");
+    assert!(
+        creds[at..].contains(&keys.last().unwrap().to_string()),
+        "{creds}"
+    );
 }
 
 #[test]
@@ -527,14 +584,22 @@ fn renewal_that_needs_a_code_says_so_once_and_adopts_another_runs_session() {
 fn sts_failing_at_renewal_keeps_the_session_and_retries() {
     let sts = FakeSts::start();
     let env = role_env(920).with_env("MFA_EXEC_TEST_RENEW_RETRY_MS", "300");
-    let s = Served::start(&env, &sts, &["prod", "-t", "123456", "--server"], &waiting_child(0));
+    let s = Served::start(
+        &env,
+        &sts,
+        &["prod", "-t", "123456", "--server"],
+        &waiting_child(0),
+    );
     let k1 = s.creds()["AccessKeyId"].as_str().unwrap().to_string();
     let written = env.snapshot();
     sts.fail_always(Reply::error(403, "AccessDenied", "not now"));
     // Wait for a few failed renewals (10 s in, then every 300 ms).
     let start = Instant::now();
     while sts.count_action("AssumeRole") < 4 {
-        assert!(start.elapsed() < Duration::from_secs(60), "no renewal attempts");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no renewal attempts"
+        );
         let v = s.creds();
         assert_eq!(v["AccessKeyId"], k1.as_str(), "the valid session is kept");
         std::thread::sleep(Duration::from_millis(100));
