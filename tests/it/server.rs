@@ -84,10 +84,10 @@ impl Served {
             .unwrap();
         // The note about the fake (non-AWS) endpoint is the first session's,
         // printed before the command starts; what follows is the serve's.
-        let first = format!("mfa-exec: using STS at http://127.0.0.1:");
+        let first = "mfa-exec: using STS at http://127.0.0.1:";
         let err = err
             .lines()
-            .filter(|l| !l.starts_with(&first))
+            .filter(|l| !l.starts_with(first))
             .map(|l| format!("{l}\n"))
             .collect();
         (status, err)
