@@ -679,3 +679,99 @@ fn the_aws_cli_gets_its_credentials_from_the_endpoint() {
     assert_eq!(call.access_key_id.as_deref(), Some(role_key.as_str()));
     assert!(call.security_token.is_some());
 }
+
+/// The venv's Python when it has boto3.
+fn python_with_boto3() -> Option<PathBuf> {
+    let aws = aws_cli()?;
+    let python = aws.with_file_name("python");
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import boto3"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then_some(python)
+}
+
+/// boto3 in one process, calling STS every half second for 32 s through its
+/// own refreshes (botocore refreshes 15 minutes before expiry; the sessions
+/// last 15 min 10 s, so botocore refreshes every 10 s and mfa-exec renews
+/// every 5 s): every call succeeds, the signing key changes at least
+/// twice, one code in all, and no call is signed with a session inside
+/// botocore's window.
+#[test]
+fn boto3_keeps_working_across_its_own_refreshes() {
+    let Some(python) = python_with_boto3() else {
+        eprintln!("SKIPPED: no venv with boto3 (run scripts/venv.sh; .ci/run always does)");
+        return;
+    };
+    let sts = FakeSts::start();
+    let env = role_env(910);
+    let script = env.home().join("calls.py");
+    std::fs::write(
+        &script,
+        "import sys, time, boto3\n\
+         c = boto3.session.Session().client('sts', endpoint_url=sys.argv[1])\n\
+         n = 0\n\
+         end = time.time() + float(sys.argv[2])\n\
+         while time.time() < end:\n\
+         \x20   c.get_caller_identity()\n\
+         \x20   n += 1\n\
+         \x20   time.sleep(0.5)\n\
+         print(n)\n",
+    )
+    .unwrap();
+    let url = sts.url();
+    let python = python.to_string_lossy().into_owned();
+    let script = script.to_string_lossy().into_owned();
+    let out = env
+        .cmd_with_sts(
+            &[
+                "prod", "-t", "123456", "--server", "--", &python, &script, &url, "32",
+            ],
+            &sts,
+        )
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let calls: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let requests: Vec<Recorded> = sts
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "GetCallerIdentity")
+        .collect();
+    assert_eq!(requests.len(), calls, "every call reached STS once");
+    assert!(calls > 30, "{calls}");
+    assert_eq!(sts.count_action("GetSessionToken"), 1, "one code");
+    let issued = sts.issued();
+    let mut keys: Vec<&str> = Vec::new();
+    for r in &requests {
+        let key = r.access_key_id.as_deref().unwrap();
+        if keys.last() != Some(&key) {
+            keys.push(key);
+        }
+        let session = issued
+            .iter()
+            .find(|i| i.access_key_id == key)
+            .expect("signed with an issued role session");
+        assert_eq!(session.action, "AssumeRole");
+        let signed = chrono::NaiveDateTime::parse_from_str(
+            r.header("x-amz-date").unwrap(),
+            "%Y%m%dT%H%M%SZ",
+        )
+        .unwrap()
+        .and_utc();
+        let exp = chrono::DateTime::parse_from_rfc3339(&session.expiration).unwrap();
+        let left = (exp.with_timezone(&chrono::Utc) - signed).num_seconds();
+        assert!(
+            left >= 899,
+            "a call signed with {left}s left: inside botocore's window"
+        );
+    }
+    assert!(
+        keys.len() >= 3,
+        "the signing key changed at least twice: {keys:?}"
+    );
+}
