@@ -54,6 +54,7 @@ pub fn run(
         human(renewer.lead()),
         how_renewed(plan)
     ));
+    shadowed(app);
     let region = plan.region.as_ref().map(|r| r.value.as_str());
     let vars = child::server_env(
         &app.env,
@@ -88,6 +89,19 @@ pub fn run(
                 anyhow::bail!("lost the thread that waits for the command")
             }
         }
+    }
+}
+
+/// The SDKs read the shared files before the container endpoint: keys in
+/// `[default]` (the profile they fall back to, as the child has no
+/// `AWS_PROFILE`) would be used instead of the served session. Say so.
+fn shadowed(app: &App) {
+    let doc = &app.files.credentials.doc;
+    if doc.get("default", "aws_access_key_id").is_some() {
+        app.ui.warn(&format!(
+            "[default] in {} holds keys, which the AWS SDKs use before the endpoint: the command will not get the session of --server",
+            app.files.credentials.shown
+        ));
     }
 }
 

@@ -247,6 +247,21 @@ fn server_from_the_environment_and_the_config() {
 }
 
 #[test]
+fn keys_in_default_are_named() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    env.write_credentials(&format!(
+        "{SEED_CREDENTIALS}[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = x\n"
+    ));
+    env.cmd_with_sts(&["test", "-t", "123456", "--server", "--", "true"], &sts)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "mfa-exec: warning: [default] in ~/.aws/credentials holds keys, which the AWS SDKs use before the endpoint: the command will not get the session of --server\n",
+        ));
+}
+
+#[test]
 fn endpoint_answers_only_the_token() {
     let sts = FakeSts::start();
     let env = TestEnv::seeded();
