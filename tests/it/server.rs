@@ -790,3 +790,66 @@ fn boto3_keeps_working_across_its_own_refreshes() {
         "the signing key changed at least twice: {keys:?}"
     );
 }
+
+/// The Go SDK v2 client of `tests/it/server_go/main.go`, built offline from
+/// Debian's sources (`golang-go`, `golang-github-aws-aws-sdk-go-v2-dev`), or
+/// `None` when they are not installed.
+fn go_client() -> Option<PathBuf> {
+    let src = Path::new("/usr/share/gocode/src/github.com/aws/aws-sdk-go-v2/service/sts");
+    if !src.exists() {
+        return None;
+    }
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("server-go");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("client");
+    let main = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/server_go/main.go");
+    let status = std::process::Command::new("go")
+        .args(["build", "-o"])
+        .arg(&bin)
+        .arg(&main)
+        .env("GO111MODULE", "off")
+        .env("GOPATH", "/usr/share/gocode")
+        .env("GOCACHE", dir.join("cache"))
+        .env("GOFLAGS", "")
+        .env("CGO_ENABLED", "0")
+        .status()
+        .ok()?;
+    assert!(status.success(), "the Go client does not build");
+    Some(bin)
+}
+
+/// The Go SDK v2's default chain (the Terraform AWS provider's) gets the role
+/// session from the endpoint: it accepts the loopback URL and sends the token.
+#[test]
+fn the_go_sdk_gets_its_credentials_from_the_endpoint() {
+    let Some(client) = go_client() else {
+        eprintln!("SKIPPED: no Go SDK v2 sources in /usr/share/gocode (.ci/run installs them)");
+        return;
+    };
+    let sts = FakeSts::start();
+    let env = role_env(3600);
+    let url = sts.url();
+    let client = client.to_string_lossy().into_owned();
+    env.cmd_with_sts(
+        &["prod", "-t", "123456", "--server", "--", &client, &url, "3"],
+        &sts,
+    )
+    .assert()
+    .success()
+    .stdout(format!("{FAKE_ACCOUNT}\n{FAKE_ACCOUNT}\n{FAKE_ACCOUNT}\n"));
+    let role_key = sts
+        .issued()
+        .into_iter()
+        .find(|i| i.action == "AssumeRole")
+        .unwrap()
+        .access_key_id;
+    let calls: Vec<Recorded> = sts
+        .requests()
+        .into_iter()
+        .filter(|r| r.action == "GetCallerIdentity")
+        .collect();
+    assert_eq!(calls.len(), 3);
+    for c in calls {
+        assert_eq!(c.access_key_id.as_deref(), Some(role_key.as_str()));
+    }
+}
