@@ -5,8 +5,10 @@
 //! use 5) plus a margin of half the rest of the session, at most 5 minutes. So
 //! for a one-hour role session renewal starts at 20 minutes left, and a client
 //! that fetches at any time gets a session outside its refresh window whenever
-//! a fresher one can be had. (A session of 15 minutes or less is inside
-//! botocore's window from the start; it is renewed at half its length.)
+//! a fresher one can be had. A session of 15 minutes or less (STS may issue
+//! less than was asked) is inside botocore's window from the start; it is
+//! renewed ahead of the 5-minute window instead, or at half its length when
+//! it is shorter still. The lead follows the lifetime of each session served.
 //!
 //! How: through the same [`flow::obtain`] as a normal run, with the lead as
 //! its `--min-remaining`, no code source but a prompt that is forbidden
@@ -43,6 +45,8 @@ use std::time::Duration;
 
 /// botocore's advisory refresh window, the widest of the SDKs'.
 pub const SDK_WINDOW: u64 = 15 * 60;
+/// The JS SDK v3's and the Go SDK v2's window.
+pub const SDK_WINDOW_SHORT: u64 = 5 * 60;
 /// The most renewal starts before the SDK window.
 pub const MARGIN_MAX: u64 = 5 * 60;
 /// Between renewal attempts after a failure.
@@ -58,14 +62,17 @@ const SLACK: u64 = 5;
 /// How long a renewal waits for the session lock.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Seconds before the end of a session of `duration` seconds at which it is
-/// renewed.
-pub fn lead(duration: u64) -> u64 {
-    if duration > SDK_WINDOW {
-        SDK_WINDOW + ((duration - SDK_WINDOW) / 2).min(MARGIN_MAX)
-    } else {
-        duration / 2
+/// Seconds before the end of a session that lasts `lifetime` seconds at which
+/// it is renewed: the widest SDK window it is longer than (botocore's 15
+/// minutes, else the 5 of JS v3 and Go v2), plus half the rest of the
+/// session, at most [`MARGIN_MAX`]; half of it when it is shorter than both.
+pub fn lead(lifetime: u64) -> u64 {
+    for window in [SDK_WINDOW, SDK_WINDOW_SHORT] {
+        if lifetime > window {
+            return window + ((lifetime - window) / 2).min(MARGIN_MAX);
+        }
     }
+    lifetime / 2
 }
 
 /// `MFA_EXEC_TEST_RENEW_RETRY_MS` replaces [`RETRY`] and [`POLL`] (debug
@@ -136,6 +143,14 @@ pub fn attempt(app: &App, plan: &Plan, lead: u64) -> Outcome {
     }
 }
 
+/// The lead for a session just obtained: from its lifetime, which is at most
+/// the plan's duration (a cached session was issued earlier; STS may also
+/// issue less than was asked).
+fn lead_of(plan: &Plan, s: &Session) -> u64 {
+    let left = s.remaining(Utc::now()).max(0) as u64;
+    lead(plan.duration.value.min(left))
+}
+
 /// What the credentials file looks like on disk (to notice another run's write).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Stamp(Option<(u64, u64, i64, i64)>);
@@ -172,7 +187,7 @@ pub struct Renewer<'a> {
 
 impl<'a> Renewer<'a> {
     pub fn new(app: &'a App, plan: &'a Plan, served: &Session) -> Renewer<'a> {
-        let lead = lead(plan.duration.value);
+        let lead = lead_of(plan, served);
         Renewer {
             app,
             plan,
@@ -219,6 +234,7 @@ impl<'a> Renewer<'a> {
                         "serving a renewed session of {profile}, which ends at {}",
                         s.expires_rfc3339()
                     ));
+                    self.lead = lead_of(self.plan, &s);
                     endpoint.serve(s.clone());
                 }
                 let best = if s.expires > served.expires {
@@ -277,9 +293,14 @@ mod tests {
         assert_eq!(lead(3600), 20 * 60);
         assert_eq!(lead(43_200), 20 * 60);
         assert_eq!(lead(920), 910);
-        assert_eq!(lead(900), 450);
+        assert_eq!(lead(900), 300 + 300);
+        assert_eq!(lead(320), 310);
+        assert_eq!(lead(300), 150);
         for d in 901..5000 {
             assert!(lead(d) >= SDK_WINDOW && lead(d) < d, "{d}");
+        }
+        for d in 301..=900 {
+            assert!(lead(d) >= SDK_WINDOW_SHORT && lead(d) < d, "{d}");
         }
     }
 }
