@@ -151,7 +151,10 @@ fn child_gets_the_endpoint_not_static_keys() {
         .with_env("AWS_CONTAINER_AUTHORIZATION_TOKEN", "inherited")
         .with_env("AWS_ACCESS_KEY_ID", "AKIAINHERITED");
     let out = env
-        .cmd_with_sts(&["test", "-t", "123456", "--server", "--", "env"], &sts)
+        .cmd_with_sts(
+            &["-v", "test", "-t", "123456", "--server", "--", "env"],
+            &sts,
+        )
         .assert()
         .success()
         .get_output()
@@ -191,8 +194,20 @@ fn child_gets_the_endpoint_not_static_keys() {
     assert_eq!(get("MFA_EXEC_PROFILE"), ["test"]);
     // The session is in the file as a normal run leaves it.
     assert!(env.read_credentials().contains("[test]"));
-    // The token never reaches mfa-exec's own output.
-    assert!(!String::from_utf8_lossy(&out.stderr).contains(token[0]));
+    // --verbose says where it serves; neither the token nor a secret is shown.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "mfa-exec: serving the session of test at {}",
+            url[0]
+        )),
+        "{err}"
+    );
+    assert!(err.contains("renewed 20m before it ends"), "{err}");
+    let issued = sts.last_issued().unwrap();
+    for secret in [token[0], &issued.secret_access_key, &issued.session_token] {
+        assert!(!err.contains(secret), "{err}");
+    }
 }
 
 #[test]
