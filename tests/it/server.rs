@@ -767,7 +767,7 @@ fn boto3_keeps_working_across_its_own_refreshes() {
         .get_output()
         .clone();
     let calls: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-    assert!(calls > 30, "{calls}");
+    assert!(calls >= 10, "{calls}");
     check_refreshes(&sts, calls, 900);
 }
 
@@ -913,6 +913,6 @@ fn the_go_sdk_keeps_working_across_its_own_refreshes() {
         .get_output()
         .clone();
     let calls: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-    assert!(calls > 30, "{calls}");
+    assert!(calls >= 10, "{calls}");
     check_refreshes(&sts, calls, 300);
 }
