@@ -511,6 +511,37 @@ fn ctrl_c_in_a_terminal_reaches_the_child_once() {
     );
 }
 
+/// A signal from the terminal is never passed on: it reaches the child by
+/// itself when the child is in the terminal's foreground process group. A
+/// child that left it (a new session) shows it: it must get nothing from a
+/// Ctrl-C that mfa-exec received. (Counting at a child in the same group
+/// cannot show a doubled signal: the two arrive together and merge.)
+#[test]
+fn a_signal_from_the_terminal_is_not_passed_on() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    env.cmd_with_sts(&["test", "-t", "123456", "--", "true"], &sts)
+        .assert()
+        .success();
+    let script = "trap 'echo int >> \"$HOME/signals\"' INT; echo ready; while [ ! -e \"$HOME/done\" ]; do sleep 0.05; done; exit 0";
+    let mut pty = env.pty(
+        &["test", "--server", "--", "setsid", "sh", "-c", script],
+        Some(&sts),
+    );
+    pty.expect("ready");
+    pty.send_ctrl_c();
+    // mfa-exec got it (it is in the foreground group) and stays; a signal it
+    // passed on would arrive at once.
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::write(env.home().join("done"), "").unwrap();
+    let (code, out) = pty.wait_within(Duration::from_secs(30));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        !env.home().join("signals").exists(),
+        "the terminal's SIGINT was passed on to the child"
+    );
+}
+
 /// Polls the endpoint until the served key is not `old`; every answer on the
 /// way is outside botocore's 15-minute window.
 fn wait_for_new_key(s: &Served, old: &str) -> serde_json::Value {
