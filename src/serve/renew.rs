@@ -216,13 +216,14 @@ impl<'a> Renewer<'a> {
         if now < self.next {
             return;
         }
+        // Taken before the attempt reads the file: a write that lands during
+        // the attempt is seen at the next poll.
+        let current = stamp(&self.app.store.path);
         if self.state == State::NeedsCode {
-            let current = stamp(&self.app.store.path);
             if current == self.file {
                 self.next = now + chrono::Duration::from_std(retry_every(POLL)).unwrap_or_default();
                 return;
             }
-            self.file = current;
         }
         let served = endpoint.served();
         let ui = self.app.ui;
@@ -264,7 +265,7 @@ impl<'a> Renewer<'a> {
                     self.told = true;
                 }
                 self.state = State::NeedsCode;
-                self.file = stamp(&self.app.store.path);
+                self.file = current;
                 self.next =
                     Utc::now() + chrono::Duration::from_std(retry_every(POLL)).unwrap_or_default();
             }
