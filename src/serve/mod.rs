@@ -114,6 +114,11 @@ pub fn how_renewed(plan: &Plan) -> String {
         )
     } else if plan.is_role() && plan.serial.is_none() {
         "with AssumeRole from the long-term keys (no MFA device)".to_string()
+    } else if plan.mfa_process.is_some() {
+        format!(
+            "with a code from mfa_process when there is no terminal, else when a fresher session appears in the credentials file (run 'mfa-exec {} -f -- true' in another terminal when asked)",
+            plan.profile
+        )
     } else {
         format!(
             "when a fresher session appears in the credentials file (renewing needs a code: run 'mfa-exec {} -f -- true' in another terminal when asked)",

@@ -25,8 +25,9 @@
 //! in another terminal; the credentials file is then watched (every
 //! [`POLL`]) and a fresher session adopted as soon as it appears. A code from
 //! `--token-code` or `MFA_EXEC_TOKEN_CODE` was spent on the first session and is
-//! never used again; `mfa_process` is not run during a serve (it would take
-//! the terminal from the child): that is left for later.
+//! never used again. `mfa_process` gives the code when mfa-exec has no
+//! controlling terminal (CI, a service); with one, it is not run during a
+//! serve, as it would take the terminal from the child.
 //!
 //! When STS (or the lock, or the disk) fails, the valid session keeps being
 //! served, one line says so, and the renewal is retried every [`RETRY`]; the
@@ -36,7 +37,7 @@
 use super::endpoint::Endpoint;
 use crate::cmd::App;
 use crate::flow::{self, Deps, Options};
-use crate::otp::{self, CodeSource, PROCESS_TIMEOUT};
+use crate::otp;
 use crate::profile::{Fact, Origin, Plan};
 use crate::session::Session;
 use crate::ui::Ui;
@@ -110,17 +111,18 @@ pub fn attempt(app: &App, plan: &Plan, lead: u64) -> Outcome {
     };
     sts.ui = quiet;
     sts.note.set(None);
-    let codes = CodeSource {
-        profile: p.profile.clone(),
-        serial: p.serial().unwrap_or_default().to_string(),
-        flag: None,
-        env: None,
-        process: None,
-        no_input: true,
-        process_timeout: PROCESS_TIMEOUT,
-        deadline: None,
-        serving: p.profile.clone(),
-    };
+    // The code sources of a normal run, less those already spent or that
+    // would ask: the flag's and the variable's code went into the first
+    // session, and no prompt takes the child's terminal. `mfa_process` runs
+    // only when there is no controlling terminal: with one, it would take the
+    // terminal from the child while it runs (SPEC §3: it gets the terminal).
+    let mut codes = app.codes(&p, &crate::cli::SessionArgs::default());
+    codes.flag = None;
+    codes.env = None;
+    codes.no_input = true;
+    if has_terminal() {
+        codes.process = None;
+    }
     let keyring = crate::keystore::OsKeyring::new();
     let now = Utc::now;
     let deps = Deps {
@@ -149,6 +151,14 @@ pub fn attempt(app: &App, plan: &Plan, lead: u64) -> Outcome {
 fn lead_of(plan: &Plan, s: &Session) -> u64 {
     let left = s.remaining(Utc::now()).max(0) as u64;
     lead(plan.duration.value.min(left))
+}
+
+/// True when this process has a controlling terminal.
+fn has_terminal() -> bool {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .open("/dev/tty")
+        .is_ok()
 }
 
 /// What the credentials file looks like on disk (to notice another run's write).

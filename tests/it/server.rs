@@ -641,6 +641,44 @@ fn renewal_that_needs_a_code_says_so_once_and_adopts_another_runs_session() {
     );
 }
 
+/// With no terminal (CI, a service), `mfa_process` gives the code of a renewal
+/// that needs one: no line, a new GetSessionToken session, served and written.
+#[test]
+fn without_a_terminal_mfa_process_gives_the_renewal_its_code() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let log = env.home().join("asked");
+    // A different 6-digit code each run (the one-code guard refuses a repeat).
+    env.write_config(&SEED_CONFIG.replace(
+        "[profile test]\n",
+        &format!(
+            "[profile test]\nmfa_process = echo asked >> {} ; date +%N | cut -c1-6\n",
+            log.display()
+        ),
+    ));
+    let s = Served::start(
+        &env,
+        &sts,
+        &["test", "--duration", "920", "--server"],
+        &waiting_child(0),
+    );
+    let k1 = s.creds()["AccessKeyId"].as_str().unwrap().to_string();
+    let v = wait_for_new_key(&s, &k1);
+    assert_eq!(sts.count_action("GetSessionToken"), 2);
+    assert_eq!(
+        v["AccessKeyId"].as_str(),
+        Some(sts.last_issued().unwrap().access_key_id.as_str())
+    );
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "asked\nasked\n");
+    let (code, err) = s.finish();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err, "");
+    assert!(env.read_credentials().contains(&format!(
+        "aws_access_key_id = {}",
+        v["AccessKeyId"].as_str().unwrap()
+    )));
+}
+
 #[test]
 fn sts_failing_at_renewal_keeps_the_session_and_retries() {
     let sts = FakeSts::start();
