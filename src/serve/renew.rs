@@ -229,11 +229,10 @@ impl<'a> Renewer<'a> {
         // Taken before the attempt reads the file: a write that lands during
         // the attempt is seen at the next poll.
         let current = stamp(&self.app.store.path);
-        if self.state == State::NeedsCode {
-            if current == self.file {
-                self.next = now + chrono::Duration::from_std(retry_every(POLL)).unwrap_or_default();
-                return;
-            }
+        if self.state == State::NeedsCode && current == self.file {
+            // Nothing new in the file yet.
+            self.next = now + chrono::Duration::from_std(retry_every(POLL)).unwrap_or_default();
+            return;
         }
         let served = endpoint.served();
         let ui = self.app.ui;
