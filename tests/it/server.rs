@@ -259,6 +259,13 @@ fn server_from_the_environment_and_the_config() {
             "~"
         ));
     env.assert_unchanged(&before);
+    env.cmd_with_sts(&["test", "--", "true"], &sts)
+        .env("MFA_EXEC_SERVER", "maybe")
+        .assert()
+        .code(125)
+        .stderr("mfa-exec: error: MFA_EXEC_SERVER = 'maybe' is neither true nor false (1/0, yes/no)\nhint: run 'mfa-exec explain test'\n");
+    env.assert_unchanged(&before);
+    assert_eq!(sts.count(), 1, "only the first run's");
 }
 
 #[test]
