@@ -992,3 +992,71 @@ fn the_go_sdk_keeps_working_across_its_own_refreshes() {
     assert!(calls >= 10, "{calls}");
     check_refreshes(&sts, calls, 300);
 }
+
+/// The JS SDK v3's `node_modules` (`scripts/npm.sh`), when installed and
+/// Node.js runs.
+fn js_sdk() -> Option<PathBuf> {
+    let dir = std::env::var_os("MFA_EXEC_NPM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/npm"))
+        .join("node_modules");
+    let node_ok = std::process::Command::new("node")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    (node_ok && dir.join("@aws-sdk/client-sts").exists()).then_some(dir)
+}
+
+/// The JS SDK v3's default chain in one Node.js process through two of its
+/// own refreshes (5 minutes before expiry; role sessions of 5 min 10 s, so
+/// mfa-exec renews every 5 s and the SDK refreshes every 10 s): every call
+/// succeeds, the signing key changes at least twice, one code, and no call is
+/// signed with a session inside the SDK's window.
+#[test]
+fn the_js_sdk_keeps_working_across_its_own_refreshes() {
+    let Some(modules) = js_sdk() else {
+        eprintln!("SKIPPED: no JS SDK v3 (run scripts/npm.sh; .ci/run always does)");
+        return;
+    };
+    let sts = FakeSts::start();
+    sts.set_role_duration_cap(Some(310));
+    let env = role_env(3600);
+    let script = env.home().join("calls.js");
+    std::fs::write(
+        &script,
+        r#"const { STSClient, GetCallerIdentityCommand } = require("@aws-sdk/client-sts");
+const [url, seconds] = process.argv.slice(2);
+(async () => {
+  const client = new STSClient({ endpoint: url });
+  const end = Date.now() + Number(seconds) * 1000;
+  let n = 0;
+  while (n === 0 || Date.now() < end) {
+    await client.send(new GetCallerIdentityCommand({}));
+    n++;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  console.log(n);
+})().catch((e) => { console.error(e); process.exit(1); });
+"#,
+    )
+    .unwrap();
+    let url = sts.url();
+    let script = script.to_string_lossy().into_owned();
+    let out = env
+        .cmd_with_sts(
+            &[
+                "prod", "-t", "123456", "--server", "--", "node", &script, &url, "32",
+            ],
+            &sts,
+        )
+        .env("NODE_PATH", &modules)
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let calls: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert!(calls >= 10, "{calls}");
+    check_refreshes(&sts, calls, 300);
+}
