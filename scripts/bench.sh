@@ -472,6 +472,10 @@ PYEOF
     done
 done
 
+# ---------------------------------------------------------------- 6 --server
+say "the --server endpoint under load"
+bash "$BENCH_DIR/server.sh" "$BIN" >"$RESULTS/server.txt"
+
 # ---------------------------------------------------------------- report
 say "writing $OUT_MD"
 {

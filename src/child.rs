@@ -56,12 +56,57 @@ pub fn child_env(
     s: &Session,
     region: Option<&str>,
 ) -> Vec<(OsString, OsString)> {
-    let set = session_vars(profile, s, region);
+    assemble(base, &[], session_vars(profile, s, region))
+}
+
+/// Removed as well in a `--server` child: other container-credential settings
+/// (the JS SDK and botocore disagree on which of the token and the token file
+/// wins; a relative URI would point at an ECS agent).
+pub const SERVER_REMOVED: &[&str] = &[
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+];
+
+/// The environment of a `--server` child (SPEC §9.2): SPEC §4's without the
+/// static session (keys, token, and both expiry variables, which would go
+/// stale at the first renewal), with the endpoint's URL and token instead.
+pub fn server_env(
+    base: &Env,
+    profile: &str,
+    region: Option<&str>,
+    url: &str,
+    token: &crate::secret::Secret,
+) -> Vec<(OsString, OsString)> {
+    let mut set = vec![
+        ("AWS_CONTAINER_CREDENTIALS_FULL_URI", url.to_string()),
+        (
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+            token.expose().to_string(),
+        ),
+    ];
+    if let Some(r) = region {
+        set.push(("AWS_REGION", r.to_string()));
+        set.push(("AWS_DEFAULT_REGION", r.to_string()));
+    }
+    set.push(("MFA_EXEC_PROFILE", profile.to_string()));
+    assemble(base, SERVER_REMOVED, set)
+}
+
+/// `base` minus [`REMOVED`], `extra` and every name in `set`, then `set`.
+fn assemble(
+    base: &Env,
+    extra: &[&str],
+    set: Vec<(&'static str, String)>,
+) -> Vec<(OsString, OsString)> {
     let mut out: Vec<(OsString, OsString)> = base
         .vars()
         .filter(|(k, _)| {
             let k = k.to_string_lossy();
-            !REMOVED.contains(&k.as_ref()) && !set.iter().any(|(n, _)| *n == k)
+            !REMOVED.contains(&k.as_ref())
+                && !extra.contains(&k.as_ref())
+                && !set.iter().any(|(n, _)| *n == k)
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
@@ -189,20 +234,54 @@ pub fn exec(
         .env_clear()
         .envs(env)
         .exec();
+    Err(cannot_run(command, &err))
+}
+
+/// Starts `program` as a child (`--server`: mfa-exec stays to serve), in
+/// mfa-exec's process group, with the terminal and the standard streams
+/// inherited.
+pub fn spawn(
+    program: &std::path::Path,
+    command: &[OsString],
+    env: Vec<(OsString, OsString)>,
+) -> Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    std::process::Command::new(program)
+        .arg0(&command[0])
+        .args(&command[1..])
+        .env_clear()
+        .envs(env)
+        .spawn()
+        .map_err(|e| cannot_run(command, &e))
+}
+
+/// The exit code that reports a child's status: its own code, 128+n when a
+/// signal ended it (as shells report it).
+pub fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => c,
+        (None, Some(sig)) => 128 + sig,
+        (None, None) => exit::FAILURE,
+    }
+}
+
+/// 127 when the program vanished, 126 otherwise, with the reason.
+fn cannot_run(command: &[OsString], err: &std::io::Error) -> anyhow::Error {
     let shown = command[0].to_string_lossy();
     let code = match err.raw_os_error() {
         Some(libc::ENOENT) => exit::NOT_FOUND,
         _ => exit::CANNOT_RUN,
     };
-    let reason = crate::store::io_reason(&err);
+    let reason = crate::store::io_reason(err);
     let mut chars = reason.chars();
     let reason = match chars.next() {
         Some(c) => c.to_lowercase().chain(chars).collect(),
         None => reason,
     };
-    Err(fail(format!("cannot run {shown}: {reason}"))
+    fail(format!("cannot run {shown}: {reason}"))
         .code(code)
-        .into())
+        .into()
 }
 
 #[cfg(test)]
@@ -251,6 +330,50 @@ mod tests {
         // Without a region, the inherited region variables stay as they are.
         let env = child_env(&base, "test", &session(), None);
         assert!(env.iter().any(|(k, v)| k == "AWS_REGION" && v == "old"));
+    }
+
+    #[test]
+    fn server_env_has_no_static_session() {
+        let base = Env::from_pairs(
+            &[
+                ("PATH", "/bin"),
+                ("AWS_ACCESS_KEY_ID", "AKIAOLD"),
+                ("AWS_SESSION_EXPIRATION", "x"),
+                ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/x"),
+                ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/t"),
+                ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "old"),
+                ("KEEP", "1"),
+            ],
+            None,
+        );
+        let token = crate::secret::Secret::new("tok");
+        let env = server_env(
+            &base,
+            "p",
+            Some("eu-west-1"),
+            "http://127.0.0.1:1/credentials",
+            &token,
+        );
+        let mut names: Vec<String> = env
+            .iter()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                "AWS_DEFAULT_REGION",
+                "AWS_REGION",
+                "KEEP",
+                "MFA_EXEC_PROFILE",
+                "PATH"
+            ]
+        );
+        assert!(env
+            .iter()
+            .any(|(k, v)| k == "AWS_CONTAINER_AUTHORIZATION_TOKEN" && v == "tok"));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod keystore;
 pub mod otp;
 pub mod profile;
 pub mod secret;
+pub mod serve;
 pub mod session;
 pub mod signin;
 pub mod store;

@@ -98,3 +98,19 @@ pub fn budget_ms() -> Option<u64> {
 pub fn budget_ms() -> Option<u64> {
     None
 }
+
+/// `MFA_EXEC_TEST_RENEW_RETRY_MS=<millis>` replaces the 30 s retry and the 2 s
+/// poll of `--server`'s renewal (`serve::renew`), so a test sees a retry
+/// without waiting. Debug builds only; `None` otherwise.
+#[cfg(debug_assertions)]
+pub fn renew_retry_ms() -> Option<u64> {
+    std::env::var("MFA_EXEC_TEST_RENEW_RETRY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+}
+
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub fn renew_retry_ms() -> Option<u64> {
+    None
+}

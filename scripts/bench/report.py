@@ -421,6 +421,20 @@ for name, v in rss.items():
     w(f"| {name} | {statistics.median(v) / 1024:.1f} | {max(v) / 1024:.1f} |")
 w("")
 
+server = read("server.txt")
+if server:
+    w("## 6. The --server endpoint (issue 22)")
+    w("")
+    w("`scripts/bench/server.sh`: a C client (`scripts/bench/server_client.c`) makes GET requests")
+    w("with the token, a new connection each (as the SDKs do with `Connection: close`), first")
+    w("1 client × 1,000 requests, then 16 concurrent clients × 200; the memory is the serving")
+    w("mfa-exec's (`/proc/PID/status`) between the runs. Latency is from connect to the last byte.")
+    w("")
+    w("```")
+    w(server)
+    w("```")
+    w("")
+
 w("## Profile of the cached path")
 w("")
 before = read("strace-cached-before-exec.txt")

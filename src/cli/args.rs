@@ -91,6 +91,10 @@ pub struct RunArgs {
     #[command(flatten)]
     pub session: SessionArgs,
 
+    /// Serve renewing credentials from a local endpoint instead of static keys [env: MFA_EXEC_SERVER]
+    #[arg(long)]
+    pub server: bool,
+
     /// Command to run, with its arguments (default: $SHELL, else /bin/sh)
     #[arg(
         value_name = "COMMAND",

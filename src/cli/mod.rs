@@ -132,7 +132,7 @@ where
 /// command tree (a few hundred thousand instructions, a third of a cached
 /// run): the cached path runs on every command a user types, with or without
 /// flags. Taken here: `-v`/`-vv`/`-q`/`--verbose`/`--quiet` anywhere before
-/// the command, the `exec` spelling, `--profile NAME`, and every session
+/// the command, the `exec` spelling, `--profile NAME`, `--server`, and every session
 /// option of [`SessionArgs`] as `--long VALUE`, `--long=VALUE` or `-s VALUE`.
 /// Anything else (help, an unknown or repeated option, bundled short flags,
 /// `-tVALUE`, a value that is empty or starts with `-`, a duration that does
@@ -145,6 +145,7 @@ fn fast_path(args: &[OsString]) -> Option<Cli> {
     let mut profile_flag: Option<String> = None;
     let mut positional: Option<String> = None;
     let mut exec_form = false;
+    let mut server = false;
     let mut command: Vec<OsString> = Vec::new();
     let mut i = 1;
     while i < args.len() {
@@ -192,6 +193,7 @@ fn fast_path(args: &[OsString]) -> Option<Cli> {
             "-q" | "--quiet" if !global.quiet => global.quiet = true,
             "-f" | "--force" if !session.force => session.force = true,
             "--no-input" if !session.no_input => session.no_input = true,
+            "--server" if !server => server = true,
             _ => {
                 let (name, inline) = match word.split_once('=') {
                     Some((n, v)) if n.starts_with("--") => (n, Some(v)),
@@ -245,6 +247,7 @@ fn fast_path(args: &[OsString]) -> Option<Cli> {
             flag: profile_flag,
         },
         session,
+        server,
         command,
     };
     Some(if exec_form {

@@ -121,6 +121,8 @@ fn fast_path_takes_the_common_forms() {
         &["--profile", "list", "--", "true"],
         &["--profile=x", "aws", "s3"],
         &["exec", "--profile", "x", "aws", "s3"],
+        &["test", "--server", "--", "terraform", "apply"],
+        &["exec", "--server", "test", "--", "true"],
     ];
     for case in taken {
         assert!(agrees(case), "the fast path declined {case:?}");

@@ -3,7 +3,8 @@
 //! Owns the order of the main flow as SPEC §8.1 sets it: resolve, look the
 //! command up on `PATH`, get the session, exec. Never writes or prompts itself
 //! (`flow` and `otp` do), and never returns on success: the process becomes the
-//! command.
+//! command. With `--server` (SPEC §9.2) the command is spawned instead and
+//! `serve` runs until it exits.
 
 use super::{App, LOCK_TIMEOUT};
 use crate::child;
@@ -19,7 +20,12 @@ pub fn run(env: Env, ui: Ui, a: &RunArgs) -> Result<i32> {
     let name = a.profile.name()?.to_string();
     let session = &a.session;
     let command = child::command_or_shell(&env, &a.command);
-    if let Some(vars) = pass_through(&env, &name, session) {
+    // A serve never passes the inherited static keys through.
+    let serving = a.server
+        || env
+            .get("MFA_EXEC_SERVER")
+            .is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
+    if let Some(vars) = pass_through(&env, &name, session).filter(|_| !serving) {
         ui.info(&format!(
             "already inside mfa-exec {name} with a fresh session; passing through"
         ));
@@ -27,7 +33,9 @@ pub fn run(env: Env, ui: Ui, a: &RunArgs) -> Result<i32> {
         child::exec(&program, &command, vars)?;
     }
     let app = App::load(env, ui)?;
-    let plan = app.plan(&name, &session.resolve)?;
+    let mut req = app.request(&name, &session.resolve);
+    req.server_flag = a.server;
+    let plan = app.plan_for(req)?;
     // SPEC §8.1: the command is looked up before any prompt or request. The
     // child's PATH is the inherited one (the session sets no PATH).
     let inherited: Vec<(OsString, OsString)> = app
@@ -38,6 +46,9 @@ pub fn run(env: Env, ui: Ui, a: &RunArgs) -> Result<i32> {
         .collect();
     let program = child::lookup(&command, &inherited)?;
     let s = app.session(&plan, session, LOCK_TIMEOUT)?;
+    if plan.server.value {
+        return crate::serve::run(&app, &plan, &program, &command, s);
+    }
     let region = plan.region.as_ref().map(|r| r.value.as_str());
     let vars = child::child_env(&app.env, &plan.profile, &s, region);
     child::exec(&program, &command, vars)?;

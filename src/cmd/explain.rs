@@ -169,6 +169,17 @@ fn facts(app: &App, plan: &Plan) -> Vec<Fact> {
     if let Some(p) = &plan.mfa_process {
         out.push(fact("mfa_process", p.value.clone(), Some(&p.origin)));
     }
+    if plan.server.value {
+        out.push(fact(
+            "server",
+            format!(
+                "the command gets its credentials from a local endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI on 127.0.0.1), not static keys; they are renewed {} before they end, {}",
+                human(crate::serve::renew::lead(plan.duration.value)),
+                crate::serve::how_renewed(plan)
+            ),
+            Some(&plan.server.origin),
+        ));
+    }
     let now = Utc::now();
     let doc = &app.files.credentials.doc;
     let state = match read_session(doc, &plan.destination) {

@@ -110,12 +110,19 @@ impl App {
                         .map(|v| ("AWS_ENDPOINT_URL", v.to_string()))
                 }),
             ca_bundle_env: e.get("AWS_CA_BUNDLE").map(str::to_string),
+            server_flag: false,
+            server_env: e.get("MFA_EXEC_SERVER").map(str::to_string),
         }
     }
 
     /// Resolves a profile into a checked plan, warnings shown.
     pub fn plan(&self, profile: &str, r: &ResolveArgs) -> Result<Plan> {
-        let req = self.request(profile, r);
+        self.plan_for(self.request(profile, r))
+    }
+
+    /// [`Self::plan`] for a request already made (and amended, e.g. `--server`).
+    pub fn plan_for(&self, req: Request) -> Result<Plan> {
+        let profile = req.profile.clone();
         let plan = Resolver::new(&self.files).resolve(&req).map_err(|mut e| {
             // A configuration problem: point at `explain` when nothing better is known.
             if e.hint.is_none() {

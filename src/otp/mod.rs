@@ -41,6 +41,18 @@ pub fn from_process_output(out: &str) -> Option<String> {
     normalize(out).or_else(|| out.split_whitespace().rev().find_map(normalize))
 }
 
+/// How the error of a code that was needed but could not be asked for begins.
+const NO_INPUT_PREFIX: &str = "an MFA code is needed for";
+
+/// True when `err` is [`CodeSource::get`]'s refusal to prompt (`no_input`):
+/// a renewal of `--server` then tells the person instead (`serve::renew`).
+pub fn needed_input(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<crate::error::Fail>()
+            .is_some_and(|f| f.message.starts_with(NO_INPUT_PREFIX))
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeOrigin {
     Flag,
@@ -118,7 +130,7 @@ impl CodeSource {
             CodeOrigin::Prompt => {
                 if self.no_input {
                     return Err(fail(format!(
-                        "an MFA code is needed for {} and --no-input forbids asking",
+                        "{NO_INPUT_PREFIX} {} and --no-input forbids asking",
                         self.profile
                     ))
                     .hint("pass --token-code or set MFA_EXEC_TOKEN_CODE")

@@ -90,6 +90,10 @@ pub struct Request {
     pub endpoint_env: Option<(&'static str, String)>,
     /// `AWS_CA_BUNDLE`.
     pub ca_bundle_env: Option<String>,
+    /// `--server` was given.
+    pub server_flag: bool,
+    /// `MFA_EXEC_SERVER`.
+    pub server_env: Option<String>,
 }
 
 /// Where the long-term keys are: the pair itself when it sits in a file (read
@@ -174,6 +178,9 @@ pub struct Plan {
     pub mfa_process: Option<Fact<String>>,
     /// `mfa_process_timeout` (seconds or a duration), default 60 s.
     pub mfa_process_timeout: Option<Fact<u64>>,
+    /// Serve the session from a local credentials endpoint that renews it
+    /// (`--server`, `MFA_EXEC_SERVER`, `mfa_exec_server`; SPEC §9.2).
+    pub server: Fact<bool>,
     /// Config sections that make up the profile, with their origin.
     pub sections: Vec<Origin>,
     pub warnings: Vec<String>,

@@ -19,6 +19,18 @@ use crate::keys::KEY_SETTING;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
+/// The config setting that turns `--server` on for a profile.
+pub const SERVER_SETTING: &str = "mfa_exec_server";
+
+/// `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, any case.
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
 /// Everything resolution reads, with the config file indexed once.
 pub struct Resolver<'a> {
     pub files: &'a AwsFiles,
@@ -148,6 +160,33 @@ impl<'a> Resolver<'a> {
     /// resolves every profile and shows no warning.
     pub fn resolve_quiet(&self, req: &Request) -> R<Plan> {
         self.resolve_with(req, false)
+    }
+
+    /// `--server`, else `MFA_EXEC_SERVER`, else `mfa_exec_server` in the
+    /// profile's own config section (not its sources': serving is a property of
+    /// the run, not of the keys). Values: true/false, 1/0, yes/no (any case).
+    fn server(&self, req: &Request, name: &str) -> R<Fact<bool>> {
+        if req.server_flag {
+            return Ok(Fact::new(true, Origin::Flag("--server")));
+        }
+        if let Some(v) = &req.server_env {
+            return match parse_bool(v) {
+                Some(b) => Ok(Fact::new(b, Origin::Env("MFA_EXEC_SERVER"))),
+                None => Err(err(format!(
+                    "MFA_EXEC_SERVER = '{v}' is neither true nor false (1/0, yes/no)"
+                ))),
+            };
+        }
+        match self.config.get(name, SERVER_SETTING) {
+            Some(f) => match parse_bool(&f.value) {
+                Some(b) => Ok(Fact::new(b, f.origin)),
+                None => Err(err(format!(
+                    "{SERVER_SETTING} = {} ({}) is neither true nor false",
+                    f.value, f.origin
+                ))),
+            },
+            None => Ok(Fact::new(false, Origin::Default)),
+        }
     }
 
     fn resolve_with(&self, req: &Request, file_warnings: bool) -> R<Plan> {
@@ -380,6 +419,8 @@ impl<'a> Resolver<'a> {
             None => None,
         };
 
+        let server = self.server(req, name)?;
+
         let own = self.config.profile_sections(name);
         let all_bare = own.iter().all(|(_, b, _)| *b);
         let mut sections = Vec::with_capacity(own.len());
@@ -409,6 +450,7 @@ impl<'a> Resolver<'a> {
             ca_bundle,
             mfa_process,
             mfa_process_timeout,
+            server,
             sections,
             warnings,
         })

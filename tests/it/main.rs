@@ -23,3 +23,4 @@ mod prompt;
 mod reliability;
 mod review;
 mod roles;
+mod server;

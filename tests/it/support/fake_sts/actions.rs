@@ -256,6 +256,7 @@ fn default_response_inner(
                 .get(5)
                 .and_then(|r| r.rsplit('/').next())
                 .unwrap_or("role");
+            let secs = st.role_duration_cap.map_or(secs, |cap| secs.min(cap));
             let exp = now + chrono::Duration::seconds(secs as i64);
             let mut c = issue(st, "AssumeRole", port, exp);
             c.signed_with_session = rec.security_token.is_some();

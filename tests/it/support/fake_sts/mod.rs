@@ -232,6 +232,7 @@ struct State {
     always: Option<Reply>,
     valid_code: Option<String>,
     duration_cap: Option<u64>,
+    role_duration_cap: Option<u64>,
     role_max: Option<u64>,
     skew: chrono::Duration,
     counter: u64,
@@ -302,6 +303,7 @@ impl FakeSts {
                 always: None,
                 valid_code: None,
                 duration_cap: None,
+                role_duration_cap: None,
                 role_max: None,
                 skew: chrono::Duration::zero(),
                 counter: 0,
@@ -429,6 +431,13 @@ impl FakeSts {
     /// Caps the GetSessionToken duration (like STS does for root: 3600).
     pub fn set_session_duration_cap(&self, cap: Option<u64>) {
         self.shared.lock().duration_cap = cap;
+    }
+
+    /// Issues AssumeRole sessions of at most `cap` seconds, whatever was
+    /// asked (shorter than real STS allows: so that an SDK's 5-minute refresh
+    /// window comes within a test).
+    pub fn set_role_duration_cap(&self, cap: Option<u64>) {
+        self.shared.lock().role_duration_cap = cap;
     }
 
     /// The role's MaxSessionDuration: AssumeRole above it gets a

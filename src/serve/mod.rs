@@ -1,0 +1,128 @@
+//! `--server` (SPEC §9.2, issue 22): run the command as a child that gets its
+//! credentials from a local endpoint which renews them, instead of static keys
+//! that die with the session.
+//!
+//! Owns the order of a serve, once `cmd::exec` has the first session (cached,
+//! or made with one code up front, exactly as a normal run): start the
+//! [`endpoint`] on `127.0.0.1`, install the signal forwarding ([`signals`]),
+//! spawn the command with [`crate::child::server_env`], then wait for it while
+//! [`renew`] keeps the served session ahead of the SDKs' refresh windows. When
+//! the child exits, the listener is closed at once (by the thread that waited
+//! for it), and mfa-exec exits with the child's status (128+n for a signal);
+//! mfa-exec's own failures before the child started stay 125 (126/127 when
+//! the command cannot run).
+//!
+//! While the child runs, its stdin, stdout, stderr and the terminal are its
+//! own: mfa-exec writes at most one line when a renewal needs a code or fails
+//! (and `--verbose` notes), never to the terminal directly, and nothing when it
+//! is a background job (`Ui`'s rule).
+//!
+//! Threads: the endpoint's (accept, one per connection), one that waits for
+//! the child, and the main thread, which renews (the plan and the STS client
+//! stay on it).
+
+pub mod endpoint;
+pub mod renew;
+pub mod signals;
+
+use crate::child;
+use crate::cmd::App;
+use crate::duration::human;
+use crate::profile::Plan;
+use crate::session::Session;
+use anyhow::{Context, Result};
+use std::ffi::OsString;
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::Arc;
+
+/// Serves `session` to `command` until it exits; returns its exit code.
+pub fn run(
+    app: &App,
+    plan: &Plan,
+    program: &Path,
+    command: &[OsString],
+    session: Session,
+) -> Result<i32> {
+    let endpoint = Arc::new(endpoint::Endpoint::start(session.clone())?);
+    let mut renewer = renew::Renewer::new(app, plan, &session);
+    app.ui.info(&format!(
+        "serving the session of {} at {} (AWS_CONTAINER_CREDENTIALS_FULL_URI, token in AWS_CONTAINER_AUTHORIZATION_TOKEN); it ends at {} and is renewed {} before it ends, {}",
+        plan.profile,
+        endpoint.url(),
+        session.expires_rfc3339(),
+        human(renewer.lead()),
+        how_renewed(plan)
+    ));
+    shadowed(app);
+    let region = plan.region.as_ref().map(|r| r.value.as_str());
+    let vars = child::server_env(
+        &app.env,
+        &plan.profile,
+        region,
+        &endpoint.url(),
+        endpoint.token(),
+    );
+    signals::install()?;
+    let mut child = child::spawn(program, command, vars)?;
+    signals::set_child(child.id());
+    let (tx, rx) = mpsc::channel();
+    let ep = endpoint.clone();
+    std::thread::Builder::new()
+        .name("child".into())
+        .spawn(move || {
+            let status = child.wait();
+            signals::clear_child();
+            ep.stop();
+            let _ = tx.send(status);
+        })
+        .context("cannot start the thread that waits for the command")?;
+    loop {
+        match rx.recv_timeout(renewer.sleep()) {
+            Ok(status) => {
+                endpoint.stop();
+                let status = status.context("cannot wait for the command")?;
+                return Ok(child::exit_code(status));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => renewer.tick(&endpoint),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                anyhow::bail!("lost the thread that waits for the command")
+            }
+        }
+    }
+}
+
+/// The SDKs read the shared files before the container endpoint: keys in
+/// `[default]` (the profile they fall back to, as the child has no
+/// `AWS_PROFILE`) would be used instead of the served session. Say so.
+fn shadowed(app: &App) {
+    let doc = &app.files.credentials.doc;
+    if doc.get("default", "aws_access_key_id").is_some() {
+        app.ui.warn(&format!(
+            "[default] in {} holds keys, which the AWS SDKs use before the endpoint: the command will not get the session of --server",
+            app.files.credentials.shown
+        ));
+    }
+}
+
+/// How the served session is renewed, in words (`--verbose`, `explain`).
+pub fn how_renewed(plan: &Plan) -> String {
+    if plan.is_role() && !plan.direct_assume() && plan.serial.is_some() {
+        format!(
+            "with AssumeRole from the MFA session of {} (no code while that lasts)",
+            plan.source.profile
+        )
+    } else if plan.is_role() && plan.serial.is_none() {
+        "with AssumeRole from the long-term keys (no MFA device)".to_string()
+    } else if plan.mfa_process.is_some() {
+        format!(
+            "with a code from mfa_process when there is no terminal, else when a fresher session appears in the credentials file (run 'mfa-exec {} -f -- true' in another terminal when asked)",
+            plan.profile
+        )
+    } else {
+        format!(
+            "when a fresher session appears in the credentials file (renewing needs a code: run 'mfa-exec {} -f -- true' in another terminal when asked)",
+            plan.profile
+        )
+    }
+}
