@@ -26,6 +26,7 @@ use std::ffi::OsString;
 
 mod args;
 mod subcommands;
+pub mod usage;
 
 pub use args::{ProfileArg, ResolveArgs, RunArgs, SessionArgs};
 pub use subcommands::{
