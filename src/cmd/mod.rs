@@ -199,6 +199,8 @@ impl App {
         s: &SessionArgs,
         default_timeout: Duration,
     ) -> Result<Session> {
+        // A malformed code is refused on every run, cached or not.
+        crate::otp::check_given(s.token_code.as_deref(), self.env.get("MFA_EXEC_TOKEN_CODE"))?;
         // `flow::obtain` answers from the cache first; nothing below starts
         // tokio or the SDK until it needs STS.
         let now = chrono::Utc::now;
