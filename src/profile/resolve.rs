@@ -247,7 +247,7 @@ impl<'a> Resolver<'a> {
                     "profile '{name}' has no MFA device: set mfa_serial in [profile {name}] of {}",
                     self.files.config.shown
                 ),
-                format!("or pass --mfa-serial; run 'mfa-exec explain {name}'"),
+                format!("or pass --mfa-serial, or run 'mfa-exec explain {name}'"),
             ));
         }
 
