@@ -16,6 +16,7 @@ mod generated;
 mod keyring;
 mod login;
 mod main_flow;
+mod newcomer;
 mod network;
 mod one_code;
 mod promises;

@@ -1,0 +1,223 @@
+//! Issue 25, a newcomer's first hour: the profiles mfa-exec does not handle
+//! named for what they are, `list` and completion offering only what runs,
+//! the completion of the wrapped command, `configure` re-runs. Each test
+//! checks the exact text a user sees, the exit code, and that nothing on disk
+//! changed.
+
+use crate::support::*;
+
+/// A real mixed `~/.aws/config`: the seed's profiles, a role, and profiles
+/// other mechanisms sign in.
+const MIXED_CONFIG: &str = "[default]
+region = eu-west-1
+
+[profile test]
+source_profile = testAccount
+mfa_serial = arn:aws:iam::123456789012:mfa/test
+
+[profile prod]
+role_arn = arn:aws:iam::123456789012:role/admin
+source_profile = test
+
+[profile sso-dev]
+sso_session = corp
+sso_account_id = 123456789012
+sso_role_name = Dev
+
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = eu-west-1
+
+[profile old-sso]
+sso_start_url = https://corp.awsapps.com/start
+
+[profile web]
+login_session = arn:aws:iam::123456789012:user/me
+
+[profile vault]
+credential_process = aws-vault export --format=json dev
+
+[profile work]
+credential_process = /usr/local/bin/mfa-exec credential-process test
+
+[profile sso-admin]
+role_arn = arn:aws:iam::123456789012:role/admin
+source_profile = sso-dev
+
+[profile dev]
+mfa_serial = arn:aws:iam::123456789012:mfa/dev
+";
+
+/// The seed's keys, a `[dev-long-term]` source, and the sections mfa-exec
+/// writes (`prod-mfa`, `testAccount-mfa`, a fresh one each).
+fn mixed_credentials() -> String {
+    let exp = (chrono::Utc::now() + chrono::Duration::hours(6))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    format!(
+        "{SEED_CREDENTIALS}
+[dev-long-term]
+aws_access_key_id = AKIAIOSFODNN7DEVDEVD
+aws_secret_access_key = devsecret
+
+[prod-mfa]
+aws_access_key_id = ASIAIOSFODNN7PRODPRO
+aws_secret_access_key = s
+aws_session_token = t
+x_security_token_expires = {exp}
+x_mfa_exec_source = testAccount
+x_mfa_exec_serial = arn:aws:iam::123456789012:mfa/test
+x_mfa_exec_role_arn = arn:aws:iam::123456789012:role/other
+
+[testAccount-mfa]
+aws_access_key_id = ASIAIOSFODNN7TESTTES
+aws_secret_access_key = s
+aws_session_token = t
+x_security_token_expires = {exp}
+x_mfa_exec_source = testAccount
+x_mfa_exec_serial = arn:aws:iam::123456789012:mfa/other
+"
+    )
+}
+
+fn mixed_env() -> TestEnv {
+    let env = TestEnv::new();
+    env.write_config(MIXED_CONFIG);
+    env.write_credentials(&mixed_credentials());
+    env
+}
+
+/// Item 6: each kind is named, with what to run instead; exit 125, no
+/// request, nothing changed, the command not run.
+#[test]
+fn foreign_profiles_are_named_for_what_they_are() {
+    let sts = FakeSts::start();
+    let env = mixed_env();
+    let snap = env.snapshot();
+    let cases = [
+        (
+            "sso-dev",
+            "mfa-exec: error: 'sso-dev' is an IAM Identity Center profile (sso_session, ~/.aws/config:13 [profile sso-dev]): the AWS CLI signs in with 'aws sso login'; mfa-exec is not needed\nhint: run 'aws sso login --profile sso-dev', then 'aws --profile sso-dev ...'\n",
+        ),
+        (
+            "old-sso",
+            "mfa-exec: error: 'old-sso' is an IAM Identity Center profile (sso_start_url, ~/.aws/config:22 [profile old-sso]): the AWS CLI signs in with 'aws sso login'; mfa-exec is not needed\nhint: run 'aws sso login --profile old-sso', then 'aws --profile old-sso ...'\n",
+        ),
+        (
+            "web",
+            "mfa-exec: error: 'web' is an AWS CLI sign-in profile (login_session, ~/.aws/config:25 [profile web], written by 'aws login'): the AWS CLI signs in with 'aws login'; mfa-exec is not needed\nhint: run 'aws login --profile web', then 'aws --profile web ...'\n",
+        ),
+        (
+            "vault",
+            "mfa-exec: error: 'vault' gets its credentials from another program (credential_process = aws-vault export --format=json dev, ~/.aws/config:28 [profile vault]): the AWS CLI and SDKs run it; mfa-exec is not needed\nhint: use 'aws --profile vault ...' (or AWS_PROFILE=vault) directly\n",
+        ),
+        (
+            "work",
+            "mfa-exec: error: 'work' gets its credentials from mfa-exec itself (credential_process = /usr/local/bin/mfa-exec credential-process test, ~/.aws/config:31 [profile work]): it is the profile for other tools, not one to run mfa-exec with\nhint: run 'mfa-exec test -- COMMAND', or 'aws --profile work ...'\n",
+        ),
+        (
+            "sso-admin",
+            "mfa-exec: error: role profile 'sso-admin': 'sso-dev' is an IAM Identity Center profile (sso_session, ~/.aws/config:13 [profile sso-dev]): the AWS CLI signs in with 'aws sso login'; mfa-exec is not needed\nhint: run 'aws sso login --profile sso-dev', then 'aws --profile sso-dev ...'\n",
+        ),
+    ];
+    for (profile, expected) in cases {
+        env.cmd_with_sts(&[profile, "--", "touch", "ran"], &sts)
+            .assert()
+            .code(125)
+            .stdout("")
+            .stderr(expected);
+    }
+    assert_eq!(sts.count(), 0);
+    assert!(!env.home().join("ran").exists());
+    env.assert_unchanged(&snap);
+}
+
+/// Item 7: a `[default]` holding a session without an expiry, as `aws
+/// configure mfa-login` writes, is called a session.
+#[test]
+fn default_holding_a_session_says_so() {
+    let sts = FakeSts::start();
+    let env = TestEnv::new();
+    env.write_config("[default]\nmfa_serial = arn:aws:iam::123456789012:mfa/test\n");
+    env.write_credentials("[default]\naws_access_key_id = ASIAIOSFODNN7EXAMPLE\naws_secret_access_key = s\naws_session_token = t\n");
+    let snap = env.snapshot();
+    env.cmd_with_sts(&["default", "-t", "123456", "--", "touch", "ran"], &sts)
+        .assert()
+        .code(125)
+        .stdout("")
+        .stderr("mfa-exec: error: no long-term keys for profile 'default': [default] in ~/.aws/credentials:2 holds a session (an ASIA… key and aws_session_token, no expiry, as 'aws configure mfa-login' writes), not long-term keys; STS refuses GetSessionToken with a session\nhint: put the long-term keys (AKIA…) of 'default' in [default-long-term] of ~/.aws/credentials; mfa-exec then keeps its session in [default]\n");
+    assert_eq!(sts.count(), 0);
+    assert!(!env.home().join("ran").exists());
+    env.assert_unchanged(&snap);
+}
+
+/// The words `mfa-exec` offers for `line` (the last word is completed), as
+/// clap_complete's bash protocol answers them.
+fn offered(env: &TestEnv, line: &[&str]) -> Vec<String> {
+    let mut args = vec!["--", "mfa-exec"];
+    args.extend_from_slice(line);
+    let index = (args.len() - 2).to_string();
+    let out = env
+        .std_cmd(&args)
+        .env("_MFA_EXEC_COMPLETE", "bash")
+        .env("_CLAP_IFS", "\n")
+        .env("_CLAP_COMPLETE_INDEX", &index)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|w| !w.starts_with('-'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Items 6, 9 and 10: `list` leaves out what cannot run, and completion
+/// offers only profiles that can run (not `prod-mfa`, `testAccount-mfa`,
+/// `dev-long-term`, nor SSO, `aws login` or `credential_process` profiles);
+/// `explain` also offers the config's other profiles, `configure` any name.
+#[test]
+fn list_and_completion_offer_what_can_run() {
+    let env = mixed_env();
+    let snap = env.snapshot();
+    let out = env.cmd(&["list"]).assert().success().get_output().clone();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let listed: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    // `testAccount-mfa` is a session no profile here owns (its device is
+    // another), shown as such.
+    assert_eq!(listed, ["dev", "prod", "test", "testAccount-mfa"], "{text}");
+    let runnable = ["dev", "prod", "test"];
+    assert_eq!(offered(&env, &[""]).iter().filter(|w| !is_subcommand(w)).collect::<Vec<_>>(), runnable);
+    assert_eq!(offered(&env, &["exec", ""]), runnable);
+    assert_eq!(offered(&env, &["export", "t"]), ["test"]);
+    assert_eq!(offered(&env, &["login", "p"]), ["prod"]);
+    assert_eq!(offered(&env, &["--profile", "d"]), ["dev"]);
+    assert_eq!(
+        offered(&env, &["explain", ""]),
+        ["default", "dev", "old-sso", "prod", "sso-admin", "sso-dev", "test", "vault", "web", "work"]
+    );
+    assert!(offered(&env, &["configure", ""]).contains(&"dev-long-term".to_string()));
+    env.assert_unchanged(&snap);
+}
+
+fn is_subcommand(w: &str) -> bool {
+    [
+        "exec",
+        "list",
+        "clear",
+        "export",
+        "credential-process",
+        "completions",
+        "configure",
+        "explain",
+        "login",
+        "keys",
+        "help",
+    ]
+    .contains(&w)
+}
