@@ -192,14 +192,31 @@ fn list_and_completion_offer_what_can_run() {
     // another), shown as such.
     assert_eq!(listed, ["dev", "prod", "test", "testAccount-mfa"], "{text}");
     let runnable = ["dev", "prod", "test"];
-    assert_eq!(offered(&env, &[""]).iter().filter(|w| !is_subcommand(w)).collect::<Vec<_>>(), runnable);
+    assert_eq!(
+        offered(&env, &[""])
+            .iter()
+            .filter(|w| !is_subcommand(w))
+            .collect::<Vec<_>>(),
+        runnable
+    );
     assert_eq!(offered(&env, &["exec", ""]), runnable);
     assert_eq!(offered(&env, &["export", "t"]), ["test"]);
     assert_eq!(offered(&env, &["login", "p"]), ["prod"]);
     assert_eq!(offered(&env, &["--profile", "d"]), ["dev"]);
     assert_eq!(
         offered(&env, &["explain", ""]),
-        ["default", "dev", "old-sso", "prod", "sso-admin", "sso-dev", "test", "vault", "web", "work"]
+        [
+            "default",
+            "dev",
+            "old-sso",
+            "prod",
+            "sso-admin",
+            "sso-dev",
+            "test",
+            "vault",
+            "web",
+            "work"
+        ]
     );
     assert!(offered(&env, &["configure", ""]).contains(&"dev-long-term".to_string()));
     env.assert_unchanged(&snap);
@@ -220,4 +237,101 @@ fn is_subcommand(w: &str) -> bool {
         "help",
     ]
     .contains(&w)
+}
+
+/// A HOME whose PATH starts with a directory holding `mfa-exec` (the binary
+/// under test, by the name the completion scripts call) and a command
+/// `zzmfaxcmd1`; a file `hosts-unique.txt` in HOME, the shell's directory.
+fn completion_env() -> TestEnv {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::seeded();
+    let bin = env.home().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(bin_path(), bin.join("mfa-exec")).unwrap();
+    let cmd = bin.join("zzmfaxcmd1");
+    std::fs::write(&cmd, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&cmd, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(env.home().join("hosts-unique.txt"), "").unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into())
+    );
+    env.with_env("PATH", &path)
+}
+
+/// Types `line` and TAB in `pty`, then puts `printf '%s|' ` before the
+/// completed line (Ctrl-A) and runs it: what it prints is the line's words as
+/// completion left them, `|`-separated (text the shell's own display of the
+/// line never holds).
+fn complete_line(pty: &mut Pty, line: &str, want: &str) {
+    pty.send(line);
+    pty.send("\t");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    pty.send("\x01printf '%s|' \r");
+    let words: Vec<&str> = want.split(' ').collect();
+    pty.expect(&format!("{}|", words.join("|")));
+}
+
+/// Item 2: after `--`, command names at the first word and files after, in
+/// bash (with and without the bash-completion package), zsh and fish, each
+/// the real shell in a PTY with `mfa-exec completions SHELL` loaded; before
+/// `--`, profile names still complete.
+#[test]
+fn completion_after_dashes_in_real_shells() {
+    let env = completion_env();
+    let snap = env.snapshot();
+    let bash_completion = "/usr/share/bash-completion/bash_completion";
+    let mut shells: Vec<(&str, Vec<&str>, String)> = vec![
+        (
+            "bash",
+            vec!["--norc", "--noprofile", "-i"],
+            "PS1='P> '; source <(mfa-exec completions bash)".to_string(),
+        ),
+        (
+            "zsh",
+            vec!["-f", "-i"],
+            "PS1='P> '; autoload -U compinit; compinit -u; source <(mfa-exec completions zsh)"
+                .to_string(),
+        ),
+        (
+            "fish",
+            vec!["--no-config", "-i"],
+            "function fish_prompt; echo 'P> '; end; mfa-exec completions fish | source".to_string(),
+        ),
+    ];
+    if std::path::Path::new(bash_completion).exists() {
+        shells.push((
+            "bash",
+            vec!["--norc", "--noprofile", "-i"],
+            format!("PS1='P> '; source {bash_completion}; source <(mfa-exec completions bash)"),
+        ));
+    } else {
+        eprintln!("SKIPPED: bash with bash-completion ({bash_completion} is not installed)");
+    }
+    for (shell, args, setup) in shells {
+        let Ok(program) = which::which(shell) else {
+            eprintln!("SKIPPED: {shell} is not installed (.ci/run installs it)");
+            continue;
+        };
+        let mut pty = env.pty_program(&program, &args, None);
+        pty.send(&format!("{setup}\r"));
+        pty.send("echo RE\"\"ADY\r");
+        pty.expect("READY");
+        complete_line(&mut pty, "mfa-exec te", "mfa-exec test");
+        complete_line(
+            &mut pty,
+            "mfa-exec test -- zzmfax",
+            "mfa-exec test -- zzmfaxcmd1",
+        );
+        complete_line(
+            &mut pty,
+            "mfa-exec test -- cat hosts-u",
+            "mfa-exec test -- cat hosts-unique.txt",
+        );
+        pty.send("exit\r");
+        let (code, out) = pty.wait_with_output();
+        assert_eq!(code, 0, "{shell} {setup}:\n{out}");
+    }
+    env.assert_unchanged(&snap);
 }
