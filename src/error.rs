@@ -121,8 +121,11 @@ mod tests {
     fn hints_drop_the_failing_command() {
         let c = "mfa-exec explain sso-dev";
         assert_eq!(
-            hint_without("run 'mfa-exec configure sso-dev', or 'mfa-exec explain sso-dev'", c)
-                .as_deref(),
+            hint_without(
+                "run 'mfa-exec configure sso-dev', or 'mfa-exec explain sso-dev'",
+                c
+            )
+            .as_deref(),
             Some("run 'mfa-exec configure sso-dev'")
         );
         assert_eq!(hint_without("run 'mfa-exec explain sso-dev'", c), None);
@@ -134,7 +137,10 @@ mod tests {
             hint_without("check DBUS_SESSION_BUS_ADDRESS, or keep the keys in the file: mfa-exec keys move t --to file", "mfa-exec keys move t --to file").as_deref(),
             Some("check DBUS_SESSION_BUS_ADDRESS")
         );
-        assert_eq!(hint_without("see 'mfa-exec list'", c).as_deref(), Some("see 'mfa-exec list'"));
+        assert_eq!(
+            hint_without("see 'mfa-exec list'", c).as_deref(),
+            Some("see 'mfa-exec list'")
+        );
         let other = "run 'mfa-exec explain sso-dev2'";
         assert_eq!(hint_without(other, c).as_deref(), Some(other));
     }

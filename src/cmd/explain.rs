@@ -297,10 +297,10 @@ pub fn run(env: Env, ui: Ui, a: &ExplainArgs) -> Result<i32> {
             }
             // A hint never repeats the command that just failed.
             let mut e = e.clone();
-            e.hint =
-                e.hint.as_deref().and_then(|h| {
-                    crate::error::hint_without(h, &format!("mfa-exec explain {name}"))
-                });
+            e.hint = e
+                .hint
+                .as_deref()
+                .and_then(|h| crate::error::hint_without(h, &format!("mfa-exec explain {name}")));
             (f, Some(e))
         }
     };

@@ -269,7 +269,11 @@ fn describe(e: &SigninError, asked: &Asked, proxy: Option<&crate::sts::Proxy>) -
         .overridden
         .map(|origin| format!("check {origin}: the default is {}", asked.default));
     if let SigninError::Status(s @ (404 | 405)) = e {
-        let reason = if *s == 404 { "not found" } else { "method not allowed" };
+        let reason = if *s == 404 {
+            "not found"
+        } else {
+            "method not allowed"
+        };
         let f = fail(format!(
             "{at} answered HTTP {s} ({reason}): it is not a federation endpoint (getSigninToken); nothing was signed in"
         ));

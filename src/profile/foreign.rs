@@ -114,12 +114,18 @@ mod tests {
     #[test]
     fn mfa_exec_commands() {
         let q = |c: &str| calls_mfa_exec(c);
-        assert_eq!(q("mfa-exec credential-process test").as_deref(), Some("test"));
+        assert_eq!(
+            q("mfa-exec credential-process test").as_deref(),
+            Some("test")
+        );
         assert_eq!(
             q("/usr/local/bin/mfa-exec credential-process -q --profile list").as_deref(),
             Some("list")
         );
-        assert_eq!(q("mfa-exec credential-process -q prod").as_deref(), Some("prod"));
+        assert_eq!(
+            q("mfa-exec credential-process -q prod").as_deref(),
+            Some("prod")
+        );
         assert_eq!(q("aws-vault export --format=json test"), None);
         assert_eq!(q("mfa-exec list"), None);
     }

@@ -132,7 +132,10 @@ impl Resolver<'_> {
             if let Some(kind) = self.foreign(p) {
                 let mut f = self.foreign_fail(p, &kind);
                 if p != name {
-                    f.message = format!("profile '{name}' has source_profile = {p}, but {}", f.message);
+                    f.message = format!(
+                        "profile '{name}' has source_profile = {p}, but {}",
+                        f.message
+                    );
                 }
                 return Err(f);
             }

@@ -180,7 +180,15 @@ fn malformed_code_is_refused_while_a_session_is_cached() {
     let var = "mfa-exec: error: the MFA code from MFA_EXEC_TOKEN_CODE is not 6 digits\nhint: a code is exactly 6 digits, such as 012345\n";
     for args in [
         &["test", "-t", "12345", "--", "touch", "ran"][..],
-        &["exec", "test", "--token-code", "1234567", "--", "touch", "ran"],
+        &[
+            "exec",
+            "test",
+            "--token-code",
+            "1234567",
+            "--",
+            "touch",
+            "ran",
+        ],
         &["export", "test", "-t", "12a456"],
         &["credential-process", "test", "-t", "12345"],
     ] {
