@@ -335,3 +335,44 @@ fn completion_after_dashes_in_real_shells() {
     }
     env.assert_unchanged(&snap);
 }
+
+/// Item 16: `configure test` re-run on the seed layout with every default
+/// accepted changes nothing ("nothing to change", exit 0); a change shows its
+/// section; declining exits 0 with "nothing written".
+#[test]
+fn configure_rerun_names_the_section_and_declining_is_not_a_failure() {
+    let env = TestEnv::seeded();
+    let snap = env.snapshot();
+    let defaults = |pty: &mut Pty, duration: &str| {
+        pty.expect("Profile holding the long-term keys");
+        pty.send_line("");
+        pty.expect("MFA device ARN");
+        pty.send_line("");
+        pty.expect("Region");
+        pty.send_line("");
+        pty.expect("Session duration");
+        pty.send_line(duration);
+    };
+    let mut pty = env.pty(&["configure", "test"], None);
+    defaults(&mut pty, "");
+    let (code, out) = pty.wait_with_output();
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.ends_with(
+            "mfa-exec: profile 'test' is already configured that way; nothing to change\r\n"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("+ "), "nothing proposed: {out}");
+    env.assert_unchanged(&snap);
+
+    let mut pty = env.pty(&["configure", "test"], None);
+    defaults(&mut pty, "8h");
+    pty.expect("~/.aws/config:\r\n  [profile test]\r\n  + duration_seconds = 28800\r\n");
+    pty.expect("Write these changes?");
+    pty.send_line("n");
+    let (code, out) = pty.wait_with_output();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.ends_with("mfa-exec: nothing written\r\n"), "{out}");
+    env.assert_unchanged(&snap);
+}
