@@ -103,6 +103,11 @@ impl<'a> Resolver<'a> {
         );
         match best {
             Some((_, n)) => err_hint(message, format!("did you mean '{n}'?")),
+            // No AWS files (or no profile in them): `list` would show nothing.
+            None if self.profile_names().is_empty() => err_hint(
+                message,
+                format!("there are no profiles yet; set one up with 'mfa-exec configure {name}'"),
+            ),
             None => err_hint(message, "run 'mfa-exec list' to see the profiles"),
         }
     }

@@ -69,7 +69,7 @@ fn usage_errors_keep_claps_whole_message() {
     let cases: [(&[&str], &str); 5] = [
         (
             &["clear"],
-            "mfa-exec: error: the following required arguments were not provided: <PROFILE>...\nusage: mfa-exec clear <PROFILE>...\nhint: see 'mfa-exec clear --help'\n",
+            "mfa-exec: error: the following required arguments were not provided: <PROFILE>...\nusage: mfa-exec clear [OPTIONS] <PROFILE>...\n       mfa-exec clear [OPTIONS] --all\nhint: see 'mfa-exec clear --help'\n",
         ),
         (
             &["explain"],

@@ -376,3 +376,62 @@ fn configure_rerun_names_the_section_and_declining_is_not_a_failure() {
     assert!(out.ends_with("mfa-exec: nothing written\r\n"), "{out}");
     env.assert_unchanged(&snap);
 }
+
+/// Item 14: with no AWS files at all, the hint points at `configure` (`list`
+/// would show nothing); nothing is created.
+#[test]
+fn no_aws_files_hint_points_at_configure() {
+    let env = TestEnv::new();
+    let snap = env.snapshot();
+    env.cmd(&["test", "--", "touch", "ran"])
+        .assert()
+        .code(125)
+        .stdout("")
+        .stderr("mfa-exec: error: profile 'test' not found in ~/.aws/config or ~/.aws/credentials\nhint: there are no profiles yet; set one up with 'mfa-exec configure test'\n");
+    assert!(!env.home().join("ran").exists());
+    env.assert_unchanged(&snap);
+    assert_eq!(env.aws_dir_entries(), Vec::<String>::new());
+}
+
+/// Item 14: the install lines work on a fresh machine (`mkdir -p` first, and
+/// a way without the bash-completion package), in `completions --help` and
+/// the README; the man page lists AWS_CA_BUNDLE and the proxy variables, and
+/// shows `clear` as it parses.
+#[test]
+fn install_lines_and_man_page_for_a_fresh_machine() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd(&["completions", "--help"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "    mkdir -p ~/.local/share/bash-completion/completions\n    mfa-exec completions bash > ~/.local/share/bash-completion/completions/mfa-exec\n",
+        "  bash without it: add to ~/.bashrc\n    source <(mfa-exec completions bash)\n",
+        "    mkdir -p ~/.zfunc && mfa-exec completions zsh > ~/.zfunc/_mfa-exec\n",
+        "    mkdir -p ~/.config/fish/completions\n    mfa-exec completions fish > ~/.config/fish/completions/mfa-exec.fish",
+    ] {
+        assert!(help.contains(line), "{line:?} not in:\n{help}");
+    }
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for line in [
+        "- bash: `mkdir -p ~/.local/share/bash-completion/completions && cp completions/mfa-exec.bash ~/.local/share/bash-completion/completions/mfa-exec`",
+        "- zsh: `mkdir -p ~/.zfunc && cp completions/_mfa-exec ~/.zfunc/`",
+        "- fish: `mkdir -p ~/.config/fish/completions && cp completions/mfa-exec.fish ~/.config/fish/completions/`",
+    ] {
+        assert!(readme.contains(line), "README lacks {line}");
+    }
+    let man =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/mfa-exec.1")).unwrap();
+    for text in [
+        "\\fBAWS_CA_BUNDLE\\fR",
+        "\\fBHTTPS_PROXY, HTTP_PROXY, ALL_PROXY\\fR",
+        "\\fBNO_PROXY\\fR",
+        "\\fBmfa\\-exec clear\\fR [OPTIONS] <PROFILE>...\n.br\n\\fBmfa\\-exec clear\\fR [OPTIONS] \\-\\-all",
+    ] {
+        assert!(man.contains(text), "man page lacks {text:?}");
+    }
+}
