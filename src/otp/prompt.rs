@@ -247,11 +247,9 @@ fn read_line(term: &console::Term, prompt: &str) -> std::io::Result<String> {
                 term.write_line("")?;
                 return Ok(chars.into_iter().collect());
             }
-            Key::Backspace => {
-                if chars.pop().is_some() {
-                    term.write_str("\x08 \x08")?;
-                    term.flush()?;
-                }
+            Key::Backspace if chars.pop().is_some() => {
+                term.write_str("\x08 \x08")?;
+                term.flush()?;
             }
             Key::Char('\u{4}') => {
                 // SAFETY: raise(3) runs the SIGINT handler installed for the prompt.

@@ -104,7 +104,8 @@ fn prompt_accepts_the_spaced_form() {
     let env = TestEnv::seeded();
     let mut pty = env.pty(&["test", "--", "sh", "-c", "echo RAN"], Some(&sts));
     pty.expect("MFA code for test (arn:aws:iam::123456789012:mfa/test): ");
-    pty.send_line("  123 456 ");
+    // Backspace (DEL) erases the typo.
+    pty.send_line("  123 45x\x7f6 ");
     pty.expect("RAN");
     assert_eq!(pty.wait(), 0);
     assert_eq!(sts.count(), 1);
