@@ -26,6 +26,9 @@ pub struct Row {
     /// `keyring (mfa-exec/S)` (`null` for a session another tool wrote).
     pub keys: Option<String>,
     pub device: Option<String>,
+    /// The device came from `[default]`, not from the profile or its source
+    /// chain (issue 25 item 8).
+    pub device_from_default: bool,
     pub section: String,
     pub state: &'static str,
     pub expires: Option<String>,
@@ -93,6 +96,7 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
                 source: Some(plan.source.profile),
                 keys: Some(keys),
                 device: plan.serial.map(|f| f.value),
+                device_from_default: plan.device_from_default,
                 section: plan.destination,
                 state: st,
                 expires: exp,
@@ -116,6 +120,7 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
                 source: c.marker.as_ref().map(|m| m.source.clone()),
                 keys: None,
                 device: c.marker.as_ref().and_then(|m| m.serial.clone()),
+                device_from_default: false,
                 section: name.to_string(),
                 state: st,
                 expires: exp,
@@ -231,5 +236,21 @@ pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
         out.write_all(line.as_bytes())?;
     }
     out.flush()?;
+    // Said once, after the table (on stderr: the table stays a table).
+    let inherited: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.device_from_default)
+        .map(|r| r.profile.as_str())
+        .collect();
+    if !inherited.is_empty() {
+        app.ui.note(&format!(
+            "the MFA device of {} comes from [default] (none of its own or along its source_profile chain)",
+            inherited
+                .iter()
+                .map(|p| format!("'{p}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     Ok(0)
 }

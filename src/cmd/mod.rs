@@ -126,6 +126,12 @@ impl App {
         for w in &plan.warnings {
             self.ui.warn(w);
         }
+        if let (true, Some(s)) = (plan.device_from_default, &plan.serial) {
+            self.ui.info(&format!(
+                "profile '{profile}' has no MFA device of its own: using {} from [default] ({})",
+                s.value, s.origin
+            ));
+        }
         Ok(plan)
     }
 

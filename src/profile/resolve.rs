@@ -246,6 +246,10 @@ impl<'a> Resolver<'a> {
         }
 
         let serial = self.device(req, &chain)?;
+        let device_from_default = !chain.iter().any(|c| c == "default")
+            && serial.as_ref().is_some_and(
+                |s| matches!(&s.origin, Origin::File { section, .. } if &**section == "default"),
+            );
         if roles.is_empty() && serial.is_none() {
             return Err(err_hint(
                 format!(
@@ -402,6 +406,7 @@ impl<'a> Resolver<'a> {
             profile: name.to_string(),
             source,
             serial,
+            device_from_default,
             roles,
             destination,
             source_destination,

@@ -435,3 +435,65 @@ fn install_lines_and_man_page_for_a_fresh_machine() {
         assert!(man.contains(text), "man page lacks {text:?}");
     }
 }
+
+/// Item 8: a device inherited from `[default]` by a profile that does not
+/// name it is said once in `-v` and by `list` (a note after the table; the
+/// JSON says `device_from_default`).
+#[test]
+fn device_from_default_is_said() {
+    let sts = FakeSts::start();
+    let env = TestEnv::new();
+    env.write_config("[default]\nmfa_serial = arn:aws:iam::123456789012:mfa/d\n\n[profile solo]\nregion = eu-north-1\n\n[profile test]\nsource_profile = testAccount\nmfa_serial = arn:aws:iam::123456789012:mfa/test\n");
+    env.write_credentials(&format!("{SEED_CREDENTIALS}[solo]\naws_access_key_id = {SEED_KEY_ID}\naws_secret_access_key = {SEED_SECRET}\n"));
+    let snap = env.snapshot();
+    env.cmd(&["list"])
+        .assert()
+        .success()
+        .stdout("PROFILE      SOURCE       KEYS  DEVICE                              STATE\nsolo         solo         file  arn:aws:iam::123456789012:mfa/d     none\ntest         testAccount  file  arn:aws:iam::123456789012:mfa/test  none\ntestAccount  testAccount  file  arn:aws:iam::123456789012:mfa/d     none\n")
+        .stderr("mfa-exec: the MFA device of 'solo', 'testAccount' comes from [default] (none of its own or along its source_profile chain)\n");
+    let out = env
+        .cmd(&["list", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let flags: Vec<(String, bool)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["profile"].as_str().unwrap().to_string(),
+                r["device_from_default"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            ("solo".into(), true),
+            ("test".into(), false),
+            ("testAccount".into(), true)
+        ]
+    );
+    env.assert_unchanged(&snap);
+    let out = env
+        .cmd_with_sts(&["-v", "solo", "-t", "123456", "--", "true"], &sts)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    let line = "mfa-exec: profile 'solo' has no MFA device of its own: using arn:aws:iam::123456789012:mfa/d from [default] (~/.aws/config:2 [default])\n";
+    assert_eq!(err.matches(line).count(), 1, "{err}");
+    let out = env
+        .cmd_with_sts(&["-v", "test", "-t", "654321", "--", "true"], &sts)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(!String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("from [default]"));
+}
