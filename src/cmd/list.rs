@@ -15,7 +15,7 @@ use crate::session::{read_session, Cached};
 use crate::ui::Ui;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::io::{IsTerminal, Write};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -31,6 +31,10 @@ pub struct Row {
     pub device_from_default: bool,
     pub section: String,
     pub state: &'static str,
+    /// When the profile's own session is not fresh but a run needs no code:
+    /// the section of the fresh GetSessionToken session of its source and
+    /// device that a run reuses (issue 25 item 9).
+    pub reuses: Option<String>,
     pub expires: Option<String>,
     pub remaining_seconds: Option<i64>,
 }
@@ -61,6 +65,33 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
     let doc = &app.files.credentials.doc;
     let mut out = Vec::new();
     let mut listed: FxHashSet<&str> = FxHashSet::default();
+    // Fresh GetSessionToken sessions by (source, device), the freshest of
+    // each: one pass over the file, not one per profile (`list` at 10,000
+    // profiles).
+    let mut fresh_sources: FxHashMap<(&str, Option<&str>), &str> = FxHashMap::default();
+    let mut freshest: FxHashMap<(&str, Option<&str>), i64> = FxHashMap::default();
+    for (section, _) in doc.header_iter() {
+        let Some(source) = doc.get(section, "x_mfa_exec_source") else {
+            continue;
+        };
+        if doc.get(section, "x_mfa_exec_role_arn").is_some() {
+            continue;
+        }
+        let Some(c) = read_session(doc, section) else {
+            continue;
+        };
+        if !c.session.fresh(now, min) {
+            continue;
+        }
+        let key = (source, doc.get(section, "x_mfa_exec_serial"));
+        let left = c.session.remaining(now);
+        if freshest.get(&key).is_none_or(|&l| left > l) {
+            freshest.insert(key, left);
+            fresh_sources.insert(key, section);
+        }
+    }
+    // (source, device) of every listed profile.
+    let mut sources: FxHashSet<(String, Option<String>)> = FxHashSet::default();
     let names = r.profile_names();
     // The same inputs as every other command (SPEC §8.2): MFA_EXEC_MFA_SERIAL,
     // the region and endpoint variables, read once. `--min-remaining` only
@@ -86,6 +117,20 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
             });
             let (st, exp, left) = state(cached.as_ref(), now, min);
             listed.insert(name);
+            // SPEC §2 "Reuse": a fresh session of the same source and device
+            // in any section serves this profile without a code.
+            let source_marker = plan.source_marker();
+            let reuses = if st == "valid" {
+                None
+            } else {
+                fresh_sources
+                    .get(&(
+                        source_marker.source.as_str(),
+                        source_marker.serial.as_deref(),
+                    ))
+                    .map(|s| s.to_string())
+            };
+            sources.insert((source_marker.source, source_marker.serial));
             let keys = match &plan.source.keys {
                 Keys::File(_) => "file".to_string(),
                 Keys::Keyring { .. } => plan.source.place(),
@@ -99,6 +144,7 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
                 device_from_default: plan.device_from_default,
                 section: plan.destination,
                 state: st,
+                reuses,
                 expires: exp,
                 remaining_seconds: left,
             });
@@ -113,6 +159,16 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
             continue;
         }
         if let Some(c) = read_session(doc, name) {
+            // A GetSessionToken session of a listed profile's source and
+            // device is that profile's to reuse (`reuses` above), not an
+            // orphan: after `keys move --to keyring` the session of
+            // `testAccount` moves from [testAccount-mfa] to [testAccount].
+            let owned = c.marker.as_ref().is_some_and(|m| {
+                m.role_arn.is_none() && sources.contains(&(m.source.clone(), m.serial.clone()))
+            });
+            if owned {
+                continue;
+            }
             shown_sections.insert(name);
             let (st, exp, left) = state(Some(&c), now, min);
             others.push(Row {
@@ -123,6 +179,7 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
                 device_from_default: false,
                 section: name.to_string(),
                 state: st,
+                reuses: None,
                 expires: exp,
                 remaining_seconds: left,
             });
@@ -174,9 +231,10 @@ pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
     let table: Vec<[std::borrow::Cow<'_, str>; 5]> = rows
         .iter()
         .map(|r| {
-            let st = match (r.state, r.remaining_seconds) {
-                ("valid", Some(s)) => format!("valid, {}", left_text(s)).into(),
-                (st, _) => st.into(),
+            let st = match (r.state, r.remaining_seconds, &r.reuses) {
+                ("valid", Some(s), _) => format!("valid, {}", left_text(s)).into(),
+                (st, _, Some(section)) => format!("{st}, reuses [{section}]").into(),
+                (st, _, None) => st.into(),
             };
             [
                 r.profile.as_str().into(),

@@ -497,3 +497,78 @@ fn device_from_default_is_said() {
         .unwrap()
         .contains("from [default]"));
 }
+
+/// Item 9: `list` shows that a run needs no code when a fresh session of the
+/// same source and device sits in another section ("none, reuses [test]"),
+/// and a session that is a listed profile's to reuse is not an orphan row.
+#[test]
+fn list_says_what_a_run_reuses() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let mut config = SEED_CONFIG.to_string();
+    config.push_str("\n[profile work3]\nsource_profile = testAccount\n");
+    env.write_config(&config);
+    env.cmd_with_sts(&["test", "-t", "123456", "--", "true"], &sts)
+        .assert()
+        .success();
+    let snap = env.snapshot();
+    let out = env.cmd(&["list"]).assert().success().get_output().clone();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let state = |p: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(p))
+            .unwrap_or_else(|| panic!("no {p} row in\n{text}"))
+            .split("  ")
+            .filter(|c| !c.is_empty())
+            .last()
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    assert!(state("test").starts_with("valid, "), "{text}");
+    assert_eq!(state("testAccount"), "none, reuses [test]", "{text}");
+    assert_eq!(state("work3"), "none, reuses [test]", "{text}");
+    assert_eq!(text.lines().count(), 4, "header and three rows:\n{text}");
+    let out = env
+        .cmd(&["list", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reuses: Vec<(&str, &str, Option<&str>)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["profile"].as_str().unwrap(),
+                r["state"].as_str().unwrap(),
+                r["reuses"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reuses,
+        [
+            ("test", "valid", None),
+            ("testAccount", "none", Some("test")),
+            ("work3", "none", Some("test"))
+        ]
+    );
+    env.assert_unchanged(&snap);
+
+    // After `keys move --to keyring` the session of testAccount goes to
+    // [testAccount]; the one left in [testAccount-mfa] is its to reuse, not
+    // an orphan row with KEYS '-'.
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "[profile testAccount]\nmfa_exec_keys = keyring\nmfa_serial = {SEED_SERIAL}\n"
+    ));
+    let exp = (chrono::Utc::now() + chrono::Duration::hours(6)).format("%Y-%m-%dT%H:%M:%SZ");
+    env.write_credentials(&format!("[testAccount-mfa]\naws_access_key_id = ASIAIOSFODNN7TESTTES\naws_secret_access_key = s\naws_session_token = t\nx_security_token_expires = {exp}\nx_mfa_exec_source = testAccount\nx_mfa_exec_serial = {SEED_SERIAL}\n"));
+    env.cmd(&["list"])
+        .assert()
+        .success()
+        .stdout(format!("PROFILE      SOURCE       KEYS                            DEVICE                              STATE\ntestAccount  testAccount  keyring (mfa-exec/testAccount)  {SEED_SERIAL}  none, reuses [testAccount-mfa]\n"));
+}
