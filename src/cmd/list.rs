@@ -65,31 +65,10 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
     let doc = &app.files.credentials.doc;
     let mut out = Vec::new();
     let mut listed: FxHashSet<&str> = FxHashSet::default();
-    // Fresh GetSessionToken sessions by (source, device), the freshest of
-    // each: one pass over the file, not one per profile (`list` at 10,000
-    // profiles).
-    let mut fresh_sources: FxHashMap<(&str, Option<&str>), &str> = FxHashMap::default();
-    let mut freshest: FxHashMap<(&str, Option<&str>), i64> = FxHashMap::default();
-    for (section, _) in doc.header_iter() {
-        let Some(source) = doc.get(section, "x_mfa_exec_source") else {
-            continue;
-        };
-        if doc.get(section, "x_mfa_exec_role_arn").is_some() {
-            continue;
-        }
-        let Some(c) = read_session(doc, section) else {
-            continue;
-        };
-        if !c.session.fresh(now, min) {
-            continue;
-        }
-        let key = (source, doc.get(section, "x_mfa_exec_serial"));
-        let left = c.session.remaining(now);
-        if freshest.get(&key).is_none_or(|&l| left > l) {
-            freshest.insert(key, left);
-            fresh_sources.insert(key, section);
-        }
-    }
+    // Fresh GetSessionToken sessions by (source, device): found in one pass
+    // over the file the first time a row needs them (`list` at 10,000
+    // profiles), not once per profile.
+    let mut fresh_sources: Option<FxHashMap<(&str, Option<&str>), &str>> = None;
     // (source, device) of every listed profile.
     let mut sources: FxHashSet<(String, Option<String>)> = FxHashSet::default();
     let names = r.profile_names();
@@ -124,6 +103,7 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
                 None
             } else {
                 fresh_sources
+                    .get_or_insert_with(|| fresh_gst_sessions(doc, now, min))
                     .get(&(
                         source_marker.source.as_str(),
                         source_marker.serial.as_deref(),
@@ -189,6 +169,41 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
     out.append(&mut others);
     out.sort_by(|a, b| a.profile.cmp(&b.profile));
     out
+}
+
+/// The freshest GetSessionToken session (marker without a role) of each
+/// (source, device), by section name.
+fn fresh_gst_sessions(
+    doc: &crate::ini::Document,
+    now: DateTime<Utc>,
+    min: u64,
+) -> FxHashMap<(&str, Option<&str>), &str> {
+    let mut best: FxHashMap<(&str, Option<&str>), (&str, i64)> = FxHashMap::default();
+    for (section, _) in doc.header_iter() {
+        // One pass over the section's keys for the marker.
+        let (mut source, mut serial, mut role) = (None, None, false);
+        for (_, k, v) in doc.key_lines(section) {
+            if k.eq_ignore_ascii_case("x_mfa_exec_source") {
+                source = Some(v);
+            } else if k.eq_ignore_ascii_case("x_mfa_exec_serial") {
+                serial = Some(v);
+            } else if k.eq_ignore_ascii_case("x_mfa_exec_role_arn") {
+                role = true;
+            }
+        }
+        let Some(source) = source.filter(|_| !role) else {
+            continue;
+        };
+        let Some(c) = read_session(doc, section).filter(|c| c.session.fresh(now, min)) else {
+            continue;
+        };
+        let left = c.session.remaining(now);
+        let slot = best.entry((source, serial)).or_insert((section, left));
+        if left > slot.1 {
+            *slot = (section, left);
+        }
+    }
+    best.into_iter().map(|(k, (s, _))| (k, s)).collect()
 }
 
 /// Characters in a cell (its length when ASCII, the usual case).
