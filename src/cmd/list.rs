@@ -65,12 +65,24 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
     let doc = &app.files.credentials.doc;
     let mut out = Vec::new();
     let mut listed: FxHashSet<&str> = FxHashSet::default();
-    // Fresh GetSessionToken sessions by (source, device): found in one pass
-    // over the file the first time a row needs them (`list` at 10,000
-    // profiles), not once per profile.
-    let mut fresh_sources: Option<FxHashMap<(&str, Option<&str>), &str>> = None;
-    // (source, device) of every listed profile.
-    let mut sources: FxHashSet<(String, Option<String>)> = FxHashSet::default();
+    // Fresh GetSessionToken sessions by (source, device), the freshest of
+    // each (section, seconds left), noted from the sessions both loops below
+    // read anyway: no pass of its own (`list` at 10,000 profiles).
+    type Key = (String, Option<String>);
+    let mut fresh: FxHashMap<Key, (String, i64)> = FxHashMap::default();
+    let mut note = |c: &Cached| {
+        let Some(m) = c.marker.as_ref().filter(|m| m.role_arn.is_none()) else {
+            return;
+        };
+        if !c.session.fresh(now, min) {
+            return;
+        }
+        let left = c.session.remaining(now);
+        let key = (m.source.clone(), m.serial.clone());
+        if fresh.get(&key).is_none_or(|&(_, l)| left > l) {
+            fresh.insert(key, (c.section.clone(), left));
+        }
+    };
     let names = r.profile_names();
     // The same inputs as every other command (SPEC §8.2): MFA_EXEC_MFA_SERIAL,
     // the region and endpoint variables, read once. `--min-remaining` only
@@ -86,7 +98,11 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
                 continue;
             }
             // The session counts only when its marker is this plan's.
-            let cached = read_session(doc, &plan.destination).filter(|c| {
+            let raw = read_session(doc, &plan.destination);
+            if let Some(c) = &raw {
+                note(c);
+            }
+            let cached = raw.filter(|c| {
                 c.marker.as_ref().is_some_and(|m| {
                     m.source == plan.source.profile
                         && m.serial.as_deref() == plan.serial()
@@ -96,21 +112,6 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
             });
             let (st, exp, left) = state(cached.as_ref(), now, min);
             listed.insert(name);
-            // SPEC §2 "Reuse": a fresh session of the same source and device
-            // in any section serves this profile without a code.
-            let source_marker = plan.source_marker();
-            let reuses = if st == "valid" {
-                None
-            } else {
-                fresh_sources
-                    .get_or_insert_with(|| fresh_gst_sessions(doc, now, min))
-                    .get(&(
-                        source_marker.source.as_str(),
-                        source_marker.serial.as_deref(),
-                    ))
-                    .map(|s| s.to_string())
-            };
-            sources.insert((source_marker.source, source_marker.serial));
             let keys = match &plan.source.keys {
                 Keys::File(_) => "file".to_string(),
                 Keys::Keyring { .. } => plan.source.place(),
@@ -124,7 +125,7 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
                 device_from_default: plan.device_from_default,
                 section: plan.destination,
                 state: st,
-                reuses,
+                reuses: None,
                 expires: exp,
                 remaining_seconds: left,
             });
@@ -133,18 +134,24 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
     // Sessions no listed profile owns; the sections shown so far are
     // borrowed from the rows (no copy per profile), the new rows wait aside.
     let mut shown_sections: FxHashSet<&str> = out.iter().map(|r| r.section.as_str()).collect();
+    // (source, device) of every listed row: its source marker.
+    let sources: FxHashSet<(&str, Option<&str>)> = out
+        .iter()
+        .map(|r| (r.source.as_deref().unwrap_or(""), r.device.as_deref()))
+        .collect();
     let mut others = Vec::new();
     for (name, _) in doc.header_iter() {
         if shown_sections.contains(name) || listed.contains(name) {
             continue;
         }
         if let Some(c) = read_session(doc, name) {
+            note(&c);
             // A GetSessionToken session of a listed profile's source and
             // device is that profile's to reuse (`reuses` above), not an
             // orphan: after `keys move --to keyring` the session of
             // `testAccount` moves from [testAccount-mfa] to [testAccount].
             let owned = c.marker.as_ref().is_some_and(|m| {
-                m.role_arn.is_none() && sources.contains(&(m.source.clone(), m.serial.clone()))
+                m.role_arn.is_none() && sources.contains(&(m.source.as_str(), m.serial.as_deref()))
             });
             if owned {
                 continue;
@@ -166,44 +173,22 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
         }
     }
     drop(shown_sections);
+    drop(sources);
+    // SPEC §2 "Reuse": a fresh session of the same source and device in any
+    // section serves a row whose own session is not fresh, without a code.
+    for row in out
+        .iter_mut()
+        .filter(|r| r.state != "valid" && !fresh.is_empty())
+    {
+        if let Some(source) = row.source.clone() {
+            row.reuses = fresh
+                .get(&(source, row.device.clone()))
+                .map(|(s, _)| s.clone());
+        }
+    }
     out.append(&mut others);
     out.sort_by(|a, b| a.profile.cmp(&b.profile));
     out
-}
-
-/// The freshest GetSessionToken session (marker without a role) of each
-/// (source, device), by section name.
-fn fresh_gst_sessions(
-    doc: &crate::ini::Document,
-    now: DateTime<Utc>,
-    min: u64,
-) -> FxHashMap<(&str, Option<&str>), &str> {
-    let mut best: FxHashMap<(&str, Option<&str>), (&str, i64)> = FxHashMap::default();
-    for (section, _) in doc.header_iter() {
-        // One pass over the section's keys for the marker.
-        let (mut source, mut serial, mut role) = (None, None, false);
-        for (_, k, v) in doc.key_lines(section) {
-            if k.eq_ignore_ascii_case("x_mfa_exec_source") {
-                source = Some(v);
-            } else if k.eq_ignore_ascii_case("x_mfa_exec_serial") {
-                serial = Some(v);
-            } else if k.eq_ignore_ascii_case("x_mfa_exec_role_arn") {
-                role = true;
-            }
-        }
-        let Some(source) = source.filter(|_| !role) else {
-            continue;
-        };
-        let Some(c) = read_session(doc, section).filter(|c| c.session.fresh(now, min)) else {
-            continue;
-        };
-        let left = c.session.remaining(now);
-        let slot = best.entry((source, serial)).or_insert((section, left));
-        if left > slot.1 {
-            *slot = (section, left);
-        }
-    }
-    best.into_iter().map(|(k, (s, _))| (k, s)).collect()
 }
 
 /// Characters in a cell (its length when ASCII, the usual case).
