@@ -100,7 +100,7 @@ fn login_role_after_test_needs_no_new_code() {
     assert_eq!(
         stderr,
         format!(
-            "mfa-exec: using STS at {} (from $AWS_ENDPOINT_URL_STS)\nmfa-exec: using the sign-in endpoint at {} (from --signin-url)\n",
+            "mfa-exec: using STS at {} (from $AWS_ENDPOINT_URL_STS)\nmfa-exec: the role session of 'prod' is in [prod-mfa] of ~/.aws/credentials: other tools use it as 'aws --profile prod-mfa' ('aws --profile prod' starts the AWS CLI's own MFA prompt)\nmfa-exec: using the sign-in endpoint at {} (from --signin-url)\n",
             sts.url(),
             signin.url()
         )

@@ -572,3 +572,48 @@ fn list_says_what_a_run_reuses() {
         .success()
         .stdout(format!("PROFILE      SOURCE       KEYS                            DEVICE                              STATE\ntestAccount  testAccount  keyring (mfa-exec/testAccount)  {SEED_SERIAL}  none, reuses [testAccount-mfa]\n"));
 }
+
+/// Item 13: the first role run says, once, which profile other tools use;
+/// the second run (cached) and a refresh into the existing section do not.
+#[test]
+fn first_role_run_names_the_profile_for_other_tools() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let mut config = SEED_CONFIG.to_string();
+    config.push_str("\n[profile prod]\nrole_arn = arn:aws:iam::210987654321:role/admin\nsource_profile = testAccount\n");
+    env.write_config(&config);
+    let note = "mfa-exec: the role session of 'prod' is in [prod-mfa] of ~/.aws/credentials: other tools use it as 'aws --profile prod-mfa' ('aws --profile prod' starts the AWS CLI's own MFA prompt)\n";
+    let run = |args: &[&str]| {
+        let out = env
+            .cmd_with_sts(args, &sts)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let first = run(&["prod", "-t", "123456", "--", "true"]);
+    assert_eq!(first.matches(note).count(), 1, "{first}");
+    let cached = run(&["prod", "--", "true"]);
+    assert!(!cached.contains("other tools"), "{cached}");
+    let forced = run(&["prod", "-f", "-t", "654321", "--", "true"]);
+    assert!(!forced.contains("other tools"), "{forced}");
+    assert!(env.read_credentials().contains("[prod-mfa]"));
+}
+
+/// Items 12 and 13: the README says why the seed layout works, the standard
+/// layout, what `user_arn` is for, and which profile other tools use.
+#[test]
+fn readme_explains_the_seed_layout_and_prod_mfa() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    for text in [
+        "the AWS CLI ignores a bare `[testAccount]` in the config file",
+        "The standard layout, which `mfa-exec configure test` writes, puts the device in the profile itself",
+        "`user_arn` is read only by `configure`",
+        "the role session is `aws --profile prod-mfa`: `aws --profile prod` starts the AWS CLI's own assume-role flow",
+    ] {
+        assert!(flat.contains(text), "README lacks: {text}");
+    }
+}
