@@ -617,3 +617,45 @@ fn readme_explains_the_seed_layout_and_prod_mfa() {
         assert!(flat.contains(text), "README lacks: {text}");
     }
 }
+
+/// Item 15: the demo says which mfa-exec it uses and takes `--bin` / `--build`;
+/// a wrong argument or binary is refused before anything is set up.
+#[test]
+fn demo_script_chooses_its_binary() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/demo.sh");
+    let env = TestEnv::new();
+    let out = env.other_cmd("bash", &[script, "--help"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        help.contains("scripts/demo.sh --bin PATH       # this mfa-exec binary"),
+        "{help}"
+    );
+    assert!(
+        help.contains("Which mfa-exec: --bin PATH, else the `mfa-exec` on PATH"),
+        "{help}"
+    );
+    let out = env
+        .other_cmd("bash", &[script, "--bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "demo: unknown argument '--bogus' (see --help)\n"
+    );
+    let missing = env.home().join("no-such-mfa-exec");
+    let out = env
+        .other_cmd("bash", &[script, "--bin", missing.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        format!(
+            "demo: {} is not an executable mfa-exec\n",
+            missing.display()
+        )
+    );
+    assert_eq!(env.aws_dir_entries(), Vec::<String>::new());
+}
