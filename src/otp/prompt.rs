@@ -117,7 +117,25 @@ pub(super) fn prompt(
         }
         answer
     };
+    // Not line by line while the prompt is up: console reads each key in raw
+    // mode, but a key typed between two reads (as the prompt appears) would
+    // meet the line discipline, which swallows Ctrl-D as end-of-file and
+    // echoes. Signals stay on: Ctrl-C is SIGINT, whose handler restores the
+    // terminal as it was.
+    let saved = unsafe { std::ptr::addr_of!(SAVED_TTY).read() };
+    if let Some((fd, t)) = saved {
+        let mut keys = t;
+        keys.c_lflag &= !(libc::ICANON | libc::ECHO);
+        keys.c_cc[libc::VMIN] = 1;
+        keys.c_cc[libc::VTIME] = 0;
+        // SAFETY: tcsetattr(3) on the terminal we opened.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &keys) };
+    }
     let result = ask(&tty, profile, serial, retry, &claim_unalarmed);
+    if let Some((fd, t)) = saved {
+        // SAFETY: as above; the settings read before the prompt.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &t) };
+    }
     unsafe {
         if let Some(previous_alarm) = alarm {
             libc::alarm(0);
