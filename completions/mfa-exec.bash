@@ -26,9 +26,27 @@ _clap_complete_mfa_exec() {
         compopt -o nospace
     fi
 }
+_mfa_exec_complete() {
+    local i
+    for (( i = 1; i < COMP_CWORD; i++ )); do
+        if [[ "${COMP_WORDS[i]}" == "--" ]]; then
+            compopt +o nospace 2> /dev/null
+            if declare -F _command_offset > /dev/null; then
+                _command_offset $((i + 1))
+            elif (( i + 1 == COMP_CWORD )); then
+                COMPREPLY=( $(compgen -c -- "${COMP_WORDS[COMP_CWORD]}") )
+            else
+                compopt -o filenames 2> /dev/null
+                COMPREPLY=( $(compgen -f -- "${COMP_WORDS[COMP_CWORD]}") )
+            fi
+            return 0
+        fi
+    done
+    _clap_complete_mfa_exec "$@"
+}
 if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then
-    complete -o nospace -o bashdefault -o nosort -F _clap_complete_mfa_exec mfa-exec
+    complete -o nospace -o bashdefault -o nosort -F _mfa_exec_complete mfa-exec
 else
-    complete -o nospace -o bashdefault -F _clap_complete_mfa_exec mfa-exec
+    complete -o nospace -o bashdefault -F _mfa_exec_complete mfa-exec
 fi
 

@@ -6,10 +6,29 @@
 #
 #   scripts/demo.sh                  # type any 6 digits when asked
 #   DEMO_CODE=123456 scripts/demo.sh # no terminal (CI): the code is passed with -t
+#   scripts/demo.sh --bin PATH       # this mfa-exec binary
+#   scripts/demo.sh --build          # a debug build of this checkout
 #
-# Needs python3 (for a venv with moto and the AWS CLI, made by scripts/venv.sh on
-# first use; MFA_EXEC_VENV overrides where) and cargo.
+# Which mfa-exec: --bin PATH, else the `mfa-exec` on PATH (an installed one),
+# else (or with --build) a debug build of this checkout (`cargo build`: minutes
+# the first time). Needs python3 for a venv with moto and the AWS CLI, made by
+# scripts/venv.sh on first use from PyPI (MFA_EXEC_VENV overrides where).
 set -euo pipefail
+
+bin=
+build=0
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --bin) bin=${2:?--bin needs a path}; shift 2 ;;
+        --bin=*) bin=${1#--bin=}; shift ;;
+        --build) build=1; shift ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "demo: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+if [[ -n "$bin" && "$bin" != /* ]]; then
+    bin=$PWD/$bin
+fi
 
 # MFA_EXEC_VENV as given, relative to the caller's directory.
 if [[ -n "${MFA_EXEC_VENV:-}" && "$MFA_EXEC_VENV" != /* ]]; then
@@ -28,13 +47,28 @@ export MFA_EXEC_VENV=$venv
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; }
 
-say "building mfa-exec and the Python venv (moto, awscli)"
-cargo build --quiet
-bin_dir="${CARGO_TARGET_DIR:-$root/target}/debug"
+if [[ -z "$bin" && $build == 0 ]]; then
+    bin=$(command -v mfa-exec || true)
+fi
+if [[ -n "$bin" ]]; then
+    if ! [[ -x "$bin" ]]; then
+        echo "demo: $bin is not an executable mfa-exec" >&2
+        exit 2
+    fi
+    say "using $bin ($("$bin" --version)); the Python venv (moto, awscli)"
+else
+    say "building mfa-exec (cargo build) and the Python venv (moto, awscli)"
+    cargo build --quiet
+    bin="${CARGO_TARGET_DIR:-$root/target}/debug/mfa-exec"
+fi
 bash "$root/scripts/venv.sh"
 py="$MFA_EXEC_VENV/bin/python"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mfa-exec-demo.XXXXXX")
+# The chosen binary as `mfa-exec`, first on PATH.
+bin_dir="$tmp/bin"
+mkdir -p "$bin_dir"
+ln -s "$bin" "$bin_dir/mfa-exec"
 moto_pid=
 cleanup() {
     if [[ -n "$moto_pid" ]]; then

@@ -72,3 +72,76 @@ pub fn exit_status(err: &anyhow::Error) -> (i32, Option<String>) {
     }
     (exit::FAILURE, None)
 }
+
+/// `hint` without the clause that names `command` (issue 25 item 3: a hint
+/// never repeats the command that just failed). Clauses are what `, or `,
+/// `; ` and `, ` separate; `None` when nothing is left.
+pub fn hint_without(hint: &str, command: &str) -> Option<String> {
+    const SEPS: [&str; 3] = [", or ", "; ", ", "];
+    // `mfa-exec explain test` names neither `test2` nor `test-mfa`.
+    let name_char = |c: char| c.is_alphanumeric() || "-_.@+=,/:".contains(c);
+    let found = hint.match_indices(command).map(|(i, _)| i).find(|&i| {
+        !hint[i + command.len()..]
+            .chars()
+            .next()
+            .is_some_and(name_char)
+    });
+    let Some(at) = found else {
+        return Some(hint.to_string());
+    };
+    let start = SEPS.iter().filter_map(|s| hint[..at].rfind(s)).max();
+    let after = at + command.len();
+    let end = SEPS
+        .iter()
+        .filter_map(|s| hint[after..].find(s).map(|i| (after + i, s.len())))
+        .min_by_key(|&(i, _)| i);
+    let kept = match (start, end) {
+        (Some(s), Some((e, _))) => format!("{}{}", &hint[..s], &hint[e..]),
+        (Some(s), None) => hint[..s].to_string(),
+        (None, Some((e, len))) => hint[e + len..].to_string(),
+        (None, None) => String::new(),
+    };
+    let kept = kept.trim();
+    (!kept.is_empty()).then(|| kept.to_string())
+}
+
+/// `err` with [`hint_without`] applied to its hint.
+pub fn without_hint_naming(mut err: anyhow::Error, command: &str) -> anyhow::Error {
+    if let Some(f) = err.downcast_mut::<Fail>() {
+        f.hint = f.hint.as_deref().and_then(|h| hint_without(h, command));
+    }
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hint_without;
+
+    #[test]
+    fn hints_drop_the_failing_command() {
+        let c = "mfa-exec explain sso-dev";
+        assert_eq!(
+            hint_without(
+                "run 'mfa-exec configure sso-dev', or 'mfa-exec explain sso-dev'",
+                c
+            )
+            .as_deref(),
+            Some("run 'mfa-exec configure sso-dev'")
+        );
+        assert_eq!(hint_without("run 'mfa-exec explain sso-dev'", c), None);
+        assert_eq!(
+            hint_without("or pass --mfa-serial; run 'mfa-exec explain sso-dev'", c).as_deref(),
+            Some("or pass --mfa-serial")
+        );
+        assert_eq!(
+            hint_without("check DBUS_SESSION_BUS_ADDRESS, or keep the keys in the file: mfa-exec keys move t --to file", "mfa-exec keys move t --to file").as_deref(),
+            Some("check DBUS_SESSION_BUS_ADDRESS")
+        );
+        assert_eq!(
+            hint_without("see 'mfa-exec list'", c).as_deref(),
+            Some("see 'mfa-exec list'")
+        );
+        let other = "run 'mfa-exec explain sso-dev2'";
+        assert_eq!(hint_without(other, c).as_deref(), Some(other));
+    }
+}

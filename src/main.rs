@@ -180,8 +180,8 @@ fn output_failed(e: &std::io::Error) -> i32 {
     exit::FAILURE
 }
 
-/// clap's errors as one `mfa-exec: error:` line (plus clap's tip as a hint), exit
-/// 125; `--help` and `--version` print as usual and exit 0, or 125 when the
+/// clap's errors in mfa-exec's style (`cli::usage`: the whole message, its
+/// usage line, clap's tip or the subcommand's `--help` as the hint), exit 125; `--help` and `--version` print as usual and exit 0, or 125 when the
 /// output cannot be written.
 fn usage_error(e: clap::Error) -> i32 {
     use clap::error::ErrorKind;
@@ -202,16 +202,9 @@ fn usage_error(e: clap::Error) -> i32 {
         _ => {}
     }
     let text = e.render().to_string();
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let first = lines.next().unwrap_or("invalid arguments");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    eline!("mfa-exec: error: {first}");
-    let tip = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("tip: ").map(str::to_string));
-    match tip {
-        Some(t) => eline!("hint: {t}"),
-        None => eline!("hint: see 'mfa-exec --help'"),
+    let path = mfa_exec::cli::usage::subcommand_path(std::env::args_os());
+    for line in mfa_exec::cli::usage::usage_lines(&text, &path) {
+        eline!("{line}");
     }
     exit::FAILURE
 }

@@ -27,6 +27,7 @@ use std::ffi::OsString;
 
 mod args;
 mod subcommands;
+pub mod usage;
 
 pub use args::{ProfileArg, ResolveArgs, RunArgs, SessionArgs};
 pub use subcommands::{
@@ -328,7 +329,10 @@ pub enum Command {
     List(ListArgs),
 
     /// Remove sessions written by mfa-exec (never long-term keys)
-    #[command(after_help = "Examples:\n  mfa-exec clear test\n  mfa-exec clear --all")]
+    #[command(
+        override_usage = "mfa-exec clear [OPTIONS] <PROFILE>...\n       mfa-exec clear [OPTIONS] --all",
+        after_help = "Examples:\n  mfa-exec clear test\n  mfa-exec clear --all"
+    )]
     Clear(ClearArgs),
 
     /// Print the session as variables for eval
@@ -345,9 +349,7 @@ pub enum Command {
     CredentialProcess(CredentialProcessArgs),
 
     /// Print a shell completion script
-    #[command(
-        after_help = "Example:\n  mfa-exec completions bash > ~/.local/share/bash-completion/completions/mfa-exec"
-    )]
+    #[command(after_help = COMPLETIONS_AFTER_HELP)]
     Completions(CompletionsArgs),
 
     /// Set up a profile interactively (secrets only from the terminal or stdin)
@@ -369,6 +371,20 @@ pub enum Command {
     )]
     Keys(KeysArgs),
 }
+
+const COMPLETIONS_AFTER_HELP: &str = "\
+Install (the directories may not exist yet on a fresh machine):
+  bash, with the bash-completion package:
+    mkdir -p ~/.local/share/bash-completion/completions
+    mfa-exec completions bash > ~/.local/share/bash-completion/completions/mfa-exec
+  bash without it: add to ~/.bashrc
+    source <(mfa-exec completions bash)
+  zsh:
+    mkdir -p ~/.zfunc && mfa-exec completions zsh > ~/.zfunc/_mfa-exec
+    and in ~/.zshrc: fpath=(~/.zfunc $fpath); autoload -U compinit && compinit
+  fish:
+    mkdir -p ~/.config/fish/completions
+    mfa-exec completions fish > ~/.config/fish/completions/mfa-exec.fish";
 
 const LOGIN_AFTER_HELP: &str = "\
 A role profile signs in with its role session (cached, or refreshed as the main form

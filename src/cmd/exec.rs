@@ -19,6 +19,11 @@ use std::ffi::OsString;
 pub fn run(env: Env, ui: Ui, a: &RunArgs) -> Result<i32> {
     let name = a.profile.name()?.to_string();
     let session = &a.session;
+    // Before the pass-through and the cache: a malformed code fails every run.
+    crate::otp::check_given(
+        session.token_code.as_deref(),
+        env.get("MFA_EXEC_TOKEN_CODE"),
+    )?;
     let command = child::command_or_shell(&env, &a.command);
     // A serve never passes the inherited static keys through.
     let serving = a.server

@@ -306,7 +306,13 @@ pub fn run(env: Env, ui: Ui, a: &ExplainArgs) -> Result<i32> {
                 };
                 f.push(fact("credentials section", "", Some(&o)));
             }
-            (f, Some(e.clone()))
+            // A hint never repeats the command that just failed.
+            let mut e = e.clone();
+            e.hint = e
+                .hint
+                .as_deref()
+                .and_then(|h| crate::error::hint_without(h, &format!("mfa-exec explain {name}")));
+            (f, Some(e))
         }
     };
     let warns = warnings(&app, idx, resolved.as_ref().ok(), &name);

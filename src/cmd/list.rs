@@ -15,7 +15,7 @@ use crate::session::{read_session, Cached};
 use crate::ui::Ui;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::io::{IsTerminal, Write};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -26,8 +26,15 @@ pub struct Row {
     /// `keyring (mfa-exec/S)` (`null` for a session another tool wrote).
     pub keys: Option<String>,
     pub device: Option<String>,
+    /// The device came from `[default]`, not from the profile or its source
+    /// chain (issue 25 item 8).
+    pub device_from_default: bool,
     pub section: String,
     pub state: &'static str,
+    /// When the profile's own session is not fresh but a run needs no code:
+    /// the section of the fresh GetSessionToken session of its source and
+    /// device that a run reuses (issue 25 item 9).
+    pub reuses: Option<String>,
     pub expires: Option<String>,
     pub remaining_seconds: Option<i64>,
 }
@@ -58,6 +65,24 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
     let doc = &app.files.credentials.doc;
     let mut out = Vec::new();
     let mut listed: FxHashSet<&str> = FxHashSet::default();
+    // Fresh GetSessionToken sessions by (source, device), the freshest of
+    // each (section, seconds left), noted from the sessions both loops below
+    // read anyway: no pass of its own (`list` at 10,000 profiles).
+    type Key = (String, Option<String>);
+    let mut fresh: FxHashMap<Key, (String, i64)> = FxHashMap::default();
+    let mut note = |c: &Cached| {
+        let Some(m) = c.marker.as_ref().filter(|m| m.role_arn.is_none()) else {
+            return;
+        };
+        if !c.session.fresh(now, min) {
+            return;
+        }
+        let left = c.session.remaining(now);
+        let key = (m.source.clone(), m.serial.clone());
+        if fresh.get(&key).is_none_or(|&(_, l)| left > l) {
+            fresh.insert(key, (c.section.clone(), left));
+        }
+    };
     let names = r.profile_names();
     // The same inputs as every other command (SPEC §8.2): MFA_EXEC_MFA_SERIAL,
     // the region and endpoint variables, read once. `--min-remaining` only
@@ -73,7 +98,11 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
                 continue;
             }
             // The session counts only when its marker is this plan's.
-            let cached = read_session(doc, &plan.destination).filter(|c| {
+            let raw = read_session(doc, &plan.destination);
+            if let Some(c) = &raw {
+                note(c);
+            }
+            let cached = raw.filter(|c| {
                 c.marker.as_ref().is_some_and(|m| {
                     m.source == plan.source.profile
                         && m.serial.as_deref() == plan.serial()
@@ -93,8 +122,10 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
                 source: Some(plan.source.profile),
                 keys: Some(keys),
                 device: plan.serial.map(|f| f.value),
+                device_from_default: plan.device_from_default,
                 section: plan.destination,
                 state: st,
+                reuses: None,
                 expires: exp,
                 remaining_seconds: left,
             });
@@ -103,12 +134,28 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
     // Sessions no listed profile owns; the sections shown so far are
     // borrowed from the rows (no copy per profile), the new rows wait aside.
     let mut shown_sections: FxHashSet<&str> = out.iter().map(|r| r.section.as_str()).collect();
+    // (source, device) of every listed row: its source marker.
+    let sources: FxHashSet<(&str, Option<&str>)> = out
+        .iter()
+        .map(|r| (r.source.as_deref().unwrap_or(""), r.device.as_deref()))
+        .collect();
     let mut others = Vec::new();
     for (name, _) in doc.header_iter() {
         if shown_sections.contains(name) || listed.contains(name) {
             continue;
         }
         if let Some(c) = read_session(doc, name) {
+            note(&c);
+            // A GetSessionToken session of a listed profile's source and
+            // device is that profile's to reuse (`reuses` above), not an
+            // orphan: after `keys move --to keyring` the session of
+            // `testAccount` moves from [testAccount-mfa] to [testAccount].
+            let owned = c.marker.as_ref().is_some_and(|m| {
+                m.role_arn.is_none() && sources.contains(&(m.source.as_str(), m.serial.as_deref()))
+            });
+            if owned {
+                continue;
+            }
             shown_sections.insert(name);
             let (st, exp, left) = state(Some(&c), now, min);
             others.push(Row {
@@ -116,14 +163,29 @@ pub fn rows(app: &App, now: DateTime<Utc>, min: u64) -> Vec<Row> {
                 source: c.marker.as_ref().map(|m| m.source.clone()),
                 keys: None,
                 device: c.marker.as_ref().and_then(|m| m.serial.clone()),
+                device_from_default: false,
                 section: name.to_string(),
                 state: st,
+                reuses: None,
                 expires: exp,
                 remaining_seconds: left,
             });
         }
     }
     drop(shown_sections);
+    drop(sources);
+    // SPEC §2 "Reuse": a fresh session of the same source and device in any
+    // section serves a row whose own session is not fresh, without a code.
+    for row in out
+        .iter_mut()
+        .filter(|r| r.state != "valid" && !fresh.is_empty())
+    {
+        if let Some(source) = row.source.clone() {
+            row.reuses = fresh
+                .get(&(source, row.device.clone()))
+                .map(|(s, _)| s.clone());
+        }
+    }
     out.append(&mut others);
     out.sort_by(|a, b| a.profile.cmp(&b.profile));
     out
@@ -169,9 +231,10 @@ pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
     let table: Vec<[std::borrow::Cow<'_, str>; 5]> = rows
         .iter()
         .map(|r| {
-            let st = match (r.state, r.remaining_seconds) {
-                ("valid", Some(s)) => format!("valid, {}", left_text(s)).into(),
-                (st, _) => st.into(),
+            let st = match (r.state, r.remaining_seconds, &r.reuses) {
+                ("valid", Some(s), _) => format!("valid, {}", left_text(s)).into(),
+                (st, _, Some(section)) => format!("{st}, reuses [{section}]").into(),
+                (st, _, None) => st.into(),
             };
             [
                 r.profile.as_str().into(),
@@ -231,5 +294,21 @@ pub fn run(env: Env, ui: Ui, a: &ListArgs) -> Result<i32> {
         out.write_all(line.as_bytes())?;
     }
     out.flush()?;
+    // Said once, after the table (on stderr: the table stays a table).
+    let inherited: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.device_from_default)
+        .map(|r| r.profile.as_str())
+        .collect();
+    if !inherited.is_empty() {
+        app.ui.note(&format!(
+            "the MFA device of {} comes from [default] (none of its own or along its source_profile chain)",
+            inherited
+                .iter()
+                .map(|p| format!("'{p}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     Ok(0)
 }

@@ -133,7 +133,17 @@ pub fn run(env: Env, ui: Ui, a: &LoginArgs) -> Result<i32> {
     };
     let token = https
         .signin_token(&endpoint, &session, duration)
-        .map_err(|e| describe(&e, &endpoint, &name, what, proxy.as_ref()))?;
+        .map_err(|e| {
+            let asked = Asked {
+                endpoint: &endpoint,
+                overridden,
+                default: Partition::of_region(&region).federation_endpoint(),
+                profile: &name,
+                what,
+                role: plan.is_role(),
+            };
+            describe(&e, &asked, proxy.as_ref())
+        })?;
     let url = signin::login_url(&endpoint, &destination, &token);
     match opener {
         None => {
@@ -231,23 +241,60 @@ fn federation_session(app: &App, plan: &Plan, sts: &AwsSts) -> Result<Session> {
     }
 }
 
-/// SPEC §7: a sign-in failure as one line and a hint.
-fn describe(
-    e: &SigninError,
-    endpoint: &str,
-    profile: &str,
-    what: &str,
-    proxy: Option<&crate::sts::Proxy>,
-) -> Fail {
+/// What a sign-in request was: where it went, for which session.
+struct Asked<'a> {
+    endpoint: &'a str,
+    /// `--signin-url` or `MFA_EXEC_SIGNIN_URL` when one set the endpoint.
+    overridden: Option<&'static str>,
+    /// The partition's own endpoint.
+    default: &'static str,
+    profile: &'a str,
+    what: &'a str,
+    role: bool,
+}
+
+/// SPEC §7: a sign-in failure as one line and a hint. Only hints that apply
+/// (issue 25 item 4): `--force` only for a role session (the one that can be
+/// cached and revoked); a 404 or 405 says the URL is not a federation
+/// endpoint, with the default when an override set it.
+fn describe(e: &SigninError, asked: &Asked, proxy: Option<&crate::sts::Proxy>) -> Fail {
+    let Asked {
+        endpoint,
+        profile,
+        what,
+        ..
+    } = *asked;
     let at = format!("the AWS sign-in endpoint at {endpoint}");
+    let check_override = asked
+        .overridden
+        .map(|origin| format!("check {origin}: the default is {}", asked.default));
+    if let SigninError::Status(s @ (404 | 405)) = e {
+        let reason = if *s == 404 {
+            "not found"
+        } else {
+            "method not allowed"
+        };
+        let f = fail(format!(
+            "{at} answered HTTP {s} ({reason}): it is not a federation endpoint (getSigninToken); nothing was signed in"
+        ));
+        return match check_override {
+            Some(h) => f.hint(h),
+            None => f.hint("try again in a minute"),
+        };
+    }
     let network = "check the network and the proxy variables (HTTPS_PROXY, NO_PROXY), or the endpoint (--signin-url, MFA_EXEC_SIGNIN_URL)";
     match e {
-        SigninError::Status(s) if (400..500).contains(s) => fail(format!(
-            "{at} refused the {what} of '{profile}' (HTTP {s})"
-        ))
-        .hint(format!(
-            "it takes role and GetFederationToken sessions only; a revoked role session is replaced with 'mfa-exec login {profile} --force'"
-        )),
+        SigninError::Status(s) if (400..500).contains(s) => {
+            let f = fail(format!("{at} refused the {what} of '{profile}' (HTTP {s})"));
+            match (asked.role, check_override) {
+                (true, _) => f.hint(format!(
+                    "it takes role and GetFederationToken sessions only; a revoked role session is replaced with 'mfa-exec login {profile} --force'"
+                )),
+                // The session was made just now: a refusal is the endpoint's.
+                (false, Some(h)) => f.hint(h),
+                (false, None) => f,
+            }
+        }
         SigninError::Status(s) => {
             fail(format!("{at} failed (HTTP {s})")).hint("try again in a minute")
         }

@@ -133,6 +133,12 @@ impl App {
         for w in &plan.warnings {
             self.ui.warn(w);
         }
+        if let (true, Some(s)) = (plan.device_from_default, &plan.serial) {
+            self.ui.info(&format!(
+                "profile '{profile}' has no MFA device of its own: using {} from [default] ({})",
+                s.value, s.origin
+            ));
+        }
         Ok(plan)
     }
 
@@ -206,6 +212,8 @@ impl App {
         s: &SessionArgs,
         default_timeout: Duration,
     ) -> Result<Session> {
+        // A malformed code is refused on every run, cached or not.
+        crate::otp::check_given(s.token_code.as_deref(), self.env.get("MFA_EXEC_TOKEN_CODE"))?;
         // `flow::obtain` answers from the cache first; nothing below starts
         // tokio or the SDK until it needs STS.
         let now = chrono::Utc::now;

@@ -72,8 +72,32 @@ pub fn cached(plan: &Plan, doc: &crate::ini::Document, now: DateTime<Utc>) -> Op
         .then_some(c.session)
 }
 
-/// A fresh session for the plan: cached, or refreshed under the lock.
+/// A fresh session for the plan: cached, or refreshed under the lock. The
+/// first time a role session is written (its section was absent), say which
+/// profile other tools use (issue 25 item 13): `aws --profile prod` would
+/// start the AWS CLI's own assume-role flow and MFA prompt.
 pub fn obtain(
+    plan: &Plan,
+    doc: &crate::ini::Document,
+    opts: &Options,
+    deps: &Deps,
+) -> Result<Session> {
+    // Not under credential-process: its caller is the other tool.
+    let first = plan.is_role() && deps.deadline.is_none() && !doc.has_section(&plan.destination);
+    let session = obtain_session(plan, doc, opts, deps)?;
+    if first {
+        deps.ui.note(&format!(
+            "the role session of '{}' is in [{dest}] of {}: other tools use it as 'aws --profile {dest}' ('aws --profile {}' starts the AWS CLI's own MFA prompt)",
+            plan.profile,
+            deps.store.shown,
+            plan.profile,
+            dest = plan.destination,
+        ));
+    }
+    Ok(session)
+}
+
+fn obtain_session(
     plan: &Plan,
     doc: &crate::ini::Document,
     opts: &Options,

@@ -29,10 +29,42 @@ pub const TRIES: usize = 3;
 /// Default `mfa_process` timeout.
 pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Exactly six ASCII digits after trimming, kept as a string (`012345`).
+/// Exactly six ASCII digits after trimming, kept as a string (`012345`); the
+/// spaced form authenticator apps display (`123 456`, one space in the middle)
+/// is the same code.
 pub fn normalize(code: &str) -> Option<String> {
     let c = code.trim();
-    (c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit())).then(|| c.to_string())
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if c.len() == 6 && digits(c) {
+        return Some(c.to_string());
+    }
+    match c.split_once(' ') {
+        Some((a, b)) if a.len() == 3 && b.len() == 3 && digits(a) && digits(b) => {
+            Some(format!("{a}{b}"))
+        }
+        _ => None,
+    }
+}
+
+/// A code given on the command line or in `MFA_EXEC_TOKEN_CODE` is checked
+/// for shape on every run, before the cache is looked at (issue 25 item 5):
+/// `mfa-exec test -t 12345 -- true` fails even while a session is cached, so a
+/// typo is seen the first time, not on the next refresh.
+pub fn check_given(flag: Option<&str>, env: Option<&str>) -> Result<()> {
+    let (value, what) = match (flag, env) {
+        (Some(f), _) => (f, "--token-code"),
+        (None, Some(e)) => (e, "MFA_EXEC_TOKEN_CODE"),
+        (None, None) => return Ok(()),
+    };
+    match normalize(value) {
+        Some(_) => Ok(()),
+        None => Err(malformed(what).into()),
+    }
+}
+
+fn malformed(what: &str) -> crate::error::Fail {
+    fail(format!("the MFA code from {what} is not 6 digits"))
+        .hint("a code is exactly 6 digits, such as 012345")
 }
 
 /// The code in `mfa_process` output: all of it when it is 6 digits, else its last
@@ -103,10 +135,7 @@ impl CodeSource {
     /// awaited (a countdown on the terminal) and the process run again, all
     /// within its timeout; a code from the flag or the variable is refused.
     pub fn get(&self, retry: bool, claim: &dyn Fn(&str) -> Claim, ui: &Ui) -> Result<String> {
-        let bad = |what: &str| {
-            fail(format!("the MFA code from {what} is not 6 digits"))
-                .hint("a code is exactly 6 digits, such as 012345")
-        };
+        let bad = malformed;
         let given = |value: &Option<String>, what: &str| -> Result<String> {
             let code = normalize(value.as_deref().unwrap_or("")).ok_or_else(|| bad(what))?;
             match claim(&code) {
@@ -152,6 +181,10 @@ mod tests {
         assert_eq!(normalize("12345"), None);
         assert_eq!(normalize("1234567"), None);
         assert_eq!(normalize("12a456"), None);
+        assert_eq!(normalize(" 123 456 ").as_deref(), Some("123456"));
+        assert_eq!(normalize("123  456"), None);
+        assert_eq!(normalize("12 3456"), None);
+        assert_eq!(normalize("123\t456"), None);
         assert_eq!(normalize("١٢٣٤٥٦"), None); // Arabic-Indic digits
         assert_eq!(normalize("１２３４５６"), None); // full-width digits
     }

@@ -20,15 +20,41 @@ use std::time::Instant;
 static mut SAVED_TTY: Option<(i32, libc::termios)> = None;
 
 extern "C" fn on_sigint(_: libc::c_int) {
-    // Async-signal-safe only: restore the terminal, end the line, exit 130.
+    // Async-signal-safe only: restore the terminal, end the line, say why on
+    // stderr when the run's caller reads it (credential-process), exit 130.
     unsafe {
         let saved = std::ptr::addr_of!(SAVED_TTY).read();
         if let Some((fd, t)) = saved {
             libc::tcsetattr(fd, libc::TCSANOW, &t);
             libc::write(fd, b"\n".as_ptr().cast(), 1);
         }
+        let text = INTERRUPT_TEXT.load(Ordering::SeqCst);
+        if !text.is_null() {
+            libc::write(2, text.cast(), INTERRUPT_LEN.load(Ordering::SeqCst));
+        }
         libc::_exit(exit::INTERRUPTED);
     }
+}
+
+/// The line Ctrl-C (or Ctrl-D) at the prompt writes on stderr under
+/// credential-process, made before the handler is installed (a handler may not
+/// allocate). The AWS CLI and the SDKs show a failed `credential_process`'s
+/// stderr as the reason; without it they show an empty one. In the main flow
+/// stderr is the terminal the person just pressed Ctrl-C on: nothing is said,
+/// as for any program.
+static INTERRUPT_TEXT: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
+static INTERRUPT_LEN: AtomicUsize = AtomicUsize::new(0);
+
+fn set_interrupt_text(profile: &str) {
+    let text: &'static mut [u8] = Box::leak(
+        format!(
+            "mfa-exec: error: the MFA code prompt for profile '{profile}' was interrupted; nothing was sent\n"
+        )
+        .into_bytes()
+        .into_boxed_slice(),
+    );
+    INTERRUPT_LEN.store(text.len(), Ordering::SeqCst);
+    INTERRUPT_TEXT.store(text.as_mut_ptr(), Ordering::SeqCst);
 }
 
 fn no_terminal(profile: &str) -> Fail {
@@ -68,6 +94,10 @@ pub(super) fn prompt(
             std::ptr::addr_of_mut!(SAVED_TTY).write(Some((fd, t.assume_init())));
         }
     }
+    // The run's budget is credential-process's: its caller shows our stderr.
+    if deadline.is_some() && INTERRUPT_TEXT.load(Ordering::SeqCst).is_null() {
+        set_interrupt_text(profile);
+    }
     let previous =
         unsafe { libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t) };
     // The run's budget (credential-process) bounds the prompt too: at the
@@ -87,7 +117,25 @@ pub(super) fn prompt(
         }
         answer
     };
+    // Not line by line while the prompt is up: console reads each key in raw
+    // mode, but a key typed between two reads (as the prompt appears) would
+    // meet the line discipline, which swallows Ctrl-D as end-of-file and
+    // echoes. Signals stay on: Ctrl-C is SIGINT, whose handler restores the
+    // terminal as it was.
+    let saved = unsafe { std::ptr::addr_of!(SAVED_TTY).read() };
+    if let Some((fd, t)) = saved {
+        let mut keys = t;
+        keys.c_lflag &= !(libc::ICANON | libc::ECHO);
+        keys.c_cc[libc::VMIN] = 1;
+        keys.c_cc[libc::VTIME] = 0;
+        // SAFETY: tcsetattr(3) on the terminal we opened.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &keys) };
+    }
     let result = ask(&tty, profile, serial, retry, &claim_unalarmed);
+    if let Some((fd, t)) = saved {
+        // SAFETY: as above; the settings read before the prompt.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &t) };
+    }
     unsafe {
         if let Some(previous_alarm) = alarm {
             libc::alarm(0);
@@ -170,15 +218,15 @@ fn ask(
         );
     }
     let mut reused = false;
-    for _ in 0..TRIES {
-        let input: String = dialoguer::Input::new()
-            .with_prompt(format!("MFA code for {profile} ({serial})"))
-            .allow_empty(true)
-            .interact_text_on(&term)
+    for attempt in 1..=TRIES {
+        let input = read_line(&term, &format!("MFA code for {profile} ({serial}): "))
             .map_err(|e| anyhow!("cannot read the MFA code from the terminal: {e}"))?;
         let Some(code) = normalize(&input) else {
             reused = false;
-            let _ = writeln!(w, "mfa-exec: a code is exactly 6 digits; try again");
+            // After the last try the error says it all: no "try again".
+            if attempt < TRIES {
+                let _ = writeln!(w, "mfa-exec: a code is exactly 6 digits; try again");
+            }
             continue;
         };
         match claim(&code) {
@@ -200,4 +248,38 @@ fn ask(
         "no 6-digit MFA code after {TRIES} tries; nothing was sent"
     ))
     .into())
+}
+
+/// One line typed on the terminal, echoed as typed (Backspace erases). Enter
+/// ends it; Ctrl-D ends the prompt as Ctrl-C does (a shell's prompt ends on
+/// it, and dialoguer ignores it); Ctrl-C raises SIGINT (console reads in raw
+/// mode and raises it), which the handler turns into exit 130.
+fn read_line(term: &console::Term, prompt: &str) -> std::io::Result<String> {
+    use console::Key;
+    term.write_str(prompt)?;
+    term.flush()?;
+    let mut chars: Vec<char> = Vec::new();
+    loop {
+        match term.read_key()? {
+            Key::Enter => {
+                term.write_line("")?;
+                return Ok(chars.into_iter().collect());
+            }
+            Key::Backspace if chars.pop().is_some() => {
+                term.write_str("\x08 \x08")?;
+                term.flush()?;
+            }
+            Key::Char('\u{4}') => {
+                // SAFETY: raise(3) runs the SIGINT handler installed for the prompt.
+                unsafe { libc::raise(libc::SIGINT) };
+            }
+            Key::Char(c) if !c.is_control() => {
+                chars.push(c);
+                let mut buf = [0u8; 4];
+                term.write_str(c.encode_utf8(&mut buf))?;
+                term.flush()?;
+            }
+            _ => {}
+        }
+    }
 }

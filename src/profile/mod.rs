@@ -25,6 +25,8 @@
 //!   [`Resolver::resolve`], which lowers a [`Request`] into a [`Plan`] (role
 //!   hops, regions, endpoint, the bare-section warning).
 //! - `source`: where the long-term keys are (SPEC §2 order, the keyring).
+//! - `foreign`: profiles another mechanism signs in (SSO, `aws login`,
+//!   `credential_process`), named when they have no keys.
 //! - `device`: the MFA device.
 //! - `destination`: which credentials section a session is written to, and
 //!   whether mfa-exec may write there.
@@ -36,6 +38,7 @@
 mod destination;
 mod device;
 mod durations;
+mod foreign;
 mod index;
 mod plan;
 mod resolve;
@@ -43,6 +46,7 @@ mod source;
 mod validate;
 
 pub use durations::min_remaining;
+pub use foreign::{calls_mfa_exec, Foreign};
 pub use index::{config_section_profile, ConfigIndex};
 pub use plan::{AwsFile, AwsFiles, Fact, KeySource, Keys, Origin, Plan, Request, RoleHop};
 pub use resolve::Resolver;

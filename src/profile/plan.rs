@@ -159,6 +159,9 @@ pub struct Plan {
     pub profile: String,
     pub source: KeySource,
     pub serial: Option<Fact<String>>,
+    /// The device came from `[default]`, which is not on P's source chain
+    /// (SPEC §2's last fallback): said in `-v` and by `list` (issue 25 item 8).
+    pub device_from_default: bool,
     /// Empty for a GetSessionToken profile; the hops of a role profile otherwise.
     pub roles: Vec<RoleHop>,
     /// Credentials section the final session is written to.

@@ -115,6 +115,11 @@ impl<'a> Resolver<'a> {
         );
         match best {
             Some((_, n)) => err_hint(message, format!("did you mean '{n}'?")),
+            // No AWS files (or no profile in them): `list` would show nothing.
+            None if self.profile_names().is_empty() => err_hint(
+                message,
+                format!("there are no profiles yet; set one up with 'mfa-exec configure {name}'"),
+            ),
             None => err_hint(message, "run 'mfa-exec list' to see the profiles"),
         }
     }
@@ -280,13 +285,17 @@ impl<'a> Resolver<'a> {
         }
 
         let serial = self.device(req, &chain)?;
+        let device_from_default = !chain.iter().any(|c| c == "default")
+            && serial.as_ref().is_some_and(
+                |s| matches!(&s.origin, Origin::File { section, .. } if &**section == "default"),
+            );
         if roles.is_empty() && serial.is_none() {
             return Err(err_hint(
                 format!(
                     "profile '{name}' has no MFA device: set mfa_serial in [profile {name}] of {}",
                     self.files.config.shown
                 ),
-                format!("or pass --mfa-serial; run 'mfa-exec explain {name}'"),
+                format!("or pass --mfa-serial, or run 'mfa-exec explain {name}'"),
             ));
         }
 
@@ -438,6 +447,7 @@ impl<'a> Resolver<'a> {
             profile: name.to_string(),
             source,
             serial,
+            device_from_default,
             roles,
             destination,
             source_destination,

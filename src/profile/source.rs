@@ -13,6 +13,12 @@ use crate::keys::{LongTermKeys, KEY_SETTING};
 use crate::secret::Secret;
 use crate::session::long_term_pair;
 
+/// Whether `[section]` carries mfa-exec's marker (a session mfa-exec wrote).
+fn has_marker(doc: &Document, section: &str) -> bool {
+    doc.key_lines(section)
+        .any(|(_, k, _)| k.eq_ignore_ascii_case("x_mfa_exec_source"))
+}
+
 /// The three keys resolution asks of a credentials section, read in one
 /// pass over its key lines (one section lookup, where asking
 /// [`SectionKeys`] for each costs a lookup per key): `(value, line)` of
@@ -120,6 +126,48 @@ impl Resolver<'_> {
                 ),
                 format!("put the long-term keys of '{s}' in [{s}] or [{s}-long-term]"),
             ));
+        }
+        // A profile another mechanism signs in: say what it is (issue 25 item 6).
+        for p in chain {
+            if let Some(kind) = self.foreign(p) {
+                let mut f = self.foreign_fail(p, &kind);
+                if p != name {
+                    f.message = format!(
+                        "profile '{name}' has source_profile = {p}, but {}",
+                        f.message
+                    );
+                }
+                return Err(f);
+            }
+        }
+        // [P] holds a session another tool wrote (`aws configure mfa-login`
+        // writes one into [default], without an expiry): say it is a session
+        // (issue 25 item 7).
+        let own = PairKeys::of(self.creds(), name);
+        if let (Some((id, line)), Some(_)) = (own.id, own.token) {
+            if !has_marker(self.creds(), name) {
+                let key = if id.starts_with("ASIA") {
+                    "an ASIA… key and aws_session_token"
+                } else {
+                    "aws_session_token"
+                };
+                // read_session finds a session only with an expiry.
+                let expiry = if crate::session::read_session(self.creds(), name).is_some() {
+                    ""
+                } else {
+                    ", no expiry, as 'aws configure mfa-login' writes"
+                };
+                return Err(err_hint(
+                    format!(
+                        "no long-term keys for profile '{name}': [{name}] in {}:{line} holds a session ({key}{expiry}), not long-term keys; STS refuses GetSessionToken with a session",
+                        self.files.credentials.shown
+                    ),
+                    format!(
+                        "put the long-term keys (AKIA…) of '{name}' in [{name}-long-term] of {}; mfa-exec then keeps its session in [{name}]",
+                        self.files.credentials.shown
+                    ),
+                ));
+            }
         }
         // The config-file entry is per profile; list credentials sections together.
         Err(err_hint(

@@ -60,6 +60,40 @@ fn usage_error_exits_125_with_one_line() {
     env.assert_unchanged(&snap);
 }
 
+/// Issue 25 item 1: clap's whole message (what is missing, the possible
+/// values, its usage line) in mfa-exec's style, exit 125, nothing written.
+#[test]
+fn usage_errors_keep_claps_whole_message() {
+    let env = TestEnv::seeded();
+    let snap = env.snapshot();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["clear"],
+            "mfa-exec: error: the following required arguments were not provided: <PROFILE>...\nusage: mfa-exec clear [OPTIONS] <PROFILE>...\n       mfa-exec clear [OPTIONS] --all\nhint: see 'mfa-exec clear --help'\n",
+        ),
+        (
+            &["explain"],
+            "mfa-exec: error: the following required arguments were not provided: <PROFILE>\nusage: mfa-exec explain <PROFILE>\nhint: see 'mfa-exec explain --help'\n",
+        ),
+        (
+            &["keys", "move", "testAccount"],
+            "mfa-exec: error: the following required arguments were not provided: --to <PLACE>\nusage: mfa-exec keys move --to <PLACE> <PROFILE>\nhint: see 'mfa-exec keys move --help'\n",
+        ),
+        (
+            &["-v", "export", "test", "--format", "yaml"],
+            "mfa-exec: error: invalid value 'yaml' for '--format <FORMAT>' [possible values: sh, fish, powershell, dotenv, json]\nhint: see 'mfa-exec export --help'\n",
+        ),
+        (
+            &["test", "--no-such-flag"],
+            "mfa-exec: error: unexpected argument '--no-such-flag' found\nusage: mfa-exec [OPTIONS] <PROFILE> [-- <COMMAND>...]\n       mfa-exec <SUBCOMMAND> [ARGS]\nhint: to pass '--no-such-flag' as a value, use '-- --no-such-flag'\n",
+        ),
+    ];
+    for (args, expected) in cases {
+        env.cmd(args).assert().code(125).stdout("").stderr(expected);
+    }
+    env.assert_unchanged(&snap);
+}
+
 #[test]
 fn no_profile_is_a_usage_error() {
     let env = TestEnv::new();

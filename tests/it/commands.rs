@@ -205,9 +205,14 @@ fn list_states_table_and_json_without_network() {
         row("test").contains("valid, 10h 5") || row("test").contains("valid, 11h 00m left"),
         "{text}"
     );
-    assert!(row("old").ends_with("expired"), "{text}");
-    assert!(row("fresh2").ends_with("expiring"), "{text}");
-    assert!(row("testAccount").ends_with("none"), "{text}");
+    // The fresh [test] (same source and device) serves the others without a
+    // code (issue 25 item 9).
+    assert!(row("old").ends_with("expired, reuses [test]"), "{text}");
+    assert!(row("fresh2").ends_with("expiring, reuses [test]"), "{text}");
+    assert!(
+        row("testAccount").ends_with("none, reuses [test]"),
+        "{text}"
+    );
     assert!(
         !lines.iter().any(|l| l.starts_with("plain")),
         "a long-term-only profile without a device is not listed:\n{text}"

@@ -87,7 +87,7 @@ fn replacing_keys_shows_no_secret() {
     assert_eq!(
         stderr(&out),
         format!(
-            "~/.aws/config:\n  + \n  + [profile work]\n  + source_profile = testAccount\n  + mfa_serial = {SEED_SERIAL}\n~/.aws/credentials:\n  - aws_access_key_id = {SEED_KEY_SHOWN}\n  - aws_secret_access_key = ****************\n  + aws_access_key_id = {NEW_KEY_SHOWN}\n  + aws_secret_access_key = ****************\nmfa-exec: profile 'work' configured; try: mfa-exec work -- aws sts get-caller-identity\n"
+            "~/.aws/config:\n  + \n  + [profile work]\n  + source_profile = testAccount\n  + mfa_serial = {SEED_SERIAL}\n~/.aws/credentials:\n  [testAccount]\n  - aws_access_key_id = {SEED_KEY_SHOWN}\n  - aws_secret_access_key = ****************\n  + aws_access_key_id = {NEW_KEY_SHOWN}\n  + aws_secret_access_key = ****************\nmfa-exec: profile 'work' configured; try: mfa-exec work -- aws sts get-caller-identity\n"
         )
     );
     assert_no_secret(
@@ -141,7 +141,7 @@ fn new_then_rotated_keys_show_no_secret() {
     assert_eq!(
         stderr(&out),
         format!(
-            "~/.aws/credentials:\n  - aws_access_key_id = {NEW_KEY_SHOWN}\n  - aws_secret_access_key = ****************\n  + aws_access_key_id = {NEWER_KEY_SHOWN}\n  + aws_secret_access_key = ****************\nmfa-exec: profile 'solo' configured; try: mfa-exec solo -- aws sts get-caller-identity\n"
+            "~/.aws/credentials:\n  [solo-long-term]\n  - aws_access_key_id = {NEW_KEY_SHOWN}\n  - aws_secret_access_key = ****************\n  + aws_access_key_id = {NEWER_KEY_SHOWN}\n  + aws_secret_access_key = ****************\nmfa-exec: profile 'solo' configured; try: mfa-exec solo -- aws sts get-caller-identity\n"
         )
     );
     assert_no_secret(

@@ -191,5 +191,40 @@ fn main_flow_config_errors_point_at_explain() {
     env.cmd(&["lonely", "--", "true"])
         .assert()
         .code(125)
-        .stderr("mfa-exec: error: profile 'lonely' has no MFA device: set mfa_serial in [profile lonely] of ~/.aws/config\nhint: or pass --mfa-serial; run 'mfa-exec explain lonely'\n");
+        .stderr("mfa-exec: error: profile 'lonely' has no MFA device: set mfa_serial in [profile lonely] of ~/.aws/config\nhint: or pass --mfa-serial, or run 'mfa-exec explain lonely'\n");
+}
+
+/// Issue 25 item 3: explain's problem hint never tells to run explain.
+#[test]
+fn explain_hints_never_repeat_explain() {
+    let env = TestEnv::new();
+    env.write_config("[profile lonely]\nregion = eu-west-1\n\n[profile bare]\nmfa_serial = arn:aws:iam::123456789012:mfa/b\n");
+    env.write_credentials(&format!(
+        "[lonely]\naws_access_key_id = {SEED_KEY_ID}\naws_secret_access_key = {SEED_SECRET}\n"
+    ));
+    let snap = env.snapshot();
+    for (name, problem, hint) in [
+        (
+            "lonely",
+            "profile 'lonely' has no MFA device: set mfa_serial in [profile lonely] of ~/.aws/config",
+            "or pass --mfa-serial",
+        ),
+        (
+            "bare",
+            "no long-term keys for profile 'bare': searched [bare-long-term], [bare] in ~/.aws/credentials, and [profile bare] in ~/.aws/config",
+            "run 'mfa-exec configure bare'",
+        ),
+    ] {
+        let out = env.cmd(&["explain", name]).output().unwrap();
+        assert_eq!(out.status.code(), Some(125));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(value(&text, "problem"), problem);
+        assert_eq!(value(&text, "hint"), hint, "{text}");
+        assert!(!text.contains("mfa-exec explain"), "{text}");
+        assert_eq!(
+            String::from_utf8(out.stderr).unwrap(),
+            format!("mfa-exec: error: profile '{name}' does not resolve (see 'problem' above)\n")
+        );
+    }
+    env.assert_unchanged(&snap);
 }

@@ -225,6 +225,22 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("AWS_DEFAULT_REGION", "Read like AWS_REGION, after it."),
     (
+        "AWS_CA_BUNDLE",
+        "A PEM file of the certificate authorities to trust for STS and the sign-in \
+         endpoint instead of the system's (as the AWS CLI); when unset, the profile's \
+         ca_bundle.",
+    ),
+    (
+        "HTTPS_PROXY, HTTP_PROXY, ALL_PROXY",
+        "The proxy for STS and the sign-in endpoint (https_proxy, http_proxy and \
+         all_proxy too), as the AWS SDKs read them; an unreachable proxy is named \
+         as the proxy.",
+    ),
+    (
+        "NO_PROXY",
+        "Hosts reached without the proxy (no_proxy too).",
+    ),
+    (
         "MFA_EXEC_TOKEN_CODE",
         "The 6-digit code, as with --token-code. Removed from the command's \
          environment.",

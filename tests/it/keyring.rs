@@ -701,3 +701,46 @@ fn rotate_failure_before_store_deletes_the_new_key_after_keeps_both() {
         );
     }
 }
+
+/// Issue 25 item 3: a hint never repeats the command that just failed. With
+/// no D-Bus session, `keys move P --to file` is not told to run itself, and
+/// `keys move P --to keyring` is not told to keep the keys in the file (they
+/// are there). No Secret Service is needed: the bus is absent.
+#[test]
+fn keys_move_hints_never_repeat_the_move() {
+    let no_bus = ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    let hint = "hint: start a Secret Service in this session (gnome-keyring-daemon, KeePassXC, KWallet) and check DBUS_SESSION_BUS_ADDRESS\n";
+    let reason = "it is not reachable (No such file or directory (os error 2))";
+
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "[profile testAccount]\nmfa_exec_keys = keyring\nmfa_serial = {SEED_SERIAL}\n"
+    ));
+    env.write_credentials("# empty\n");
+    let before = env.snapshot();
+    let out = env
+        .cmd(&["keys", "move", "testAccount", "--to", "file"])
+        .env(no_bus.0, no_bus.1)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        stderr_of(&out),
+        format!("mfa-exec: error: cannot read keyring (mfa-exec/testAccount) in the Secret Service keyring: {reason}\n{hint}")
+    );
+    env.assert_unchanged(&before);
+
+    let env = TestEnv::seeded();
+    let before = env.snapshot();
+    let out = env
+        .cmd(&["keys", "move", "testAccount", "--to", "keyring"])
+        .env(no_bus.0, no_bus.1)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        stderr_of(&out),
+        format!("mfa-exec: error: cannot read keyring (mfa-exec/testAccount) in the Secret Service keyring: {reason}\n{hint}")
+    );
+    env.assert_unchanged(&before);
+}

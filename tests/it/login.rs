@@ -100,7 +100,7 @@ fn login_role_after_test_needs_no_new_code() {
     assert_eq!(
         stderr,
         format!(
-            "mfa-exec: using STS at {} (from $AWS_ENDPOINT_URL_STS)\nmfa-exec: using the sign-in endpoint at {} (from --signin-url)\n",
+            "mfa-exec: using STS at {} (from $AWS_ENDPOINT_URL_STS)\nmfa-exec: the role session of 'prod' is in [prod-mfa] of ~/.aws/credentials: other tools use it as 'aws --profile prod-mfa' ('aws --profile prod' starts the AWS CLI's own MFA prompt)\nmfa-exec: using the sign-in endpoint at {} (from --signin-url)\n",
             sts.url(),
             signin.url()
         )
@@ -487,7 +487,13 @@ fn login_endpoint_errors() {
         (
             400,
             "<html>Bad Request</html>",
-            format!("mfa-exec: error: {at} refused the federation session of 'test' (HTTP 400)\nhint: it takes role and GetFederationToken sessions only; a revoked role session is replaced with 'mfa-exec login test --force'\n"),
+            // No role: no `--force` hint (issue 25 item 4), the URL given is checked.
+            format!("mfa-exec: error: {at} refused the federation session of 'test' (HTTP 400)\nhint: check --signin-url: the default is https://signin.aws.amazon.com/federation\n"),
+        ),
+        (
+            404,
+            "<html>Not Found</html>",
+            format!("mfa-exec: error: {at} answered HTTP 404 (not found): it is not a federation endpoint (getSigninToken); nothing was signed in\nhint: check --signin-url: the default is https://signin.aws.amazon.com/federation\n"),
         ),
         (
             500,
@@ -738,4 +744,34 @@ fn login_names_an_unreachable_proxy() {
         stderr,
         format!("mfa-exec: error: cannot reach the proxy {closed} (from HTTP_PROXY) for the AWS sign-in endpoint at {target}: connection refused\nhint: check the proxy (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY), or bypass it for the sign-in host with NO_PROXY\n")
     );
+}
+
+/// Issue 25 item 4: a 404 from the endpoint MFA_EXEC_SIGNIN_URL names is a
+/// wrong URL, for a role session too (no `--force` hint: it would not help).
+#[test]
+fn login_role_404_says_the_url_is_wrong() {
+    let sts = FakeSts::start();
+    let signin = FakeSignin::start_with_sts(&sts);
+    let env = role_env();
+    env.cmd_with_sts(&["prod", "-t", "123456", "--", "true"], &sts)
+        .assert()
+        .success();
+    let before = env.snapshot();
+    signin.push(404, "<html>Not Found</html>");
+    let out = env
+        .std_cmd_with_sts(&["login", "prod", "--print", "-q"], &sts)
+        .env("MFA_EXEC_SIGNIN_URL", signin.url())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "mfa-exec: error: the AWS sign-in endpoint at {} answered HTTP 404 (not found): it is not a federation endpoint (getSigninToken); nothing was signed in\nhint: check MFA_EXEC_SIGNIN_URL: the default is https://signin.aws.amazon.com/federation\n",
+            signin.url()
+        )
+    );
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(signin.count(), 1);
+    env.assert_unchanged(&before);
 }

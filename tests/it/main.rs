@@ -17,6 +17,7 @@ mod keyring;
 mod login;
 mod main_flow;
 mod network;
+mod newcomer;
 mod one_code;
 mod promises;
 mod prompt;

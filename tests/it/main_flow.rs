@@ -164,6 +164,66 @@ fn malformed_code_from_flag_is_not_sent() {
     env.assert_unchanged(&snap);
 }
 
+/// Issue 25 item 5: a malformed code on the command line or in
+/// MFA_EXEC_TOKEN_CODE is refused on every run, also while a session is
+/// cached (and inside a nested run that would pass straight through).
+#[test]
+fn malformed_code_is_refused_while_a_session_is_cached() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    env.cmd_with_sts(&["test", "-t", "123456", "--", "true"], &sts)
+        .assert()
+        .success();
+    assert_eq!(sts.count(), 1);
+    let snap = env.snapshot();
+    let flag = "mfa-exec: error: the MFA code from --token-code is not 6 digits\nhint: a code is exactly 6 digits, such as 012345\n";
+    let var = "mfa-exec: error: the MFA code from MFA_EXEC_TOKEN_CODE is not 6 digits\nhint: a code is exactly 6 digits, such as 012345\n";
+    for args in [
+        &["test", "-t", "12345", "--", "touch", "ran"][..],
+        &[
+            "exec",
+            "test",
+            "--token-code",
+            "1234567",
+            "--",
+            "touch",
+            "ran",
+        ],
+        &["export", "test", "-t", "12a456"],
+        &["credential-process", "test", "-t", "12345"],
+    ] {
+        env.cmd_with_sts(args, &sts)
+            .assert()
+            .code(125)
+            .stdout("")
+            .stderr(flag);
+    }
+    for args in [&["test", "--", "touch", "ran"][..], &["export", "test"]] {
+        env.cmd_with_sts(args, &sts)
+            .env("MFA_EXEC_TOKEN_CODE", "12345")
+            .assert()
+            .code(125)
+            .stdout("")
+            .stderr(var);
+    }
+    // Inside `mfa-exec test`, where the run would pass straight through.
+    let bin = bin_path();
+    let bin = bin.to_str().unwrap();
+    let nested = "exec \"$0\" test -t 12345 -- touch ran";
+    env.cmd_with_sts(&["test", "--", "sh", "-c", nested, bin], &sts)
+        .assert()
+        .code(125)
+        .stderr(flag);
+    assert!(!env.home().join("ran").exists());
+    // The flag is checked, not used: a well-formed one (the spaced form too)
+    // still runs on the cached session.
+    env.cmd_with_sts(&["test", "-t", "654 321", "--", "true"], &sts)
+        .assert()
+        .success();
+    assert_eq!(sts.count(), 1, "nothing was sent");
+    env.assert_unchanged(&snap);
+}
+
 #[test]
 fn no_terminal_and_no_code_fails_at_once() {
     let sts = FakeSts::start();

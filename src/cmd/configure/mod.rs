@@ -114,8 +114,16 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
             config_sets.push((k, v));
         }
     };
+    // The device P already resolves to (from its source's `mfa_arn`, as in
+    // the seed layout, or from [default]) needs no `mfa_serial` of its own:
+    // a re-run that accepts every default changes nothing (issue 25 item 16).
+    let resolves_to_device = section_exists
+        && cur("source_profile").as_deref() == Some(ans.source.as_str())
+        && resolved_serial(&app, &p).as_deref() == Some(ans.serial.as_str());
     want("source_profile", ans.source.clone());
-    want("mfa_serial", ans.serial.clone());
+    if !resolves_to_device {
+        want("mfa_serial", ans.serial.clone());
+    }
     if let Some(r) = &ans.region {
         want("region", r.clone());
     }
@@ -209,8 +217,9 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
             .default(true)
             .interact_on(&t.term)?;
         if !ok {
+            // Declining is an answer, not a failure: exit 0.
             app.ui.note("nothing written");
-            return Ok(crate::error::exit::FAILURE);
+            return Ok(0);
         }
     }
     let ring = crate::keystore::OsKeyring::new();
@@ -251,6 +260,17 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
         "profile '{p}' configured; try: mfa-exec {p} -- aws sts get-caller-identity"
     ));
     Ok(0)
+}
+
+/// The MFA device profile `p` resolves to from the files alone (no flag, no
+/// `MFA_EXEC_MFA_SERIAL`), if it resolves.
+fn resolved_serial(app: &App, p: &str) -> Option<String> {
+    let mut req = app.request(p, &crate::cli::ResolveArgs::default());
+    req.mfa_serial_env = None;
+    crate::profile::Resolver::new(&app.files)
+        .resolve_quiet(&req)
+        .ok()
+        .and_then(|plan| plan.serial.map(|f| f.value))
 }
 
 /// With `--keyring`: the new keys, which go to the keyring instead of the file.

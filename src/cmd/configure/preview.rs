@@ -27,15 +27,44 @@ pub(super) fn line_diff(old: &str, new: &str) -> Vec<String> {
             };
         }
     }
+    // The section each changed line is in is named once before its first
+    // change (issue 25 item 16: `+ mfa_serial = ...` alone does not say
+    // where); a line that is itself a header, or blank, needs none.
+    let header = |l: &str| {
+        let t = l.trim();
+        (t.starts_with('[') && t.ends_with(']')).then(|| t.to_string())
+    };
+    let (mut in_a, mut in_b): (Option<String>, Option<String>) = (None, None);
+    let mut named: Option<String> = None;
+    let mut context = |out: &mut Vec<String>, line: &str, section: &Option<String>| {
+        if let Some(h) = header(line) {
+            named = Some(h);
+        } else if !line.trim().is_empty() && section.is_some() && *section != named {
+            named = section.clone();
+            out.push(section.clone().unwrap_or_default());
+        }
+    };
     let (mut i, mut j, mut out) = (0, 0, Vec::new());
     while i < n || j < m {
         if i < n && j < m && a[i] == b[j] {
+            if let Some(h) = header(a[i]) {
+                in_a = Some(h.clone());
+                in_b = Some(h);
+            }
             i += 1;
             j += 1;
         } else if i < n && (j == m || l[i + 1][j] >= l[i][j + 1]) {
+            if let Some(h) = header(a[i]) {
+                in_a = Some(h);
+            }
+            context(&mut out, a[i], &in_a);
             out.push(format!("- {}", a[i]));
             i += 1;
         } else {
+            if let Some(h) = header(b[j]) {
+                in_b = Some(h);
+            }
+            context(&mut out, b[j], &in_b);
             out.push(format!("+ {}", b[j]));
             j += 1;
         }

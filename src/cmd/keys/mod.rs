@@ -29,7 +29,13 @@ pub fn run(env: Env, ui: Ui, a: &KeysArgs) -> Result<i32> {
         KeysCommand::Move(m) => {
             let app = App::load(env, ui)?;
             let ring = OsKeyring::new();
-            move_keys(&app, &ring, m)
+            // A keyring failure's hint offers `keys move P --to file`: never
+            // while moving P's keys (to the file: it is what failed; to the
+            // keyring: the keys already are in the file).
+            let p = m.profile.as_str();
+            move_keys(&app, &ring, m).map_err(|e| {
+                crate::error::without_hint_naming(e, &format!("mfa-exec keys move {p} --to file"))
+            })
         }
         KeysCommand::Rotate(r) => {
             let app = App::load(env, ui)?;
