@@ -18,7 +18,10 @@
 //! they do under `lang_start`. `std::env::args_os` works without it (glibc
 //! hands argv to std's `.init_array` hook).
 
-#![no_main]
+// The test harness (`cargo test --all-targets` builds this file as a test too)
+// brings its own `main`; there, nothing of this file runs.
+#![cfg_attr(not(test), no_main)]
+#![cfg_attr(test, allow(dead_code))]
 
 use mfa_exec::cli::{Cli, Command};
 use mfa_exec::error::{self, exit};
@@ -27,6 +30,7 @@ use mfa_exec::{cmd, eline, env, store, ui};
 /// The process entry point (see the module doc): std's start-up duties, then
 /// the switchboard. Never returns: `std::process::exit` flushes nothing
 /// mfa-exec has not flushed itself.
+#[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
     runtime_init();
