@@ -123,7 +123,7 @@ impl CodeSource {
         // ends the job too, and gives the terminal back.
         let _relay = SignalRelay::arm(child.id(), back.as_ref().map(|b| b.tty.as_raw_fd()));
         let stdout = child.stdout.take().expect("piped");
-        let collected = match collect(&mut child, stdout, limit) {
+        let collected = match collect(&mut child, stdout, limit, OUTPUT_MAX) {
             Ok(c) => c,
             Err(e) => {
                 kill_group(child.id());
@@ -231,13 +231,15 @@ const EXIT_GRACE: Duration = Duration::from_millis(200);
 /// process never blocks on a full pipe).
 const OUTPUT_MAX: usize = 64 * 1024;
 
-/// Waits for `child` and reads its stdout, all within `timeout`. `None` when
+/// Waits for `child` and reads its stdout (at most `max` bytes kept), all
+/// within `timeout`. `None` when
 /// the child did not exit in time. Otherwise its status, its output, and
 /// whether something else still held the output open after the grace.
-fn collect(
+pub(super) fn collect(
     child: &mut std::process::Child,
     mut stdout: std::process::ChildStdout,
     timeout: Duration,
+    max: usize,
 ) -> Result<Option<(std::process::ExitStatus, Vec<u8>, bool)>> {
     let deadline = Instant::now() + timeout;
     let fd = stdout.as_raw_fd();
@@ -251,7 +253,7 @@ fn collect(
     let mut exited: Option<(std::process::ExitStatus, Instant)> = None;
     loop {
         if !eof {
-            eof = drain(&mut stdout, &mut out);
+            eof = drain(&mut stdout, &mut out, max);
         }
         if exited.is_none() {
             if let Some(status) = child.try_wait()? {
@@ -285,14 +287,15 @@ fn collect(
     }
 }
 
-/// Reads what is available without blocking; true at end of file.
-fn drain(r: &mut impl Read, out: &mut Vec<u8>) -> bool {
+/// Reads what is available without blocking, keeping at most `max` bytes;
+/// true at end of file.
+fn drain(r: &mut impl Read, out: &mut Vec<u8>, max: usize) -> bool {
     let mut buf = [0u8; 8192];
     loop {
         match r.read(&mut buf) {
             Ok(0) => return true,
             Ok(n) => {
-                let room = OUTPUT_MAX.saturating_sub(out.len());
+                let room = max.saturating_sub(out.len());
                 out.extend_from_slice(&buf[..n.min(room)]);
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -367,12 +370,12 @@ const RELAYED: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGHUP, libc::SIGINT, li
 /// While `mfa_process` runs: a signal that would end mfa-exec ends the job
 /// first (SIGKILL to its group), gives the terminal back, then ends mfa-exec
 /// as the signal would have. The handlers are put back when dropped.
-struct SignalRelay {
+pub(super) struct SignalRelay {
     previous: [libc::sighandler_t; 4],
 }
 
 impl SignalRelay {
-    fn arm(pgid: u32, tty: Option<i32>) -> SignalRelay {
+    pub(super) fn arm(pgid: u32, tty: Option<i32>) -> SignalRelay {
         JOB_PGID.store(pgid as i32, Ordering::SeqCst);
         JOB_TTY.store(tty.unwrap_or(-1), Ordering::SeqCst);
         let mut previous = [libc::SIG_DFL; 4];
@@ -412,8 +415,9 @@ extern "C" fn on_job_signal(sig: libc::c_int) {
     }
 }
 
-/// SIGKILL to the process group `pgid` (an `mfa_process` run in its own group).
-fn kill_group(pgid: u32) {
+/// SIGKILL to the process group `pgid` (an `mfa_process` or a dialog run in
+/// its own group).
+pub(super) fn kill_group(pgid: u32) {
     // SAFETY: plain kill(2); the group id cannot be reused while members remain.
     unsafe {
         libc::kill(-(pgid as i32), libc::SIGKILL);

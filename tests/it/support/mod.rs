@@ -12,6 +12,7 @@
 #![allow(unused_imports)]
 
 pub mod env;
+pub mod desktop;
 pub mod fake_signin;
 pub mod fake_sts;
 pub mod http;
