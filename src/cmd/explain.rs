@@ -212,8 +212,12 @@ fn prompt_fact(app: &App, plan: &Plan) -> Fact {
         format!("{mode}, not used: MFA_EXEC_TOKEN_CODE gives the code")
     } else {
         let desktop = crate::otp::dialog::Desktop::from_env(&app.env);
-        let (_, why) =
-            crate::otp::dialog::choose(plan.prompt.value, &plan.prompt.origin, &desktop, &plan.profile);
+        let (_, why) = crate::otp::dialog::choose(
+            plan.prompt.value,
+            &plan.prompt.origin,
+            &desktop,
+            &plan.profile,
+        );
         format!("{mode}: {why}")
     };
     fact("prompt", v, Some(&plan.prompt.origin))

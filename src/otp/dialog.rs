@@ -202,10 +202,7 @@ pub fn choose(
     profile: &str,
 ) -> (Choice, String) {
     let explicit = |program: Program| -> (Choice, String) {
-        let setting = format!(
-            "mfa_exec_prompt is {} ({origin})",
-            program.name()
-        );
+        let setting = format!("mfa_exec_prompt is {} ({origin})", program.name());
         if program != Program::Osascript && desktop.display.is_none() {
             return (
                 Choice::Unavailable(
@@ -268,9 +265,7 @@ pub fn choose(
                 (Choice::Unavailable(f), why)
             };
             let Some(display) = desktop.display else {
-                return unavailable(
-                    "needs DISPLAY or WAYLAND_DISPLAY, and neither is set".into(),
-                );
+                return unavailable("needs DISPLAY or WAYLAND_DISPLAY, and neither is set".into());
             };
             for &p in Desktop::candidates() {
                 if let Some(path) = desktop.find(p) {
@@ -308,8 +303,9 @@ impl CodeSource {
         claim: &dyn Fn(&str) -> Claim,
     ) -> Result<String> {
         let base = format!("MFA code for {} ({}):", self.profile, self.serial);
-        let mut note = retry
-            .then(|| "STS rejected that code (wrong or already used); wait for the next one".to_string());
+        let mut note = retry.then(|| {
+            "STS rejected that code (wrong or already used); wait for the next one".to_string()
+        });
         let mut reused = false;
         for _ in 0..TRIES {
             let text = match &note {
@@ -580,7 +576,9 @@ mod tests {
         assert!(names.contains(&"DISPLAY".to_string()), "{names:?}");
         assert!(names.contains(&"MFA_EXEC_PROFILE".to_string()), "{names:?}");
         assert!(
-            !names.iter().any(|n| n.starts_with("AWS_") || n == "MFA_EXEC_TOKEN_CODE"),
+            !names
+                .iter()
+                .any(|n| n.starts_with("AWS_") || n == "MFA_EXEC_TOKEN_CODE"),
             "{names:?}"
         );
     }

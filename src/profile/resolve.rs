@@ -456,7 +456,10 @@ fn prompt_mode(
         (None, Some(v)) if !v.trim().is_empty() => {
             Fact::new(v.to_string(), Origin::Env("MFA_EXEC_PROMPT"))
         }
-        _ => match chain.iter().find_map(|p| get(p.as_str(), "mfa_exec_prompt")) {
+        _ => match chain
+            .iter()
+            .find_map(|p| get(p.as_str(), "mfa_exec_prompt"))
+        {
             Some(f) => f,
             None => return Ok(Fact::new(PromptMode::Auto, Origin::Default)),
         },

@@ -181,7 +181,11 @@ fn zenity_left_alone_is_closed_at_the_timeout() {
         "mfa-exec: error: the zenity dialog for the MFA code of profile 'test' was not answered within 3s; it was closed and nothing was sent\nhint: answer it within mfa_exec_prompt_timeout (3s), or raise it\n"
     );
     // SAFETY: kill(pid, 0) only checks the process exists.
-    assert_ne!(unsafe { libc::kill(d.pid as i32, 0) }, 0, "zenity was killed");
+    assert_ne!(
+        unsafe { libc::kill(d.pid as i32, 0) },
+        0,
+        "zenity was killed"
+    );
     assert!(!x.dialog_visible());
     assert_eq!(sts.count(), 0);
     env.assert_unchanged(&snap);
@@ -366,9 +370,7 @@ fn stand_in_reuse_guard_text() {
     env.write_config(&format!("{SEED_CONFIG}mfa_exec_prompt = kdialog\n"));
     let k = StandIn::new(&env, "kdialog", &["123456", "123456", "654321"], &[]);
     let path = path_with(&bin_dir(&env));
-    let env = env
-        .with_env("PATH", &path)
-        .with_env("DISPLAY", ":77");
+    let env = env.with_env("PATH", &path).with_env("DISPLAY", ":77");
     env.cmd_with_sts(&["credential-process", "test"], &sts)
         .assert()
         .success();
@@ -398,7 +400,10 @@ fn osascript_stand_in_argv_and_cancel() {
     let path = path_with(&bin_dir(&env));
     let env = env.with_env("PATH", &path);
     let out = env
-        .cmd_with_sts(&["credential-process", "test", "--prompt", "osascript"], &sts)
+        .cmd_with_sts(
+            &["credential-process", "test", "--prompt", "osascript"],
+            &sts,
+        )
         .output()
         .unwrap();
     assert_credentials_json(&out);
@@ -462,12 +467,7 @@ fn broken_dialog_programs_fail_cleanly() {
         .stderr("mfa-exec: error: cannot ask for the MFA code of profile 'test' in a zenity dialog: there is no display (DISPLAY and WAYLAND_DISPLAY are not set); nothing was sent\nhint: mfa_exec_prompt is zenity (--prompt); run it on the desktop, or set mfa_exec_prompt = auto\n");
     env.assert_unchanged(&snap);
     let cases: [(&str, &str, &[i32], String); 3] = [
-        (
-            "crash",
-            "",
-            &[],
-            String::from("segv"),
-        ),
+        ("crash", "", &[], String::from("segv")),
         ("fail", "oops\n", &[3], String::new()),
         ("garbage", "123456\n654321\n", &[], String::new()),
     ];
@@ -495,7 +495,10 @@ fn broken_dialog_programs_fail_cleanly() {
             .stderr(want);
         assert_eq!(k.calls(), 1, "{what}: asked once");
         env.assert_unchanged(&snap);
-        assert!(!env.aws_dir().join(CODES_FILE).exists(), "{what}: no code claimed");
+        assert!(
+            !env.aws_dir().join(CODES_FILE).exists(),
+            "{what}: no code claimed"
+        );
     }
     assert_eq!(sts.count(), 0);
 }
@@ -508,9 +511,7 @@ fn auto_with_a_terminal_uses_the_terminal() {
     let env = TestEnv::seeded();
     let z = StandIn::new(&env, "zenity", &["999999\n"], &[]);
     let path = path_with(&bin_dir(&env));
-    let env = env
-        .with_env("PATH", &path)
-        .with_env("DISPLAY", ":77");
+    let env = env.with_env("PATH", &path).with_env("DISPLAY", ":77");
     let mut pty = env.pty(&["test", "--", "echo", "RAN"], Some(&sts));
     pty.expect(&format!("{ASK} "));
     pty.send_line("123456");

@@ -59,7 +59,14 @@ impl Xvfb {
                 continue;
             }
             let mut child = Command::new("Xvfb")
-                .args([&format!(":{n}"), "-nolisten", "tcp", "-screen", "0", "1024x768x24"])
+                .args([
+                    &format!(":{n}"),
+                    "-nolisten",
+                    "tcp",
+                    "-screen",
+                    "0",
+                    "1024x768x24",
+                ])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -118,7 +125,10 @@ impl Xvfb {
         }
         loop {
             let left = timeout.saturating_sub(start.elapsed());
-            assert!(!left.is_zero(), "no mfa-exec dialog appeared within {timeout:?}");
+            assert!(
+                !left.is_zero(),
+                "no mfa-exec dialog appeared within {timeout:?}"
+            );
             let mut child = self
                 .xdotool(&["search", "--sync", "--onlyvisible", "--name", "mfa-exec"])
                 .stdout(Stdio::piped())
@@ -138,7 +148,12 @@ impl Xvfb {
                     .xdotool(&["getwindowpid", id])
                     .output()
                     .ok()
-                    .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<u32>().ok());
+                    .and_then(|o| {
+                        String::from_utf8_lossy(&o.stdout)
+                            .trim()
+                            .parse::<u32>()
+                            .ok()
+                    });
                 if let Some(pid) = pid {
                     if Some(pid) != previous {
                         return Dialog {

@@ -11,8 +11,8 @@
 #![allow(dead_code)]
 #![allow(unused_imports)]
 
-pub mod env;
 pub mod desktop;
+pub mod env;
 pub mod fake_signin;
 pub mod fake_sts;
 pub mod http;
