@@ -172,7 +172,9 @@ fn zenity_left_alone_is_closed_at_the_timeout() {
     env.write_config(&format!("{SEED_CONFIG}mfa_exec_prompt_timeout = 3s\n"));
     let snap = env.snapshot();
     let child = spawn_cp(&env, &sts, &x.display, &[]);
-    let d = x.find_dialog(FIND);
+    // Seen while it is open (a loaded machine may draw it late: then the
+    // message below still says it was closed at the timeout).
+    let seen = x.try_find_dialog(Duration::from_secs(3));
     let out = finish(child);
     assert_eq!(out.status.code(), Some(125));
     assert_eq!(out.stdout, b"");
@@ -180,13 +182,87 @@ fn zenity_left_alone_is_closed_at_the_timeout() {
         stderr_of(&out),
         "mfa-exec: error: the zenity dialog for the MFA code of profile 'test' was not answered within 3s; it was closed and nothing was sent\nhint: answer it within mfa_exec_prompt_timeout (3s), or raise it\n"
     );
-    // SAFETY: kill(pid, 0) only checks the process exists.
-    assert_ne!(
-        unsafe { libc::kill(d.pid as i32, 0) },
-        0,
-        "zenity was killed"
-    );
+    match seen {
+        // SAFETY: kill(pid, 0) only checks the process exists.
+        Some(d) => assert_ne!(
+            unsafe { libc::kill(d.pid as i32, 0) },
+            0,
+            "zenity was killed"
+        ),
+        None => eprintln!("note: the dialog was not drawn before the timeout"),
+    }
     assert!(!x.dialog_visible());
+    assert_eq!(sts.count(), 0);
+    env.assert_unchanged(&snap);
+}
+
+/// The credential-process budget closes a dialog too (here 3 s through the
+/// debug-only test hook), and everything the program started goes with it.
+#[test]
+fn dialog_is_closed_at_the_credential_process_budget() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let pidfile = env.home().join("sleep.pid");
+    let bin = bin_dir(&env);
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = bin.join("kdialog");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n/bin/sleep 100 &\necho $! > '{}'\nwait\n",
+            pidfile.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = path_with(&bin);
+    let env = env
+        .with_env("PATH", &path)
+        .with_env("DISPLAY", ":77")
+        .with_env("MFA_EXEC_TEST_BUDGET_MS", "3000");
+    let snap = env.snapshot();
+    let out = env
+        .cmd_with_sts(&["credential-process", "test", "--prompt", "kdialog"], &sts)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.stdout, b"");
+    let err = stderr_of(&out);
+    let (head, rest) = err
+        .split_once(" was not answered within ")
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(
+        head,
+        "mfa-exec: error: the kdialog dialog for the MFA code of profile 'test'"
+    );
+    let (secs, tail) = rest.split_once('s').unwrap();
+    assert!(secs.parse::<u64>().is_ok_and(|s| s <= 3), "{err}");
+    assert_eq!(
+        tail,
+        "; it was closed and nothing was sent\nhint: the caller of credential-process waits 60 s at most; run 'mfa-exec test' in a terminal first\n"
+    );
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // What the dialog started is stopped with it (its process group).
+    let start = std::time::Instant::now();
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit(')').next().map(|r| r.trim().chars().next()))
+            .flatten();
+        if matches!(state, None | Some('Z') | Some('X')) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "sleep {pid} is still running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(sts.count(), 0);
     env.assert_unchanged(&snap);
 }

@@ -167,6 +167,38 @@ impl Xvfb {
         }
     }
 
+    /// The first visible window titled mfa-exec, polling for at most
+    /// `timeout`; `None` if none appeared.
+    pub fn try_find_dialog(&self, timeout: Duration) -> Option<Dialog> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            let out = self
+                .xdotool(&["search", "--onlyvisible", "--name", "mfa-exec"])
+                .stderr(Stdio::null())
+                .output()
+                .ok()?;
+            let ids = String::from_utf8_lossy(&out.stdout).into_owned();
+            if let Some(id) = ids.split_whitespace().next() {
+                let pid = self
+                    .xdotool(&["getwindowpid", id])
+                    .output()
+                    .ok()
+                    .and_then(|o| {
+                        String::from_utf8_lossy(&o.stdout)
+                            .trim()
+                            .parse::<u32>()
+                            .ok()
+                    })?;
+                return Some(Dialog {
+                    window: id.to_string(),
+                    pid,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// True while some window titled mfa-exec is visible.
     pub fn dialog_visible(&self) -> bool {
         self.xdotool(&["search", "--onlyvisible", "--name", "mfa-exec"])
