@@ -13,7 +13,10 @@
 //! locally, [`super::TRIES`] answers, the one-code guard (SPEC §8.5), the
 //! re-ask after STS rejected a code; what was wrong is the first line of the
 //! next dialog's text. Cancel or closing the window is the Ctrl-C outcome
-//! (nothing sent, nothing written; exit 130, or 125 in credential-process).
+//! (nothing sent, nothing written; exit 130, or 125 in credential-process):
+//! the program's "cancelled" status (1; osascript's error -128), or a
+//! success with no output at all (zenity 3.44 exits 0 and prints nothing
+//! when its window is destroyed, where OK prints at least a newline).
 //!
 //! Decisions:
 //! - The program is run directly (no shell), in a process group of its own
@@ -269,11 +272,18 @@ pub fn choose(
             };
             for &p in Desktop::candidates() {
                 if let Some(path) = desktop.find(p) {
-                    let why = format!(
-                        "{} dialog ({}): {no_tty}, {display} is set",
-                        p.name(),
-                        path.display()
-                    );
+                    let why = match display {
+                        "macOS" => format!(
+                            "{} dialog ({}): {no_tty}, on the macOS desktop",
+                            p.name(),
+                            path.display()
+                        ),
+                        var => format!(
+                            "{} dialog ({}): {no_tty}, {var} is set",
+                            p.name(),
+                            path.display()
+                        ),
+                    };
                     return (Choice::Dialog(p, path), why);
                 }
             }
@@ -435,6 +445,12 @@ impl CodeSource {
             ))
             .hint("pass --token-code / MFA_EXEC_TOKEN_CODE, or set mfa_exec_prompt to another program")
             .into());
+        }
+        // OK prints the entry and a newline, even when it is empty; nothing
+        // at all is a window that went away unanswered (destroyed, its
+        // display gone): closed, as Cancel.
+        if out.is_empty() {
+            return Ok(Outcome::Cancelled);
         }
         match answer_of(&out) {
             Some(a) => Ok(Outcome::Answer(a)),
