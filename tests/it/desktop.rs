@@ -700,3 +700,41 @@ fn setting_precedence_validation_and_explain() {
         .code(125);
     let _ = snap;
 }
+
+/// `--prompt` on `exec` and `export` too (the same session options as the
+/// main form and credential-process), overriding MFA_EXEC_PROMPT.
+#[test]
+fn prompt_flag_on_exec_and_export() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let k = StandIn::new(&env, "kdialog", &["123456\n", "654321\n"], &[]);
+    let path = path_with(&bin_dir(&env));
+    let env = env
+        .with_env("PATH", &path)
+        .with_env("DISPLAY", ":77")
+        .with_env("MFA_EXEC_PROMPT", "terminal");
+    env.cmd_with_sts(
+        &[
+            "exec", "test", "--prompt", "kdialog", "--", "sh", "-c", "echo RAN",
+        ],
+        &sts,
+    )
+    .assert()
+    .success()
+    .stdout("RAN\n");
+    let out = env
+        .cmd_with_sts(&["export", "test", "--force", "--prompt", "kdialog"], &sts)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("export AWS_SESSION_TOKEN="));
+    assert_eq!(k.calls(), 2);
+    assert_eq!(k.argv(2), kdialog_argv(ASK));
+    assert_eq!(sent_codes(&sts), ["123456", "654321"]);
+    // Without the flag, MFA_EXEC_PROMPT=terminal: no terminal, no dialog.
+    env.cmd_with_sts(&["export", "test", "--force"], &sts)
+        .assert()
+        .code(125)
+        .stderr("mfa-exec: error: no terminal to ask for the MFA code of profile 'test'\nhint: run 'mfa-exec test' in a terminal once, or pass --token-code / MFA_EXEC_TOKEN_CODE\n");
+    assert_eq!(k.calls(), 2);
+}
