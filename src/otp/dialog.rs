@@ -34,7 +34,7 @@
 //!
 //! Never reads the terminal, and never sends or stores a code.
 
-use super::process::{collect, kill_group, SignalRelay};
+use super::process::{collect, kill_group, unhold_in_child, HeldSignals, SignalRelay};
 use super::{normalize, CodeSource, TRIES};
 use crate::env::Env;
 use crate::error::{exit, fail, Fail};
@@ -381,6 +381,15 @@ impl CodeSource {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        // SAFETY: only async-signal-safe calls (sigprocmask) in the child.
+        unsafe {
+            c.pre_exec(|| {
+                unhold_in_child();
+                Ok(())
+            });
+        }
+        // Held until the relay is armed (see `HeldSignals`).
+        let held = HeldSignals::new();
         let mut child = c.spawn().map_err(|e| {
             fail(format!(
                 "cannot run {name} ({}) to ask for the MFA code: {}; nothing was sent",
@@ -389,6 +398,7 @@ impl CodeSource {
             ))
         })?;
         let _relay = SignalRelay::arm(child.id(), None);
+        drop(held);
         let stderr = read_capped(child.stderr.take().expect("piped"));
         let stdout = child.stdout.take().expect("piped");
         let left = deadline.saturating_duration_since(Instant::now());

@@ -96,16 +96,18 @@ impl CodeSource {
         {
             use std::os::unix::process::CommandExt;
             c.process_group(0);
-            if hand_over {
-                // SAFETY: runs in the child between fork and exec, after
-                // setpgid and the dup of the terminal to fd 0; only
-                // async-signal-safe calls (sigprocmask, tcsetpgrp, getpgrp).
-                unsafe {
-                    c.pre_exec(|| {
+            // SAFETY: runs in the child between fork and exec, after
+            // setpgid and the dup of the terminal to fd 0; only
+            // async-signal-safe calls (sigprocmask, tcsetpgrp, getpgrp).
+            unsafe {
+                c.pre_exec(move || {
+                    // The signals held around the spawn are not the job's.
+                    unhold_in_child();
+                    if hand_over {
                         give_terminal(0, libc::getpgrp());
-                        Ok(())
-                    });
-                }
+                    }
+                    Ok(())
+                });
             }
         }
         // Takes the terminal back when this run ends, however it ends.
@@ -113,6 +115,9 @@ impl CodeSource {
             .then(|| std::fs::File::open("/dev/tty").ok())
             .flatten()
             .map(TerminalBack::new);
+        // Held from before the spawn until the relay is armed, so a signal
+        // in between still ends the job (the child starts with none held).
+        let held = HeldSignals::new();
         let mut child = c
             .spawn()
             .map_err(|e| anyhow!("cannot run mfa_process ({}): {e}", cmd.origin))?;
@@ -122,6 +127,7 @@ impl CodeSource {
         // A signal that ends mfa-exec (SIGTERM from a caller's timeout, SIGHUP)
         // ends the job too, and gives the terminal back.
         let _relay = SignalRelay::arm(child.id(), back.as_ref().map(|b| b.tty.as_raw_fd()));
+        drop(held);
         let stdout = child.stdout.take().expect("piped");
         let collected = match collect(&mut child, stdout, limit, OUTPUT_MAX) {
             Ok(c) => c,
@@ -366,6 +372,50 @@ impl Drop for TerminalBack {
 static JOB_PGID: AtomicI32 = AtomicI32::new(0);
 static JOB_TTY: AtomicI32 = AtomicI32::new(-1);
 const RELAYED: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGHUP, libc::SIGINT, libc::SIGQUIT];
+
+/// The relayed signals held (blocked) until dropped: the job is spawned and
+/// the relay armed in between, so a signal that arrives meanwhile is
+/// delivered to the relay's handler, not to the default action that would
+/// leave the job running. The child inherits the mask: it must call
+/// [`unhold_in_child`] before its exec.
+pub(super) struct HeldSignals {
+    old: libc::sigset_t,
+}
+
+impl HeldSignals {
+    pub(super) fn new() -> HeldSignals {
+        // SAFETY: sigset operations on plain values; the old mask is kept.
+        unsafe {
+            let mut block: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut block);
+            for sig in RELAYED {
+                libc::sigaddset(&mut block, sig);
+            }
+            libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
+            HeldSignals { old }
+        }
+    }
+}
+
+/// In a child between fork and exec: an empty signal mask (the signals
+/// [`HeldSignals`] held in the parent are delivered to the program as usual).
+/// Async-signal-safe.
+pub(super) fn unhold_in_child() {
+    // SAFETY: sigemptyset and pthread_sigmask on a local value.
+    unsafe {
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+    }
+}
+
+impl Drop for HeldSignals {
+    fn drop(&mut self) {
+        // SAFETY: puts back the mask `new` saved; a held signal is delivered now.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut()) };
+    }
+}
 
 /// While `mfa_process` runs: a signal that would end mfa-exec ends the job
 /// first (SIGKILL to its group), gives the terminal back, then ends mfa-exec
