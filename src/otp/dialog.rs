@@ -610,6 +610,26 @@ mod tests {
     }
 
     #[test]
+    fn display_variables() {
+        let d = |pairs: &[(&str, &str)]| Desktop::from_env(&Env::from_pairs(pairs, None)).display;
+        if cfg!(target_os = "macos") {
+            assert_eq!(d(&[]), Some("macOS"));
+            return;
+        }
+        assert_eq!(d(&[]), None);
+        assert_eq!(d(&[("DISPLAY", "")]), None);
+        assert_eq!(d(&[("DISPLAY", ":0")]), Some("DISPLAY"));
+        assert_eq!(
+            d(&[("DISPLAY", ":0"), ("WAYLAND_DISPLAY", "wayland-0")]),
+            Some("WAYLAND_DISPLAY")
+        );
+        assert_eq!(
+            d(&[("DISPLAY", ":0"), ("WAYLAND_DISPLAY", "")]),
+            Some("DISPLAY")
+        );
+    }
+
+    #[test]
     fn no_display_no_dialog() {
         if cfg!(target_os = "macos") {
             return;

@@ -738,3 +738,36 @@ fn prompt_flag_on_exec_and_export() {
         .stderr("mfa-exec: error: no terminal to ask for the MFA code of profile 'test'\nhint: run 'mfa-exec test' in a terminal once, or pass --token-code / MFA_EXEC_TOKEN_CODE\n");
     assert_eq!(k.calls(), 2);
 }
+
+/// `auto` in a background job (a terminal, but not in its foreground): no
+/// terminal prompt (no SIGTTIN), and with a display the dialog asks instead.
+#[test]
+fn auto_in_a_background_job_uses_the_dialog() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let z = StandIn::new(&env, "zenity", &["123456\n"], &[]);
+    let path = path_with(&bin_dir(&env));
+    let env = env.with_env("PATH", &path).with_env("DISPLAY", ":77");
+    let script = format!(
+        "set -m; '{}' credential-process test >out.json 2>err.txt & wait $!; echo rc=$?",
+        bin_path().display()
+    );
+    let mut pty = env.pty_program(Path::new("/bin/sh"), &["-c", &script], Some(&sts));
+    pty.expect("rc=0");
+    assert_eq!(pty.wait(), 0);
+    assert_eq!(z.calls(), 1);
+    assert_eq!(
+        z.argv(1),
+        [
+            "--entry",
+            "--hide-text",
+            "--title",
+            "mfa-exec",
+            "--text",
+            ASK
+        ]
+    );
+    let out = std::fs::read_to_string(env.home().join("out.json")).unwrap();
+    assert!(out.contains("\"Version\":1"), "{out}");
+    assert_eq!(sent_codes(&sts), ["123456"]);
+}
