@@ -22,7 +22,9 @@
 //! - The program is run directly (no shell), in a process group of its own
 //!   (a timeout or a signal ending mfa-exec stops all of it), with stdin
 //!   /dev/null and an environment without any `AWS_*` variable or
-//!   `MFA_EXEC_TOKEN_CODE` (it needs the display's variables, not ours).
+//!   `MFA_EXEC_TOKEN_CODE` (it needs the display's variables, not ours):
+//!   mfa-exec's own environment, which `Env` snapshots and nothing changes,
+//!   filtered when the dialog starts (no copy of it on the cached path).
 //! - Its answer is read with a size cap ([`ANSWER_MAX`]); more than that, a
 //!   second line, control characters or invalid UTF-8 is not an answer but a
 //!   misbehaving program: one error, exit 125, no code claimed.
@@ -112,16 +114,14 @@ impl Program {
     }
 }
 
-/// What the desktop offers: the display, where programs are found, and the
-/// environment a dialog gets (no secret in it).
+/// What the desktop offers: the display and where programs are found. Two
+/// lookups: it is made on every run, the cached ones included.
 #[derive(Debug, Clone, Default)]
 pub struct Desktop {
     /// `DISPLAY` or `WAYLAND_DISPLAY` (set, not empty), by name; on macOS
     /// the desktop is always there.
     pub display: Option<&'static str>,
     pub path: Option<OsString>,
-    /// The dialog's environment: ours without `AWS_*` and `MFA_EXEC_TOKEN_CODE`.
-    pub env: Vec<(OsString, OsString)>,
 }
 
 impl Desktop {
@@ -139,7 +139,6 @@ impl Desktop {
         Desktop {
             display,
             path: env.get_os("PATH").map(|p| p.to_os_string()),
-            env: dialog_env(env),
         }
     }
 
@@ -160,16 +159,11 @@ impl Desktop {
     }
 }
 
-/// The environment a dialog runs with: every variable but `AWS_*` (keys,
+/// True for a variable a dialog may see: every one but `AWS_*` (keys,
 /// session tokens, the container credentials token) and `MFA_EXEC_TOKEN_CODE`.
-pub fn dialog_env(env: &Env) -> Vec<(OsString, OsString)> {
-    env.vars()
-        .filter(|(k, _)| {
-            let k = k.as_encoded_bytes();
-            !k.starts_with(b"AWS_") && k != b"MFA_EXEC_TOKEN_CODE"
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+pub fn passes(name: &std::ffi::OsStr) -> bool {
+    let k = name.as_encoded_bytes();
+    !k.starts_with(b"AWS_") && k != b"MFA_EXEC_TOKEN_CODE"
 }
 
 /// The controlling terminal as the prompt sees it.
@@ -376,7 +370,7 @@ impl CodeSource {
         let mut c = Command::new(path);
         c.args(program.args(text))
             .env_clear()
-            .envs(self.desktop.env.iter().map(|(k, v)| (k, v)))
+            .envs(std::env::vars_os().filter(|(k, _)| passes(k)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -584,29 +578,24 @@ mod tests {
 
     #[test]
     fn environment_holds_no_secret() {
-        let env = Env::from_pairs(
-            &[
-                ("AWS_SECRET_ACCESS_KEY", "s"),
-                ("AWS_SESSION_TOKEN", "t"),
-                ("AWS_CONTAINER_AUTHORIZATION_TOKEN", "c"),
-                ("MFA_EXEC_TOKEN_CODE", "123456"),
-                ("DISPLAY", ":5"),
-                ("MFA_EXEC_PROFILE", "p"),
-            ],
-            None,
-        );
-        let names: Vec<String> = dialog_env(&env)
-            .into_iter()
-            .map(|(k, _)| k.to_string_lossy().into_owned())
-            .collect();
-        assert!(names.contains(&"DISPLAY".to_string()), "{names:?}");
-        assert!(names.contains(&"MFA_EXEC_PROFILE".to_string()), "{names:?}");
-        assert!(
-            !names
-                .iter()
-                .any(|n| n.starts_with("AWS_") || n == "MFA_EXEC_TOKEN_CODE"),
-            "{names:?}"
-        );
+        use std::ffi::OsStr;
+        for secret in [
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+            "MFA_EXEC_TOKEN_CODE",
+        ] {
+            assert!(!passes(OsStr::new(secret)), "{secret}");
+        }
+        for kept in [
+            "DISPLAY",
+            "WAYLAND_DISPLAY",
+            "XAUTHORITY",
+            "HOME",
+            "MFA_EXEC_PROFILE",
+        ] {
+            assert!(passes(OsStr::new(kept)), "{kept}");
+        }
     }
 
     #[test]
@@ -637,7 +626,6 @@ mod tests {
         let d = Desktop {
             display: None,
             path: Some("/usr/bin:/bin".into()),
-            env: Vec::new(),
         };
         let (c, why) = choose(PromptMode::Zenity, &Origin::Flag("--prompt"), &d, "test");
         let Choice::Unavailable(f) = c else {
