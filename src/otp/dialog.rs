@@ -255,8 +255,12 @@ pub fn choose(
                     _ => super::prompt::background(profile),
                 };
                 let hint = base.hint.clone().unwrap_or_default();
+                let values: Vec<&str> = std::iter::once("auto")
+                    .chain(Desktop::candidates().iter().map(|p| p.name()))
+                    .collect();
                 let f = base.hint(format!(
-                    "{hint}; a desktop dialog (mfa_exec_prompt = auto, zenity, kdialog) {why}"
+                    "{hint}; a desktop dialog (mfa_exec_prompt = {}) {why}",
+                    values.join(", ")
                 ));
                 let why = format!("none: {no_tty}, and a desktop dialog {why}");
                 (Choice::Unavailable(f), why)
