@@ -145,6 +145,14 @@ pub struct ResolveArgs {
     /// MFA device ARN or serial [env: MFA_EXEC_MFA_SERIAL]
     #[arg(long, value_name = "ARN")]
     pub mfa_serial: Option<String>,
+
+    /// How to ask for a code: the terminal, or a desktop dialog [default: auto] [env: MFA_EXEC_PROMPT]
+    #[arg(
+        long,
+        value_name = "HOW",
+        value_parser = ["auto", "terminal", "zenity", "kdialog", "osascript"]
+    )]
+    pub prompt: Option<String>,
 }
 
 /// Options of every command that may obtain a session.

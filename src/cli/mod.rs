@@ -133,7 +133,7 @@ where
 /// command tree (a few hundred thousand instructions, a third of a cached
 /// run): the cached path runs on every command a user types, with or without
 /// flags. Taken here: `-v`/`-vv`/`-q`/`--verbose`/`--quiet` anywhere before
-/// the command, the `exec` spelling, `--profile NAME`, `--server`, and every session
+/// the command, the `exec` spelling, `--profile NAME`, `--server`, `--prompt`, and every session
 /// option of [`SessionArgs`] as `--long VALUE`, `--long=VALUE` or `-s VALUE`.
 /// Anything else (help, an unknown or repeated option, bundled short flags,
 /// `-tVALUE`, a value that is empty or starts with `-`, a duration that does
@@ -217,6 +217,9 @@ fn fast_path(args: &[OsString]) -> Option<Cli> {
                     "-t" | "--token-code" => set_once(&mut session.token_code, value.to_string())?,
                     "--region" => set_once(&mut r.region, value.to_string())?,
                     "--mfa-serial" => set_once(&mut r.mfa_serial, value.to_string())?,
+                    "--prompt" if PROMPT_VALUES.contains(&value) => {
+                        set_once(&mut r.prompt, value.to_string())?
+                    }
                     "-d" | "--duration" => set_once(&mut r.duration, parse_duration(value).ok()?)?,
                     "--min-remaining" => {
                         set_once(&mut r.min_remaining, parse_duration(value).ok()?)?
@@ -265,6 +268,10 @@ fn fast_path(args: &[OsString]) -> Option<Cli> {
         }
     })
 }
+
+/// `--prompt`'s values (clap's `value_parser` in `args.rs`; the differential
+/// test holds both to the same list).
+const PROMPT_VALUES: [&str; 5] = ["auto", "terminal", "zenity", "kdialog", "osascript"];
 
 /// How many of `words` are global flags (`-v`, `-q`, ...): `exec` is the
 /// subcommand only as the first word after them.

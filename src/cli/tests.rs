@@ -123,6 +123,8 @@ fn fast_path_takes_the_common_forms() {
         &["exec", "--profile", "x", "aws", "s3"],
         &["test", "--server", "--", "terraform", "apply"],
         &["exec", "--server", "test", "--", "true"],
+        &["test", "--prompt", "zenity", "--", "true"],
+        &["test", "--prompt=terminal", "aws"],
     ];
     for case in taken {
         assert!(agrees(case), "the fast path declined {case:?}");

@@ -27,6 +27,7 @@ pub fn run(env: Env, ui: Ui, a: &CredentialProcessArgs) -> Result<i32> {
         }
     }
     let mut app = App::load(env, ui)?;
+    app.credential_process = true;
     // The lock wait, mfa_process and STS together stay inside the SDKs' 60 s.
     app.budget = Some(
         crate::testhook::budget_ms()

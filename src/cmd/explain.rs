@@ -180,6 +180,12 @@ fn facts(app: &App, plan: &Plan) -> Vec<Fact> {
             Some(&plan.server.origin),
         ));
     }
+    out.push(prompt_fact(app, plan));
+    out.push(fact(
+        "prompt timeout",
+        format!("{} (a desktop dialog)", human(plan.prompt_timeout.value)),
+        Some(&plan.prompt_timeout.origin),
+    ));
     let now = Utc::now();
     let doc = &app.files.credentials.doc;
     let state = match read_session(doc, &plan.destination) {
@@ -205,6 +211,27 @@ fn facts(app: &App, plan: &Plan) -> Vec<Fact> {
     };
     out.push(fact("session", state, None));
     out
+}
+
+/// Which prompt a run here would use and why (SPEC §9.3): `auto` is decided
+/// as a run would decide it, from this process's terminal and environment.
+fn prompt_fact(app: &App, plan: &Plan) -> Fact {
+    let mode = plan.prompt.value.name();
+    let v = if plan.mfa_process.is_some() {
+        format!("{mode}, not used: mfa_process gives the code")
+    } else if app.env.get("MFA_EXEC_TOKEN_CODE").is_some() {
+        format!("{mode}, not used: MFA_EXEC_TOKEN_CODE gives the code")
+    } else {
+        let desktop = crate::otp::dialog::Desktop::from_env(&app.env);
+        let (_, why) = crate::otp::dialog::choose(
+            plan.prompt.value,
+            &plan.prompt.origin,
+            &desktop,
+            &plan.profile,
+        );
+        format!("{mode}: {why}")
+    };
+    fact("prompt", v, Some(&plan.prompt.origin))
 }
 
 /// `idx` is the config index resolution built (one scan of the headers, not

@@ -48,6 +48,8 @@ pub struct App {
     /// `mfa_process`, STS) when it has one (credential-process).
     pub started: std::time::Instant,
     pub budget: Option<Duration>,
+    /// Set by credential-process: a cancelled dialog exits 125, not 130.
+    pub credential_process: bool,
 }
 
 impl App {
@@ -69,6 +71,7 @@ impl App {
             store,
             started: std::time::Instant::now(),
             budget: None,
+            credential_process: false,
         };
         app.warn_loose_mode();
         Ok(app)
@@ -112,6 +115,8 @@ impl App {
             ca_bundle_env: e.get("AWS_CA_BUNDLE").map(str::to_string),
             server_flag: false,
             server_env: e.get("MFA_EXEC_SERVER").map(str::to_string),
+            prompt_flag: r.prompt.clone(),
+            prompt_env: e.get("MFA_EXEC_PROMPT").map(str::to_string),
         }
     }
 
@@ -166,6 +171,10 @@ impl App {
                 Some(outer) => format!("{outer},{}", plan.profile),
                 None => plan.profile.clone(),
             },
+            prompt: plan.prompt.clone(),
+            prompt_timeout: Duration::from_secs(plan.prompt_timeout.value),
+            desktop: crate::otp::dialog::Desktop::from_env(&self.env),
+            cancel_code: crate::otp::dialog::cancel_code(self.credential_process),
         }
     }
 

@@ -115,6 +115,13 @@ fn codes(flag: &str) -> CodeSource {
         process_timeout: Duration::from_secs(1),
         deadline: None,
         serving: "test".into(),
+        prompt: crate::profile::Fact::new(
+            crate::profile::PromptMode::Auto,
+            crate::profile::Origin::Default,
+        ),
+        prompt_timeout: Duration::from_secs(1),
+        desktop: Default::default(),
+        cancel_code: 130,
     }
 }
 

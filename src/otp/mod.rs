@@ -13,15 +13,17 @@
 //! business, the retry after a rejected code is `flow`'s.
 
 use crate::error::fail;
-use crate::profile::Fact;
+use crate::profile::{Fact, PromptMode};
 use crate::ui::Ui;
 use crate::used_codes::Claim;
 use anyhow::Result;
 use std::time::{Duration, Instant};
 
+pub mod dialog;
 mod process;
 mod prompt;
 
+use dialog::{Choice, Desktop};
 use prompt::prompt;
 
 /// Local re-asks of a malformed code, and re-prompts after STS rejects one.
@@ -112,6 +114,15 @@ pub struct CodeSource {
     pub deadline: Option<Instant>,
     /// The value of [`SERVING_VAR`] for `mfa_process`.
     pub serving: String,
+    /// How a typed code is asked for (SPEC §9.3), and where that came from.
+    pub prompt: Fact<PromptMode>,
+    /// How long one desktop dialog stays open.
+    pub prompt_timeout: Duration,
+    /// The display, `PATH` and the environment a dialog gets.
+    pub desktop: Desktop,
+    /// The exit code of a cancelled dialog: 130 (Ctrl-C), 125 in
+    /// credential-process.
+    pub cancel_code: i32,
 }
 
 impl CodeSource {
@@ -165,7 +176,26 @@ impl CodeSource {
                     .hint("pass --token-code or set MFA_EXEC_TOKEN_CODE")
                     .into());
                 }
-                prompt(&self.profile, &self.serial, retry, claim, self.deadline)
+                let (choice, _) = dialog::choose(
+                    self.prompt.value,
+                    &self.prompt.origin,
+                    &self.desktop,
+                    &self.profile,
+                );
+                match choice {
+                    Choice::Terminal => {
+                        prompt(&self.profile, &self.serial, retry, claim, self.deadline)
+                    }
+                    Choice::Dialog(program, path) => {
+                        ui.info(&format!(
+                            "asking for the MFA code in a {} dialog ({})",
+                            program.name(),
+                            path.display()
+                        ));
+                        self.dialog_code(program, &path, retry, claim)
+                    }
+                    Choice::Unavailable(f) => Err(f.into()),
+                }
             }
         }
     }

@@ -96,16 +96,18 @@ impl CodeSource {
         {
             use std::os::unix::process::CommandExt;
             c.process_group(0);
-            if hand_over {
-                // SAFETY: runs in the child between fork and exec, after
-                // setpgid and the dup of the terminal to fd 0; only
-                // async-signal-safe calls (sigprocmask, tcsetpgrp, getpgrp).
-                unsafe {
-                    c.pre_exec(|| {
+            // SAFETY: runs in the child between fork and exec, after
+            // setpgid and the dup of the terminal to fd 0; only
+            // async-signal-safe calls (sigprocmask, tcsetpgrp, getpgrp).
+            unsafe {
+                c.pre_exec(move || {
+                    // The signals held around the spawn are not the job's.
+                    unhold_in_child();
+                    if hand_over {
                         give_terminal(0, libc::getpgrp());
-                        Ok(())
-                    });
-                }
+                    }
+                    Ok(())
+                });
             }
         }
         // Takes the terminal back when this run ends, however it ends.
@@ -113,6 +115,9 @@ impl CodeSource {
             .then(|| std::fs::File::open("/dev/tty").ok())
             .flatten()
             .map(TerminalBack::new);
+        // Held from before the spawn until the relay is armed, so a signal
+        // in between still ends the job (the child starts with none held).
+        let held = HeldSignals::new();
         let mut child = c
             .spawn()
             .map_err(|e| anyhow!("cannot run mfa_process ({}): {e}", cmd.origin))?;
@@ -122,8 +127,9 @@ impl CodeSource {
         // A signal that ends mfa-exec (SIGTERM from a caller's timeout, SIGHUP)
         // ends the job too, and gives the terminal back.
         let _relay = SignalRelay::arm(child.id(), back.as_ref().map(|b| b.tty.as_raw_fd()));
+        drop(held);
         let stdout = child.stdout.take().expect("piped");
-        let collected = match collect(&mut child, stdout, limit) {
+        let collected = match collect(&mut child, stdout, limit, OUTPUT_MAX) {
             Ok(c) => c,
             Err(e) => {
                 kill_group(child.id());
@@ -231,13 +237,15 @@ const EXIT_GRACE: Duration = Duration::from_millis(200);
 /// process never blocks on a full pipe).
 const OUTPUT_MAX: usize = 64 * 1024;
 
-/// Waits for `child` and reads its stdout, all within `timeout`. `None` when
+/// Waits for `child` and reads its stdout (at most `max` bytes kept), all
+/// within `timeout`. `None` when
 /// the child did not exit in time. Otherwise its status, its output, and
 /// whether something else still held the output open after the grace.
-fn collect(
+pub(super) fn collect(
     child: &mut std::process::Child,
     mut stdout: std::process::ChildStdout,
     timeout: Duration,
+    max: usize,
 ) -> Result<Option<(std::process::ExitStatus, Vec<u8>, bool)>> {
     let deadline = Instant::now() + timeout;
     let fd = stdout.as_raw_fd();
@@ -251,7 +259,7 @@ fn collect(
     let mut exited: Option<(std::process::ExitStatus, Instant)> = None;
     loop {
         if !eof {
-            eof = drain(&mut stdout, &mut out);
+            eof = drain(&mut stdout, &mut out, max);
         }
         if exited.is_none() {
             if let Some(status) = child.try_wait()? {
@@ -285,14 +293,15 @@ fn collect(
     }
 }
 
-/// Reads what is available without blocking; true at end of file.
-fn drain(r: &mut impl Read, out: &mut Vec<u8>) -> bool {
+/// Reads what is available without blocking, keeping at most `max` bytes;
+/// true at end of file.
+fn drain(r: &mut impl Read, out: &mut Vec<u8>, max: usize) -> bool {
     let mut buf = [0u8; 8192];
     loop {
         match r.read(&mut buf) {
             Ok(0) => return true,
             Ok(n) => {
-                let room = OUTPUT_MAX.saturating_sub(out.len());
+                let room = max.saturating_sub(out.len());
                 out.extend_from_slice(&buf[..n.min(room)]);
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -364,15 +373,59 @@ static JOB_PGID: AtomicI32 = AtomicI32::new(0);
 static JOB_TTY: AtomicI32 = AtomicI32::new(-1);
 const RELAYED: [libc::c_int; 4] = [libc::SIGTERM, libc::SIGHUP, libc::SIGINT, libc::SIGQUIT];
 
+/// The relayed signals held (blocked) until dropped: the job is spawned and
+/// the relay armed in between, so a signal that arrives meanwhile is
+/// delivered to the relay's handler, not to the default action that would
+/// leave the job running. The child inherits the mask: it must call
+/// [`unhold_in_child`] before its exec.
+pub(super) struct HeldSignals {
+    old: libc::sigset_t,
+}
+
+impl HeldSignals {
+    pub(super) fn new() -> HeldSignals {
+        // SAFETY: sigset operations on plain values; the old mask is kept.
+        unsafe {
+            let mut block: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut block);
+            for sig in RELAYED {
+                libc::sigaddset(&mut block, sig);
+            }
+            libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
+            HeldSignals { old }
+        }
+    }
+}
+
+/// In a child between fork and exec: an empty signal mask (the signals
+/// [`HeldSignals`] held in the parent are delivered to the program as usual).
+/// Async-signal-safe.
+pub(super) fn unhold_in_child() {
+    // SAFETY: sigemptyset and pthread_sigmask on a local value.
+    unsafe {
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+    }
+}
+
+impl Drop for HeldSignals {
+    fn drop(&mut self) {
+        // SAFETY: puts back the mask `new` saved; a held signal is delivered now.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut()) };
+    }
+}
+
 /// While `mfa_process` runs: a signal that would end mfa-exec ends the job
 /// first (SIGKILL to its group), gives the terminal back, then ends mfa-exec
 /// as the signal would have. The handlers are put back when dropped.
-struct SignalRelay {
+pub(super) struct SignalRelay {
     previous: [libc::sighandler_t; 4],
 }
 
 impl SignalRelay {
-    fn arm(pgid: u32, tty: Option<i32>) -> SignalRelay {
+    pub(super) fn arm(pgid: u32, tty: Option<i32>) -> SignalRelay {
         JOB_PGID.store(pgid as i32, Ordering::SeqCst);
         JOB_TTY.store(tty.unwrap_or(-1), Ordering::SeqCst);
         let mut previous = [libc::SIG_DFL; 4];
@@ -412,8 +465,9 @@ extern "C" fn on_job_signal(sig: libc::c_int) {
     }
 }
 
-/// SIGKILL to the process group `pgid` (an `mfa_process` run in its own group).
-fn kill_group(pgid: u32) {
+/// SIGKILL to the process group `pgid` (an `mfa_process` or a dialog run in
+/// its own group).
+pub(super) fn kill_group(pgid: u32) {
     // SAFETY: plain kill(2); the group id cannot be reused while members remain.
     unsafe {
         libc::kill(-(pgid as i32), libc::SIGKILL);

@@ -57,13 +57,22 @@ fn set_interrupt_text(profile: &str) {
     INTERRUPT_TEXT.store(text.as_mut_ptr(), Ordering::SeqCst);
 }
 
-fn no_terminal(profile: &str) -> Fail {
+/// Today's error when there is no terminal (a dialog's absence adds to its hint).
+pub(super) fn no_terminal(profile: &str) -> Fail {
     fail(format!(
         "no terminal to ask for the MFA code of profile '{profile}'"
     ))
     .hint(format!(
         "run 'mfa-exec {profile}' in a terminal once, or pass --token-code / MFA_EXEC_TOKEN_CODE"
     ))
+}
+
+/// Today's error for a background job.
+pub(super) fn background(profile: &str) -> Fail {
+    fail(format!(
+        "cannot ask for the MFA code of profile '{profile}': mfa-exec is not in the terminal's foreground"
+    ))
+    .hint("run it in the foreground, or pass --token-code / MFA_EXEC_TOKEN_CODE")
 }
 
 /// Asks on the controlling terminal, up to three times for a well-formed code.
@@ -82,11 +91,7 @@ pub(super) fn prompt(
     let fd = tty.as_raw_fd();
     // Only the foreground process group may read the terminal.
     if !crate::ui::in_foreground(&tty) {
-        return Err(fail(format!(
-            "cannot ask for the MFA code of profile '{profile}': mfa-exec is not in the terminal's foreground"
-        ))
-        .hint("run it in the foreground, or pass --token-code / MFA_EXEC_TOKEN_CODE")
-        .into());
+        return Err(background(profile).into());
     }
     let mut t = std::mem::MaybeUninit::<libc::termios>::uninit();
     if unsafe { libc::tcgetattr(fd, t.as_mut_ptr()) } == 0 {

@@ -48,8 +48,10 @@ mod validate;
 pub use durations::min_remaining;
 pub use foreign::{calls_mfa_exec, Foreign};
 pub use index::{config_section_profile, ConfigIndex};
-pub use plan::{AwsFile, AwsFiles, Fact, KeySource, Keys, Origin, Plan, Request, RoleHop};
-pub use resolve::Resolver;
+pub use plan::{
+    AwsFile, AwsFiles, Fact, KeySource, Keys, Origin, Plan, PromptMode, Request, RoleHop,
+};
+pub use resolve::{Resolver, PROMPT_TIMEOUT_DEFAULT};
 pub use validate::{valid_role_arn, valid_serial};
 
 use crate::error::Fail;

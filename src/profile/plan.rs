@@ -94,6 +94,50 @@ pub struct Request {
     pub server_flag: bool,
     /// `MFA_EXEC_SERVER`.
     pub server_env: Option<String>,
+    /// `--prompt`.
+    pub prompt_flag: Option<String>,
+    /// `MFA_EXEC_PROMPT`.
+    pub prompt_env: Option<String>,
+}
+
+/// How a code is asked for when one must be typed (SPEC §9.3): the setting
+/// `mfa_exec_prompt`, `MFA_EXEC_PROMPT`, `--prompt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptMode {
+    /// The terminal when mfa-exec is in its foreground, else a desktop dialog
+    /// when a display and a dialog program are there.
+    Auto,
+    Terminal,
+    Zenity,
+    Kdialog,
+    Osascript,
+}
+
+impl PromptMode {
+    /// Every value, as written in the setting.
+    pub const NAMES: [&'static str; 5] = ["auto", "terminal", "zenity", "kdialog", "osascript"];
+
+    /// The value as written (exactly, after trimming).
+    pub fn parse(s: &str) -> Option<PromptMode> {
+        Some(match s.trim() {
+            "auto" => PromptMode::Auto,
+            "terminal" => PromptMode::Terminal,
+            "zenity" => PromptMode::Zenity,
+            "kdialog" => PromptMode::Kdialog,
+            "osascript" => PromptMode::Osascript,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PromptMode::Auto => "auto",
+            PromptMode::Terminal => "terminal",
+            PromptMode::Zenity => "zenity",
+            PromptMode::Kdialog => "kdialog",
+            PromptMode::Osascript => "osascript",
+        }
+    }
 }
 
 /// Where the long-term keys are: the pair itself when it sits in a file (read
@@ -184,6 +228,12 @@ pub struct Plan {
     /// Serve the session from a local credentials endpoint that renews it
     /// (`--server`, `MFA_EXEC_SERVER`, `mfa_exec_server`; SPEC §9.2).
     pub server: Fact<bool>,
+    /// How a typed code is asked for (`--prompt`, `MFA_EXEC_PROMPT`,
+    /// `mfa_exec_prompt`; default auto).
+    pub prompt: Fact<PromptMode>,
+    /// How long a desktop dialog stays open (`mfa_exec_prompt_timeout`,
+    /// seconds; default 120).
+    pub prompt_timeout: Fact<u64>,
     /// Config sections that make up the profile, with their origin.
     pub sections: Vec<Origin>,
     pub warnings: Vec<String>,

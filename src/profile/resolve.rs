@@ -8,7 +8,7 @@
 //! no clock, no STS; it never writes a file.
 
 use super::index::ConfigIndex;
-use super::plan::{AwsFiles, Fact, Keys, Origin, Plan, Request, RoleHop};
+use super::plan::{AwsFiles, Fact, Keys, Origin, Plan, PromptMode, Request, RoleHop};
 use super::validate::{check_range, distance, valid_role_arn};
 use super::{durations::chain_first, durations::min_remaining, err, err_hint, R};
 use super::{CHAIN_MAX, GST_DEFAULT, GST_MAX, GST_MIN, ROLE_DEFAULT, ROLE_MAX, ROLE_MIN};
@@ -427,6 +427,27 @@ impl<'a> Resolver<'a> {
             )),
             None => None,
         };
+        let prompt = prompt_mode(req, &chain, |p, k| self.config.get(p, k))?;
+        let prompt_timeout = match chain
+            .iter()
+            .find_map(|p| self.config.get(p, "mfa_exec_prompt_timeout"))
+        {
+            Some(f) => {
+                let secs = parse_duration(&f.value)
+                    .map_err(|e| err(format!("mfa_exec_prompt_timeout in {}: {e}", f.origin)))?;
+                if !(PROMPT_TIMEOUT_MIN..=PROMPT_TIMEOUT_MAX).contains(&secs) {
+                    return Err(err(format!(
+                        "mfa_exec_prompt_timeout in {} is {}; it must be between {} and {}",
+                        f.origin,
+                        human(secs),
+                        human(PROMPT_TIMEOUT_MIN),
+                        human(PROMPT_TIMEOUT_MAX)
+                    )));
+                }
+                Fact::new(secs, f.origin)
+            }
+            None => Fact::new(PROMPT_TIMEOUT_DEFAULT, Origin::Default),
+        };
 
         let server = self.server(req, name)?;
 
@@ -461,8 +482,49 @@ impl<'a> Resolver<'a> {
             mfa_process,
             mfa_process_timeout,
             server,
+            prompt,
+            prompt_timeout,
             sections,
             warnings,
         })
+    }
+}
+
+/// Default, least and most of `mfa_exec_prompt_timeout`, seconds.
+pub const PROMPT_TIMEOUT_DEFAULT: u64 = 120;
+const PROMPT_TIMEOUT_MIN: u64 = 1;
+const PROMPT_TIMEOUT_MAX: u64 = 3600;
+
+/// `--prompt`, else `MFA_EXEC_PROMPT` (empty = unset), else the first
+/// `mfa_exec_prompt` along the profile's chain, else `auto`. A value that is
+/// none of [`PromptMode::NAMES`] is a configuration error naming its origin.
+fn prompt_mode(
+    req: &Request,
+    chain: &[String],
+    get: impl Fn(&str, &str) -> Option<Fact<String>>,
+) -> R<Fact<PromptMode>> {
+    let found = match (&req.prompt_flag, req.prompt_env.as_deref()) {
+        (Some(v), _) => Fact::new(v.clone(), Origin::Flag("--prompt")),
+        (None, Some(v)) if !v.trim().is_empty() => {
+            Fact::new(v.to_string(), Origin::Env("MFA_EXEC_PROMPT"))
+        }
+        _ => match chain
+            .iter()
+            .find_map(|p| get(p.as_str(), "mfa_exec_prompt"))
+        {
+            Some(f) => f,
+            None => return Ok(Fact::new(PromptMode::Auto, Origin::Default)),
+        },
+    };
+    match PromptMode::parse(&found.value) {
+        Some(m) => Ok(Fact::new(m, found.origin)),
+        None => Err(err_hint(
+            format!(
+                "mfa_exec_prompt ({}) is '{}', which is not a way to ask for a code",
+                found.origin,
+                found.value.trim()
+            ),
+            format!("use one of: {}", PromptMode::NAMES.join(", ")),
+        )),
     }
 }

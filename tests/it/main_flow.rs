@@ -232,7 +232,7 @@ fn no_terminal_and_no_code_fails_at_once() {
     env.cmd_with_sts(&["test", "--", "true"], &sts)
         .assert()
         .code(125)
-        .stderr("mfa-exec: error: no terminal to ask for the MFA code of profile 'test'\nhint: run 'mfa-exec test' in a terminal once, or pass --token-code / MFA_EXEC_TOKEN_CODE\n");
+        .stderr("mfa-exec: error: no terminal to ask for the MFA code of profile 'test'\nhint: run 'mfa-exec test' in a terminal once, or pass --token-code / MFA_EXEC_TOKEN_CODE; a desktop dialog (mfa_exec_prompt = auto, zenity, kdialog) needs DISPLAY or WAYLAND_DISPLAY, and neither is set\n");
     env.cmd_with_sts(&["test", "--no-input", "--", "true"], &sts)
         .assert()
         .code(125)

@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 #![allow(unused_imports)]
 
+pub mod desktop;
 pub mod env;
 pub mod fake_signin;
 pub mod fake_sts;
