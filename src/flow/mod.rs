@@ -82,8 +82,13 @@ pub fn obtain(
     opts: &Options,
     deps: &Deps,
 ) -> Result<Session> {
-    // Not under credential-process: its caller is the other tool.
-    let first = plan.is_role() && deps.deadline.is_none() && !doc.has_section(&plan.destination);
+    // Not under credential-process (its caller is the other tool), nor with
+    // --server (the terminal is the child's; mfa-exec writes only its renewal
+    // lines there, SPEC §9.2).
+    let first = plan.is_role()
+        && deps.deadline.is_none()
+        && !plan.server.value
+        && !doc.has_section(&plan.destination);
     let session = obtain_session(plan, doc, opts, deps)?;
     if first {
         deps.ui.note(&format!(
