@@ -189,12 +189,21 @@ fn map_error(e: keyring_core::Error) -> KeyringError {
     KeyringError { kind, detail }
 }
 
+/// A failure a test asks for at this keyring call (`testhook::io`).
+fn injected(op: &str) -> Result<(), KeyringError> {
+    crate::testhook::io(op).map_err(|e| KeyringError {
+        kind: ErrorKind::Other,
+        detail: format!("injected: {e}"),
+    })
+}
+
 impl Keyring for OsKeyring {
     fn backend(&self) -> &'static str {
         BACKEND
     }
 
     fn get(&self, account: &str) -> Result<Option<Secret>, KeyringError> {
+        injected("keyring-get")?;
         let acct = account.to_string();
         self.with_entry(account, move |entry| match entry.get_secret() {
             Ok(bytes) => Ok(Some(Secret::new(String::from_utf8_lossy(&bytes)))),
@@ -211,6 +220,7 @@ impl Keyring for OsKeyring {
     }
 
     fn set(&self, account: &str, secret: &Secret) -> Result<(), KeyringError> {
+        injected("keyring-set")?;
         let secret = secret.clone();
         let acct = account.to_string();
         self.with_entry(account, move |entry| {
@@ -226,6 +236,7 @@ impl Keyring for OsKeyring {
     }
 
     fn delete(&self, account: &str) -> Result<(), KeyringError> {
+        injected("keyring-delete")?;
         self.with_entry(account, |entry| match entry.delete_credential() {
             Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
             Err(e) => Err(map_error(e)),

@@ -12,7 +12,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const SEED_JSON: &str = r#"{"AccessKeyId":"AKIAIOSFODNN7EXAMPLE","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}"#;
+pub(crate) const SEED_JSON: &str = r#"{"AccessKeyId":"AKIAIOSFODNN7EXAMPLE","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}"#;
 const MOVED: &str = "mfa-exec: moved the long-term keys of 'testAccount' (key id AKIA************MPLE) from [testAccount] of ~/.aws/credentials to keyring (mfa-exec/testAccount) in the Secret Service keyring\n";
 /// SEED_CONFIG with the setting `keys move` adds.
 fn config_after() -> String {
@@ -26,6 +26,7 @@ fn config_after() -> String {
 const RICH_CREDS: &str = "# long-term keys\r\n[testAccount]\r\n# the main key, rotated yearly\r\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\r\naws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\r\nx_note = keep me\r\n\r\n[other]\r\naws_access_key_id = AKIAOTHEROTHEROTHER0\r\naws_secret_access_key = other\r\n";
 const RICH_AFTER: &str = "# long-term keys\r\n[testAccount]\r\n# the main key, rotated yearly\r\nx_note = keep me\r\n\r\n[other]\r\naws_access_key_id = AKIAOTHEROTHEROTHER0\r\naws_secret_access_key = other\r\n";
 
+#[macro_export]
 macro_rules! secret_service {
     () => {
         match SecretService::start() {
@@ -35,11 +36,11 @@ macro_rules! secret_service {
     };
 }
 
-fn stderr_of(out: &std::process::Output) -> String {
+pub(crate) fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn run(env: &TestEnv, args: &[&str]) -> std::process::Output {
+pub(crate) fn run(env: &TestEnv, args: &[&str]) -> std::process::Output {
     env.cmd(args).output().unwrap()
 }
 
@@ -496,11 +497,11 @@ fn configure_keyring_stores_new_keys_there() {
 
 // ---- keys rotate: against the fake STS, scripted with IAM's answers --------
 
-const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
-const NEW_KEY_ID: &str = "AKIANEWNEWNEWNEWNEW1";
-const NEW_SECRET: &str = "newSecretKeyOfTheRotationTest0000000000";
+pub(crate) const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+pub(crate) const NEW_KEY_ID: &str = "AKIANEWNEWNEWNEWNEW1";
+pub(crate) const NEW_SECRET: &str = "newSecretKeyOfTheRotationTest0000000000";
 
-fn list_keys_xml(ids: &[&str]) -> String {
+pub(crate) fn list_keys_xml(ids: &[&str]) -> String {
     let members: String = ids
         .iter()
         .map(|id| format!("<member><UserName>test</UserName><AccessKeyId>{id}</AccessKeyId><Status>Active</Status><CreateDate>2020-01-01T00:00:00Z</CreateDate></member>"))
@@ -508,16 +509,16 @@ fn list_keys_xml(ids: &[&str]) -> String {
     format!("<ListAccessKeysResponse xmlns=\"{IAM_NS}\"><ListAccessKeysResult><UserName>test</UserName><AccessKeyMetadata>{members}</AccessKeyMetadata><IsTruncated>false</IsTruncated></ListAccessKeysResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></ListAccessKeysResponse>")
 }
 
-fn create_key_xml() -> String {
+pub(crate) fn create_key_xml() -> String {
     format!("<CreateAccessKeyResponse xmlns=\"{IAM_NS}\"><CreateAccessKeyResult><AccessKey><UserName>test</UserName><AccessKeyId>{NEW_KEY_ID}</AccessKeyId><Status>Active</Status><SecretAccessKey>{NEW_SECRET}</SecretAccessKey><CreateDate>2026-11-29T10:00:00Z</CreateDate></AccessKey></CreateAccessKeyResult><ResponseMetadata><RequestId>r2</RequestId></ResponseMetadata></CreateAccessKeyResponse>")
 }
 
-fn delete_key_xml() -> String {
+pub(crate) fn delete_key_xml() -> String {
     format!("<DeleteAccessKeyResponse xmlns=\"{IAM_NS}\"><ResponseMetadata><RequestId>r3</RequestId></ResponseMetadata></DeleteAccessKeyResponse>")
 }
 
 /// The IAM answers of one rotation (a DeleteAccessKey for each delete expected).
-fn script_iam(sts: &FakeSts, existing: &[&str], deletes: usize) {
+pub(crate) fn script_iam(sts: &FakeSts, existing: &[&str], deletes: usize) {
     sts.push_for("ListAccessKeys", Reply::raw(200, &list_keys_xml(existing)));
     sts.push_for("CreateAccessKey", Reply::raw(200, &create_key_xml()));
     for _ in 0..deletes {
@@ -525,7 +526,7 @@ fn script_iam(sts: &FakeSts, existing: &[&str], deletes: usize) {
     }
 }
 
-fn rotate_cmd(env: &TestEnv, sts: &FakeSts, hook: Option<&str>) -> std::process::Output {
+pub(crate) fn rotate_cmd(env: &TestEnv, sts: &FakeSts, hook: Option<&str>) -> std::process::Output {
     let mut cmd = env.cmd_with_sts(&["keys", "rotate", "testAccount", "-t", &fresh_code()], sts);
     cmd.env("AWS_ENDPOINT_URL_IAM", sts.url());
     if let Some(h) = hook {
@@ -536,7 +537,7 @@ fn rotate_cmd(env: &TestEnv, sts: &FakeSts, hook: Option<&str>) -> std::process:
 
 /// `(action, signing key id)` of every request.
 /// stderr without the seed layout's warning and the endpoint note.
-fn rotate_stderr(out: &std::process::Output) -> String {
+pub(crate) fn rotate_stderr(out: &std::process::Output) -> String {
     stderr_of(out)
         .lines()
         .filter(|l| {
@@ -547,7 +548,7 @@ fn rotate_stderr(out: &std::process::Output) -> String {
         .collect()
 }
 
-fn calls(sts: &FakeSts) -> Vec<(String, String)> {
+pub(crate) fn calls(sts: &FakeSts) -> Vec<(String, String)> {
     sts.requests()
         .iter()
         .map(|r| {
@@ -559,7 +560,7 @@ fn calls(sts: &FakeSts) -> Vec<(String, String)> {
         .collect()
 }
 
-const NEW_JSON: &str = r#"{"AccessKeyId":"AKIANEWNEWNEWNEWNEW1","SecretAccessKey":"newSecretKeyOfTheRotationTest0000000000"}"#;
+pub(crate) const NEW_JSON: &str = r#"{"AccessKeyId":"AKIANEWNEWNEWNEWNEW1","SecretAccessKey":"newSecretKeyOfTheRotationTest0000000000"}"#;
 
 #[test]
 fn rotate_keyring_key_then_next_refresh_uses_the_new_one() {

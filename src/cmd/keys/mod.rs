@@ -91,14 +91,15 @@ fn apply<'a>(store: &'a Store, edit: &dyn Fn(&mut Document) -> Result<()>) -> Re
 impl Done<'_> {
     /// Puts the file back byte for byte if it is still what the edit wrote,
     /// else applies `fallback` to whatever it is now.
-    fn undo(&self, fallback: &dyn Fn(&mut Document) -> Result<()>) {
-        let _ = self.store.modify(TIMEOUT, &|doc| {
+    fn undo(&self, fallback: &dyn Fn(&mut Document) -> Result<()>) -> Result<()> {
+        self.store.modify(TIMEOUT, &|doc| {
             if doc.render() == self.after.render() {
                 *doc = self.before.clone();
                 Ok(())
             } else {
                 fallback(doc)
             }
-        });
+        })
+        .map(drop)
     }
 }

@@ -190,7 +190,7 @@ fn to_keyring(app: &App, ring: &dyn Keyring, src: &KeySource, pair: &LongTermKey
         }
     };
     if let Err(e) = step("keys-config") {
-        cfg_done.undo(&restore);
+        let _ = cfg_done.undo(&restore);
         undo_ring();
         return Err(e);
     }
@@ -207,9 +207,9 @@ fn to_keyring(app: &App, ring: &dyn Keyring, src: &KeySource, pair: &LongTermKey
         };
         if let Some((e, done)) = failed {
             if let Some(d) = done {
-                d.undo(&put_back);
+                let _ = d.undo(&put_back);
             }
-            cfg_done.undo(&restore);
+            let _ = cfg_done.undo(&restore);
             undo_ring();
             return Err(e);
         }
@@ -332,20 +332,20 @@ fn to_file(app: &App, ring: &dyn Keyring, p: &str, account: &str) -> Result<i32>
         }
     });
     if let Err(e) = read_back.and_then(|()| step("keys-stored")) {
-        file_done.undo(&take_back);
+        let _ = file_done.undo(&take_back);
         return Err(e);
     }
     let restore = |doc: &mut Document| restore_setting(doc, p, &was);
     let cfg_done = match apply(&config, &unset) {
         Ok(d) => d,
         Err(e) => {
-            file_done.undo(&take_back);
+            let _ = file_done.undo(&take_back);
             return Err(e);
         }
     };
     if let Err(e) = step("keys-config") {
-        cfg_done.undo(&restore);
-        file_done.undo(&take_back);
+        let _ = cfg_done.undo(&restore);
+        let _ = file_done.undo(&take_back);
         return Err(e);
     }
     let deleted = ring
@@ -355,8 +355,8 @@ fn to_file(app: &App, ring: &dyn Keyring, p: &str, account: &str) -> Result<i32>
     if let Err(e) = deleted {
         // The keyring entry may be gone; put it back before undoing the rest.
         if ring.set(account, &pair.to_json()).is_ok() {
-            cfg_done.undo(&restore);
-            file_done.undo(&take_back);
+            let _ = cfg_done.undo(&restore);
+            let _ = file_done.undo(&take_back);
         }
         return Err(e);
     }

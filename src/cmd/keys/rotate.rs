@@ -145,9 +145,21 @@ pub(super) fn rotate(app: &App, ring: &dyn Keyring, a: &KeysRotateArgs) -> Resul
     if let Err(e) = step("rotate-created") {
         return Err(drop_new(e));
     }
-    let stored = store_new(app, ring, &src, &old, &new);
-    if let Err(e) = stored {
-        return Err(drop_new(e));
+    match store_new(app, ring, &src, &old, &new) {
+        Ok(()) => {}
+        Err(Unstored::Not(e)) => return Err(drop_new(e)),
+        Err(Unstored::Unknown(e)) => {
+            // The new pair may be what the place holds now: deleting either
+            // key could lock the user out, so both stay (issue 21 item 1).
+            return Err(fail(format!(
+                "{e:#}; {place} could not be put back as it was, so both keys stay active in IAM: the new key {new_id} (written to {place}) and the old key {old_id}"
+            ))
+            .hint(format!(
+                "check which key works with 'mfa-exec {p} --force -- aws sts get-caller-identity', then delete the other: mfa-exec {p} -- aws iam delete-access-key --user-name {user} --access-key-id {} (or {})",
+                new.access_key_id, old.access_key_id
+            ))
+            .into());
+        }
     }
     // From here on the new key is the stored one; failures keep both keys.
     let both = |what: String| -> anyhow::Error {
@@ -197,26 +209,51 @@ pub(super) fn rotate(app: &App, ring: &dyn Keyring, a: &KeysRotateArgs) -> Resul
     Ok(0)
 }
 
+/// Why the new pair is not (known to be) in place.
+enum Unstored {
+    /// The place holds the old pair: the new key can be deleted again.
+    Not(anyhow::Error),
+    /// The new pair was written and the place could not be shown to hold the
+    /// old one again: neither key may be deleted.
+    Unknown(anyhow::Error),
+}
+
 /// Stores `new` where `old` lives (the same keyring entry, or the same file
-/// section, only the two values changing), and reads it back.
+/// section, only the two values changing), and reads it back. A failure
+/// after the write puts the old pair back and reads it back too; only then
+/// is it [`Unstored::Not`].
 fn store_new(
     app: &App,
     ring: &dyn Keyring,
     src: &KeySource,
     old: &LongTermKeys,
     new: &LongTermKeys,
-) -> Result<()> {
+) -> Result<(), Unstored> {
     match &src.keys {
         Keys::Keyring { account } => {
-            ring.set(account, &new.to_json())
-                .map_err(|e| keyring_fail(ring, "write", account, &e))?;
+            let holds_old = || keys::load(ring, account).ok().as_ref() == Some(old);
+            let put_back = || ring.set(account, &old.to_json()).is_ok() && holds_old();
+            if let Err(e) = ring.set(account, &new.to_json()) {
+                let e: anyhow::Error = keyring_fail(ring, "write", account, &e).into();
+                // A write that failed half-way (the secret set, not its
+                // attributes) may have replaced the entry.
+                return Err(if holds_old() || put_back() {
+                    Unstored::Not(e)
+                } else {
+                    Unstored::Unknown(e)
+                });
+            }
             if keys::load(ring, account).ok().as_ref() != Some(new) {
-                let _ = ring.set(account, &old.to_json());
-                return Err(fail(format!(
+                let e = fail(format!(
                     "{} reads back different keys than were written",
                     keyring_place(account)
                 ))
-                .into());
+                .into();
+                return Err(if put_back() {
+                    Unstored::Not(e)
+                } else {
+                    Unstored::Unknown(e)
+                });
             }
             Ok(())
         }
@@ -232,15 +269,28 @@ fn store_new(
                 }
                 keys::put_pair(doc, &section, new)
             };
-            let done = apply(&store, &swap)?;
-            if keys::pair_in(&store.load()?.doc, &section).as_ref() != Some(new) {
-                done.undo(&|_| Ok(()));
-                return Err(fail(format!(
+            // The write path leaves the file as it was when it fails.
+            let done = apply(&store, &swap).map_err(Unstored::Not)?;
+            let read_back = store
+                .load()
+                .map(|f| keys::pair_in(&f.doc, &section))
+                .map_err(|e| e.context(format!("[{section}] could not be read back")));
+            let e = match read_back {
+                Ok(Some(k)) if k == *new => return Ok(()),
+                Ok(_) => anyhow::Error::from(fail(format!(
                     "[{section}] reads back different keys than were written"
-                ))
-                .into());
-            }
-            Ok(())
+                ))),
+                Err(e) => e,
+            };
+            let restored = done.undo(&|_| Ok(())).is_ok()
+                && store
+                    .load()
+                    .is_ok_and(|f| keys::pair_in(&f.doc, &section).as_ref() == Some(old));
+            Err(if restored {
+                Unstored::Not(e)
+            } else {
+                Unstored::Unknown(e)
+            })
         }
     }
 }

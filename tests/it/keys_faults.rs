@@ -1,0 +1,74 @@
+//! Issue 21: `keys rotate` and `keys move` under injected faults (file
+//! operations through `MFA_EXEC_TEST_FAULT`, IAM answers through the fake
+//! STS), each asserting the invariants: the credentials in place work (the
+//! key id there is active in IAM and its secret is the one IAM issued),
+//! every other active key is named in the output, and "nothing changed" is
+//! only said when nothing changed.
+
+use crate::keyring::*;
+use crate::support::*;
+
+fn rotate_with(env: &TestEnv, sts: &FakeSts, fault: &str) -> std::process::Output {
+    let mut cmd = env.cmd_with_sts(&["keys", "rotate", "testAccount", "-t", &fresh_code()], sts);
+    cmd.env("AWS_ENDPOINT_URL_IAM", sts.url());
+    cmd.env("MFA_EXEC_TEST_FAULT", fault);
+    cmd.output().unwrap()
+}
+
+/// The `[testAccount]` pair of the credentials file, as (id, secret).
+fn pair_of(env: &TestEnv) -> (String, String) {
+    let creds = env.read_credentials();
+    let section = creds
+        .split("\n[")
+        .find(|s| s.starts_with("testAccount]"))
+        .unwrap_or_else(|| panic!("no [testAccount] in {creds}"));
+    let get = |k: &str| {
+        section
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{k} = ")).map(str::to_string))
+            .unwrap_or_default()
+    };
+    (get("aws_access_key_id"), get("aws_secret_access_key"))
+}
+
+fn deleted_ids(sts: &FakeSts) -> Vec<String> {
+    sts.requests()
+        .into_iter()
+        .filter(|r| r.action == "DeleteAccessKey")
+        .map(|r| r.param("AccessKeyId").unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Issue 21 item 1: the read-back after the new pair is written fails. The
+/// file is put back (and read back) before the new key is deleted; when that
+/// is not possible, neither key is deleted and both are named.
+#[test]
+fn rotate_read_back_failure_never_loses_the_working_key() {
+    // read#5 is the write path's read, read#6 the read-back.
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    script_iam(&sts, &[SEED_KEY_ID], 1);
+    let out = rotate_with(&env, &sts, "read#6");
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        rotate_stderr(&out),
+        "mfa-exec: test-hook: fail read#6\nmfa-exec: error: nothing changed: the new key AKIA************NEW1 was deleted again, AKIA************MPLE stays in [testAccount] of ~/.aws/credentials: [testAccount] could not be read back: cannot read ~/.aws/credentials: Input/output error\n"
+    );
+    assert_eq!(pair_of(&env), (SEED_KEY_ID.into(), SEED_SECRET.into()));
+    assert!(env.read_credentials().starts_with(SEED_CREDENTIALS));
+    assert_eq!(deleted_ids(&sts), [NEW_KEY_ID]);
+    assert_eq!(sts.count_action("CreateAccessKey"), 1);
+
+    // The put-back cannot read the file either: both keys stay, both named.
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    script_iam(&sts, &[SEED_KEY_ID], 1);
+    let out = rotate_with(&env, &sts, "read#6,read#7");
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        rotate_stderr(&out),
+        format!("mfa-exec: test-hook: fail read#6\nmfa-exec: test-hook: fail read#7\nmfa-exec: error: [testAccount] could not be read back: cannot read ~/.aws/credentials: Input/output error; [testAccount] of ~/.aws/credentials could not be put back as it was, so both keys stay active in IAM: the new key AKIA************NEW1 (written to [testAccount] of ~/.aws/credentials) and the old key AKIA************MPLE\nhint: check which key works with 'mfa-exec testAccount --force -- aws sts get-caller-identity', then delete the other: mfa-exec testAccount -- aws iam delete-access-key --user-name test --access-key-id {NEW_KEY_ID} (or {SEED_KEY_ID})\n")
+    );
+    assert_eq!(pair_of(&env), (NEW_KEY_ID.into(), NEW_SECRET.into()));
+    assert!(deleted_ids(&sts).is_empty());
+}
