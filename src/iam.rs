@@ -43,6 +43,7 @@ fn bad(message: &str) -> StsError {
         code: None,
         message: message.to_string(),
         server_date: None,
+        unsent: false,
     }
 }
 
