@@ -72,3 +72,64 @@ fn rotate_read_back_failure_never_loses_the_working_key() {
     assert_eq!(pair_of(&env), (NEW_KEY_ID.into(), NEW_SECRET.into()));
     assert!(deleted_ids(&sts).is_empty());
 }
+
+/// Issue 21 item 2: the connection resets after IAM created the key.
+/// CreateAccessKey is sent once (no SDK retry, which would create a second
+/// key); ListAccessKeys finds the key whose secret never arrived, and it is
+/// deleted again.
+#[test]
+fn rotate_create_reset_sends_once_and_deletes_the_orphan() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    sts.push_for("ListAccessKeys", Reply::raw(200, &list_keys_xml(&[SEED_KEY_ID])));
+    sts.push_for(
+        "ListAccessKeys",
+        Reply::raw(200, &list_keys_xml(&[SEED_KEY_ID, NEW_KEY_ID])),
+    );
+    sts.push_for("CreateAccessKey", Reply::Reset);
+    sts.push_for("DeleteAccessKey", Reply::raw(200, &delete_key_xml()));
+    let out = rotate_with(&env, &sts, "");
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        rotate_stderr(&out),
+        "mfa-exec: error: IAM CreateAccessKey failed: connection reset; IAM had created AKIA************NEW1 anyway, whose secret never arrived; deleted it again, so nothing changed: AKIA************MPLE stays in [testAccount] of ~/.aws/credentials\n"
+    );
+    assert_eq!(sts.count_action("CreateAccessKey"), 1);
+    assert_eq!(sts.count_action("ListAccessKeys"), 2);
+    assert_eq!(deleted_ids(&sts), [NEW_KEY_ID]);
+    assert_eq!(pair_of(&env), (SEED_KEY_ID.into(), SEED_SECRET.into()));
+
+    // IAM created nothing: said so, nothing deleted.
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    sts.push_for("ListAccessKeys", Reply::raw(200, &list_keys_xml(&[SEED_KEY_ID])));
+    sts.push_for("ListAccessKeys", Reply::raw(200, &list_keys_xml(&[SEED_KEY_ID])));
+    sts.push_for("CreateAccessKey", Reply::Reset);
+    let out = rotate_with(&env, &sts, "");
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        rotate_stderr(&out),
+        "mfa-exec: error: IAM CreateAccessKey failed: connection reset; IAM created no key (ListAccessKeys: AKIA************MPLE); nothing changed, AKIA************MPLE stays in [testAccount] of ~/.aws/credentials\n"
+    );
+    assert_eq!(sts.count_action("CreateAccessKey"), 1);
+    assert!(deleted_ids(&sts).is_empty());
+
+    // The orphan cannot be deleted: named, with the command that deletes it.
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    sts.push_for("ListAccessKeys", Reply::raw(200, &list_keys_xml(&[SEED_KEY_ID])));
+    sts.push_for(
+        "ListAccessKeys",
+        Reply::raw(200, &list_keys_xml(&[SEED_KEY_ID, NEW_KEY_ID])),
+    );
+    sts.push_for("CreateAccessKey", Reply::Reset);
+    sts.push_for("DeleteAccessKey", Reply::Reset);
+    let out = rotate_with(&env, &sts, "");
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        rotate_stderr(&out),
+        format!("mfa-exec: error: IAM CreateAccessKey failed: connection reset; IAM had created AKIA************NEW1 anyway, whose secret never arrived, and deleting it failed: {NEW_KEY_ID} (connection reset); AKIA************MPLE stays in [testAccount] of ~/.aws/credentials\nhint: delete it: mfa-exec testAccount -- aws iam delete-access-key --user-name test --access-key-id {NEW_KEY_ID}\n")
+    );
+    assert_eq!(sts.count_action("CreateAccessKey"), 1);
+    assert_eq!(sts.count_action("DeleteAccessKey"), 1);
+}

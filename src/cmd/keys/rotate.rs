@@ -126,11 +126,62 @@ pub(super) fn rotate(app: &App, ring: &dyn Keyring, a: &KeysRotateArgs) -> Resul
         ))
         .into());
     }
-    let new = iam
-        .create_access_key(&s, user)
-        .map_err(|e| iam_fail("CreateAccessKey", &e))?;
-    let new_id = mask_key_id(&new.access_key_id);
     let old_id = mask_key_id(&old.access_key_id);
+    let new = match iam.create_access_key(&s, user) {
+        Ok(k) => k,
+        Err(e) if crate::iam::outcome_unknown(&e) => {
+            // IAM may have created a key whose secret never arrived: find
+            // it, delete it, or say exactly what exists (issue 21 item 2).
+            let what = format!("IAM CreateAccessKey failed: {e}");
+            let now = match iam.list_access_keys(&s, user) {
+                Ok(now) => now,
+                Err(le) => {
+                    return Err(fail(format!(
+                        "{what}; IAM may have created a key whose secret mfa-exec never got, and ListAccessKeys failed too ({le}); {old_id} stays in {place}"
+                    ))
+                    .hint(format!(
+                        "see which keys exist: mfa-exec {p} -- aws iam list-access-keys --user-name {user}; delete any but {}",
+                        old.access_key_id
+                    ))
+                    .into());
+                }
+            };
+            let orphans: Vec<&String> = now.iter().filter(|i| !ids.contains(i)).collect();
+            if orphans.is_empty() {
+                return Err(fail(format!(
+                    "{what}; IAM created no key (ListAccessKeys: {}); nothing changed, {old_id} stays in {place}",
+                    now.iter().map(|i| mask_key_id(i)).collect::<Vec<_>>().join(", ")
+                ))
+                .into());
+            }
+            let mut left = Vec::new();
+            for id in &orphans {
+                if let Err(de) = iam.delete_access_key(&s, user, id) {
+                    left.push(format!("{id} ({de})"));
+                }
+            }
+            let shown: Vec<String> = orphans.iter().map(|i| mask_key_id(i)).collect();
+            if left.is_empty() {
+                return Err(fail(format!(
+                    "{what}; IAM had created {} anyway, whose secret never arrived; deleted it again, so nothing changed: {old_id} stays in {place}",
+                    shown.join(", ")
+                ))
+                .into());
+            }
+            return Err(fail(format!(
+                "{what}; IAM had created {} anyway, whose secret never arrived, and deleting it failed: {}; {old_id} stays in {place}",
+                shown.join(", "),
+                left.join(", ")
+            ))
+            .hint(format!(
+                "delete it: mfa-exec {p} -- aws iam delete-access-key --user-name {user} --access-key-id {}",
+                orphans[0]
+            ))
+            .into());
+        }
+        Err(e) => return Err(iam_fail("CreateAccessKey", &e).into()),
+    };
+    let new_id = mask_key_id(&new.access_key_id);
     // Before the new pair is stored: delete it again on any failure.
     let drop_new = |e: anyhow::Error| -> anyhow::Error {
         match iam.delete_access_key(&s, user, &new.access_key_id) {
@@ -201,8 +252,18 @@ pub(super) fn rotate(app: &App, ring: &dyn Keyring, a: &KeysRotateArgs) -> Resul
     if let Err(e) = step("rotate-verified") {
         return Err(both(format!("{e:#}")));
     }
-    iam.delete_access_key(&s, user, &old.access_key_id)
-        .map_err(|e| both(format!("IAM DeleteAccessKey of the old key failed: {e}")))?;
+    if let Err(e) = iam.delete_access_key(&s, user, &old.access_key_id) {
+        // Sent once: with no answer, IAM may have deleted it all the same.
+        let gone = crate::iam::outcome_unknown(&e)
+            && iam
+                .list_access_keys(&s, user)
+                .is_ok_and(|now| !now.contains(&old.access_key_id));
+        if !gone {
+            return Err(both(format!(
+                "IAM DeleteAccessKey of the old key failed: {e}"
+            )));
+        }
+    }
     app.ui.note(&format!(
         "rotated the access key of IAM user {user}: {new_id} is stored in {place} and active; {old_id} is deleted. Sessions made with the old key stay valid until they expire"
     ));
