@@ -298,9 +298,10 @@ fn kill_at_each_step_leaves_the_keys_somewhere_and_the_next_move_finishes() {
                 assert_eq!(env.read_credentials(), RICH_AFTER);
                 assert_eq!(env.read_config(), config_after());
             } else {
-                // In the file; a keyring copy stays only when the kill came
-                // after the config said file (the next move has nothing to do).
-                assert_eq!((ring, file), (*point == "keys-config", true), "{point}");
+                // In the file, and no keyring copy left behind, also when
+                // the kill came after the config said file (issue 21 item 7).
+                assert_eq!((ring, file), (false, true), "{point}");
+                assert_eq!(ss.lookup("testAccount"), None, "{point}");
                 assert!(!env.read_config().contains("mfa_exec_keys"));
             }
         }
@@ -701,4 +702,52 @@ fn rotate_failure_before_store_deletes_the_new_key_after_keeps_both() {
             "{point}: {creds}"
         );
     }
+}
+
+/// Issue 21 item 7, each state a killed move leaves, set up directly: the
+/// next `keys move` finishes it, or says exactly what is where.
+#[test]
+fn rerun_finishes_a_cut_short_move_or_names_what_is_where() {
+    let ss = secret_service!();
+    // --to file cut short after the config said file: the entry is removed.
+    let env = ss.attach(TestEnv::seeded());
+    ss.clear("testAccount");
+    ss.store("testAccount", SEED_JSON);
+    let out = run(&env, &["keys", "move", "testAccount", "--to", "file"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        rotate_stderr(&out),
+        "mfa-exec: the long-term keys of 'testAccount' are in [testAccount] of ~/.aws/credentials; removed the copy left in keyring (mfa-exec/testAccount) in the Secret Service keyring\n"
+    );
+    assert_eq!(ss.lookup("testAccount"), None);
+    assert_eq!(env.read_credentials(), SEED_CREDENTIALS);
+    assert_eq!(env.read_config(), SEED_CONFIG);
+
+    // Other keys in the entry: left alone, both named.
+    let other = r#"{"AccessKeyId":"AKIAOTHEROTHEROTHER0","SecretAccessKey":"other"}"#;
+    ss.store("testAccount", other);
+    let before = env.snapshot();
+    let out = run(&env, &["keys", "move", "testAccount", "--to", "file"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        rotate_stderr(&out),
+        "mfa-exec: error: the long-term keys of 'testAccount' are in [testAccount] of ~/.aws/credentials (key id AKIA************MPLE), and keyring (mfa-exec/testAccount) in the Secret Service keyring holds other keys (key id AKIA************HER0); nothing was changed\nhint: remove the entry that is not in use (secret-tool clear service mfa-exec account P, or Keychain Access)\n"
+    );
+    assert_eq!(ss.lookup("testAccount").as_deref(), Some(other));
+    env.assert_unchanged(&before);
+
+    // The config says keyring, the entry is missing and no copy is in the
+    // file: never "already in keyring".
+    ss.clear("testAccount");
+    let env = ss.attach(TestEnv::new());
+    env.write_config(&config_after());
+    env.write_credentials("# long-term keys\n");
+    let before = env.snapshot();
+    let out = run(&env, &["keys", "move", "testAccount", "--to", "keyring"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        rotate_stderr(&out),
+        "mfa-exec: error: The Secret Service keyring has no entry mfa-exec/testAccount, but the config says mfa_exec_keys = keyring for 'testAccount'\nhint: store the keys there with 'mfa-exec configure testAccount --keyring', or remove mfa_exec_keys and put them in the credentials file\n"
+    );
+    env.assert_unchanged(&before);
 }

@@ -81,13 +81,54 @@ pub fn move_keys(app: &App, ring: &dyn Keyring, a: &KeysMoveArgs) -> Result<i32>
         (Keys::File(pair), KeyPlace::Keyring) => to_keyring(app, ring, &src, pair),
         (Keys::Keyring { .. }, KeyPlace::Keyring) => finish_to_keyring(app, ring, &src),
         (Keys::Keyring { account }, KeyPlace::File) => to_file(app, ring, p, account),
-        (Keys::File(_), KeyPlace::File) => {
+        (Keys::File(pair), KeyPlace::File) => finish_to_file(app, ring, &src, pair),
+    }
+}
+
+/// Already in the file by the config: say so, or finish a move to the file
+/// that was cut short after the config said file (the same keys still in the
+/// keyring entry; issue 21 item 7). Keys of another pair in the entry are
+/// left alone and named.
+fn finish_to_file(app: &App, ring: &dyn Keyring, src: &KeySource, pair: &LongTermKeys) -> Result<i32> {
+    let p = src.profile.as_str();
+    let entry = ring.get(p).map_err(|e| keyring_fail(ring, "read", p, &e))?;
+    let Some(entry) = entry else {
+        app.ui.note(&format!(
+            "the long-term keys of '{p}' are already in {}; nothing to change",
+            src.place()
+        ));
+        return Ok(0);
+    };
+    match LongTermKeys::from_json(entry.expose()) {
+        Ok(k) if k == *pair => {
+            ring.delete(p)
+                .map_err(|e| keyring_fail(ring, "remove", p, &e))?;
             app.ui.note(&format!(
-                "the long-term keys of '{p}' are already in {}; nothing to change",
-                src.place()
+                "the long-term keys of '{p}' are in {}; removed the copy left in {} in {}",
+                src.place(),
+                keyring_place(p),
+                ring.backend()
             ));
             Ok(0)
         }
+        Ok(k) => Err(fail(format!(
+            "the long-term keys of '{p}' are in {} (key id {}), and {} in {} holds other keys (key id {}); nothing was changed",
+            src.place(),
+            mask_key_id(&pair.access_key_id),
+            keyring_place(p),
+            ring.backend(),
+            mask_key_id(&k.access_key_id)
+        ))
+        .hint("remove the entry that is not in use (secret-tool clear service mfa-exec account P, or Keychain Access)")
+        .into()),
+        Err(_) => Err(fail(format!(
+            "the long-term keys of '{p}' are in {}, and {} in {} holds something that is not mfa-exec's JSON; nothing was changed",
+            src.place(),
+            keyring_place(p),
+            ring.backend()
+        ))
+        .hint("remove that entry if it is not in use")
+        .into()),
     }
 }
 
@@ -233,6 +274,8 @@ fn finish_to_keyring(app: &App, ring: &dyn Keyring, src: &KeySource) -> Result<i
         .into_iter()
         .find_map(|s| keys::pair_in(doc, &s).map(|k| (s, k)));
     let Some((section, pair)) = leftover else {
+        // Never "already there" without the entry (issue 21 item 7).
+        keys::load(ring, p)?;
         app.ui.note(&format!(
             "the long-term keys of '{p}' are already in {} ({KEY_SETTING} = keyring, {}); nothing to change",
             keyring_place(p),
