@@ -751,3 +751,39 @@ fn rerun_finishes_a_cut_short_move_or_names_what_is_where() {
     );
     env.assert_unchanged(&before);
 }
+
+/// Issue 21 item 8: `[testAccount]` also holds `output = json`. After the
+/// keys move to the keyring, the section keeps the setting, and the session
+/// goes to `[testAccount-mfa]` beside it (and is found there next time).
+#[test]
+fn move_to_keyring_with_another_setting_in_the_section_keeps_the_profile_usable() {
+    let ss = secret_service!();
+    let sts = FakeSts::start();
+    let env = ss.attach(TestEnv::new());
+    ss.clear("testAccount");
+    env.write_config(SEED_CONFIG);
+    env.write_credentials(&format!("{SEED_CREDENTIALS}output = json\n"));
+    let out = run(&env, &["keys", "move", "testAccount", "--to", "keyring"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        env.read_credentials(),
+        "# long-term keys\n[testAccount]\noutput = json\n"
+    );
+    for _ in 0..2 {
+        let out = env
+            .cmd_with_sts(&["testAccount", "-t", &fresh_code(), "--", "true"], &sts)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    }
+    assert_eq!(sts.count_action("GetSessionToken"), 1, "the second run is cached");
+    let issued = sts.last_issued().unwrap();
+    let creds = env.read_credentials();
+    assert!(
+        creds.starts_with(&format!(
+            "# long-term keys\n[testAccount]\noutput = json\n\n[testAccount-mfa]\naws_access_key_id = {}\n",
+            issued.access_key_id
+        )),
+        "{creds}"
+    );
+}
