@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 pub(crate) const SEED_JSON: &str = r#"{"AccessKeyId":"AKIAIOSFODNN7EXAMPLE","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}"#;
 const MOVED: &str = "mfa-exec: moved the long-term keys of 'testAccount' (key id AKIA************MPLE) from [testAccount] of ~/.aws/credentials to keyring (mfa-exec/testAccount) in the Secret Service keyring\n";
 /// SEED_CONFIG with the setting `keys move` adds.
-fn config_after() -> String {
+pub(crate) fn config_after() -> String {
     SEED_CONFIG.replace(
         "mfa_arn = arn:aws:iam::123456789012:mfa/test\n",
         "mfa_arn = arn:aws:iam::123456789012:mfa/test\nmfa_exec_keys = keyring\n",

@@ -133,3 +133,30 @@ fn rotate_create_reset_sends_once_and_deletes_the_orphan() {
     assert_eq!(sts.count_action("CreateAccessKey"), 1);
     assert_eq!(sts.count_action("DeleteAccessKey"), 1);
 }
+
+/// Issue 21 item 6: credential-process's budget (here 3 s through the test
+/// hook) includes the keyring wait: a keyring that does not answer (the
+/// `keyring-call` pause stands in for one) ends the run when the budget
+/// does, not after the keyring's own 30 s.
+#[test]
+fn credential_process_budget_includes_the_keyring_wait() {
+    let sts = FakeSts::start();
+    let env = TestEnv::new();
+    env.write_config(&config_after());
+    env.write_credentials("# long-term keys\n");
+    let before = env.snapshot();
+    let out = env
+        .cmd_with_sts(&["credential-process", "testAccount", "-t", "123456"], &sts)
+        .env("MFA_EXEC_TEST_BUDGET_MS", "3000")
+        .env("MFA_EXEC_TEST_PAUSE", "keyring-call:20000")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.stdout, b"");
+    assert_eq!(
+        rotate_stderr(&out),
+        "mfa-exec: test-hook: pause at keyring-call\nmfa-exec: error: cannot read keyring (mfa-exec/testAccount) in the Secret Service keyring: it is locked and could not be unlocked (no answer before the end of the run's 3s budget; it may be waiting for an unlock prompt nobody can see)\nhint: unlock the keyring (log in to the desktop, or: gnome-keyring-daemon --unlock), or keep the keys in the file: mfa-exec keys move testAccount --to file\n"
+    );
+    assert_eq!(sts.count(), 0);
+    env.assert_unchanged(&before);
+}
