@@ -41,6 +41,7 @@ use mfa_exec::ini;
 mod crash;
 mod disk;
 mod hostile;
+mod key_sweep;
 mod secrets;
 mod stampede;
 mod sts_faults;
