@@ -787,3 +787,118 @@ fn move_to_keyring_with_another_setting_in_the_section_keeps_the_profile_usable(
         "{creds}"
     );
 }
+
+fn configure_with_secret(env: &TestEnv, args: &[&str], secret: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut cmd = env.std_cmd(args);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{secret}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Issue 21 item 3: `configure --keyring` over an entry holding other keys
+/// shows the replacement as one (old key id masked) before writing.
+#[test]
+fn configure_keyring_shows_a_replacement_as_a_replacement() {
+    let ss = secret_service!();
+    let env = ss.attach(TestEnv::new());
+    let other = r#"{"AccessKeyId":"AKIAOTHEROTHEROTHER0","SecretAccessKey":"other"}"#;
+    ss.clear("dev-long-term");
+    ss.store("dev-long-term", other);
+    let args = [
+        "configure",
+        "dev",
+        "--access-key-id",
+        SEED_KEY_ID,
+        "--secret-from-stdin",
+        "--mfa-serial",
+        SEED_SERIAL,
+        "--keyring",
+        "--yes",
+        "--no-input",
+    ];
+    let out = configure_with_secret(&env, &args, SEED_SECRET);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("keyring (mfa-exec/dev-long-term):\n  - AccessKeyId AKIA************HER0, SecretAccessKey ****************\n  + AccessKeyId AKIA************MPLE, SecretAccessKey ****************\n"),
+        "{err}"
+    );
+    assert!(!err.contains(SEED_SECRET) && !err.contains("\"other\""), "{err}");
+    assert_eq!(ss.lookup("dev-long-term").as_deref(), Some(SEED_JSON));
+    // The same again: the entry and the files already say so.
+    let out = configure_with_secret(&env, &args, SEED_SECRET);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        stderr_of(&out),
+        "mfa-exec: profile 'dev' is already configured that way; nothing to change\n"
+    );
+}
+
+/// Issue 21 item 9: a source whose keys are in the keyring is a source;
+/// new keys for it without --keyring are refused (they would never be used).
+#[test]
+fn configure_sees_keyring_held_sources() {
+    let ss = secret_service!();
+    let env = ss.attach(TestEnv::new());
+    ss.clear("testAccount");
+    ss.store("testAccount", SEED_JSON);
+    env.write_config(&config_after());
+    env.write_credentials("# long-term keys\n");
+    let out = run(
+        &env,
+        &[
+            "configure",
+            "dev",
+            "--source-profile",
+            "testAccount",
+            "--mfa-serial",
+            SEED_SERIAL,
+            "--yes",
+            "--no-input",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(
+        env.read_config().ends_with(&format!(
+            "\n[profile dev]\nsource_profile = testAccount\nmfa_serial = {SEED_SERIAL}\n"
+        )),
+        "{}",
+        env.read_config()
+    );
+    assert_eq!(env.read_credentials(), "# long-term keys\n");
+
+    let before = env.snapshot();
+    let out = configure_with_secret(
+        &env,
+        &[
+            "configure",
+            "dev2",
+            "--source-profile",
+            "testAccount",
+            "--access-key-id",
+            "AKIANEWNEWNEWNEWNEW1",
+            "--secret-from-stdin",
+            "--mfa-serial",
+            SEED_SERIAL,
+            "--yes",
+            "--no-input",
+        ],
+        NEW_SECRET,
+    );
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        rotate_stderr(&out),
+        "mfa-exec: error: the long-term keys of 'testAccount' are in keyring (mfa-exec/testAccount) (mfa_exec_keys = keyring); new keys for it go there too\nhint: add --keyring\n"
+    );
+    env.assert_unchanged(&before);
+    assert_eq!(ss.lookup("testAccount").as_deref(), Some(SEED_JSON));
+}
