@@ -902,3 +902,31 @@ fn configure_sees_keyring_held_sources() {
     env.assert_unchanged(&before);
     assert_eq!(ss.lookup("testAccount").as_deref(), Some(SEED_JSON));
 }
+
+/// Issue 21 item 10: keys in a bare `[bare]` of the config move to the
+/// keyring (they were looked for in `[profile bare]` and the move said they
+/// changed).
+#[test]
+fn keys_in_a_bare_config_section_move_to_the_keyring() {
+    let ss = secret_service!();
+    let env = ss.attach(TestEnv::new());
+    ss.clear("bare");
+    env.write_config(&format!(
+        "[bare]\naws_access_key_id = {SEED_KEY_ID}\naws_secret_access_key = {SEED_SECRET}\nmfa_serial = {SEED_SERIAL}\n"
+    ));
+    let out = run(&env, &["keys", "move", "bare", "--to", "keyring"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        stderr_of(&out)
+            .lines()
+            .filter(|l| !l.contains("is a bare section"))
+            .collect::<Vec<_>>(),
+        ["mfa-exec: moved the long-term keys of 'bare' (key id AKIA************MPLE) from [bare] of ~/.aws/config to keyring (mfa-exec/bare) in the Secret Service keyring"]
+    );
+    assert_eq!(ss.lookup("bare").as_deref(), Some(SEED_JSON));
+    assert_eq!(
+        env.read_config(),
+        format!("[bare]\nmfa_serial = {SEED_SERIAL}\nmfa_exec_keys = keyring\n")
+    );
+    ss.clear("bare");
+}

@@ -160,3 +160,25 @@ fn credential_process_budget_includes_the_keyring_wait() {
     assert_eq!(sts.count(), 0);
     env.assert_unchanged(&before);
 }
+
+/// Issue 21 item 10: an empty `aws_session_token =` line is no token
+/// (botocore signs without one): the pair is long-term keys, and signs
+/// GetSessionToken.
+#[test]
+fn an_empty_session_token_line_leaves_long_term_keys() {
+    let sts = FakeSts::start();
+    let env = TestEnv::new();
+    env.write_config(SEED_CONFIG);
+    env.write_credentials(&format!("{SEED_CREDENTIALS}aws_session_token =\n"));
+    let out = env
+        .cmd_with_sts(&["test", "-t", "123456", "--", "true"], &sts)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let last = sts.last_request().unwrap();
+    assert_eq!(last.action, "GetSessionToken");
+    assert_eq!(last.access_key_id.as_deref(), Some(SEED_KEY_ID));
+    assert!(env
+        .read_credentials()
+        .starts_with(&format!("{SEED_CREDENTIALS}aws_session_token =\n")));
+}

@@ -62,7 +62,11 @@ fn long_term_profiles(app: &App) -> Vec<String> {
     let doc = &app.files.credentials.doc;
     let mut out = Vec::new();
     for s in doc.sections() {
-        let has_keys = crate::session::long_term_pair(|k| doc.get(&s.name, k)).is_some();
+        let has_keys = crate::session::long_term_pair(|k| {
+            doc.get(&s.name, k)
+                .filter(|v| k != "aws_session_token" || !v.trim().is_empty())
+        })
+        .is_some();
         if has_keys && !out.contains(&s.name) {
             out.push(s.name);
         }
