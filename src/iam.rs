@@ -124,6 +124,7 @@ impl Iam for AwsIam {
     }
 
     fn create_access_key(&self, signer: &Signer, user: &str) -> Result<LongTermKeys, StsError> {
+        crate::error::mark_changed();
         let c = self.client(signer, false);
         let out = Self::block_on(c.create_access_key().user_name(user).send())?
             .map_err(|e| self.fail(e))?;
@@ -140,6 +141,7 @@ impl Iam for AwsIam {
     }
 
     fn delete_access_key(&self, signer: &Signer, user: &str, id: &str) -> Result<(), StsError> {
+        crate::error::mark_changed();
         let c = self.client(signer, false);
         Self::block_on(
             c.delete_access_key()

@@ -55,6 +55,18 @@ impl fmt::Display for KeyringError {
 
 impl std::error::Error for KeyringError {}
 
+impl KeyringError {
+    /// True when the call got no answer in time: it may still complete
+    /// later (the keyring thread cannot be stopped), so what the entry will
+    /// hold is unknown.
+    pub fn timed_out(&self) -> bool {
+        self.detail.starts_with(NO_ANSWER)
+    }
+}
+
+/// How the detail of a call without an answer starts ([`KeyringError::timed_out`]).
+const NO_ANSWER: &str = "no answer ";
+
 /// The calls mfa-exec makes on a keyring.
 pub trait Keyring {
     /// The backend, for messages (`the Secret Service keyring`).
@@ -145,7 +157,7 @@ impl OsKeyring {
             Err(KeyringError {
                 kind: ErrorKind::Locked,
                 detail: format!(
-                    "no answer {when}; it may be waiting for an unlock prompt nobody can see"
+                    "{NO_ANSWER}{when}; it may be waiting for an unlock prompt nobody can see"
                 ),
             })
         })
@@ -252,12 +264,16 @@ impl Keyring for OsKeyring {
 
     fn set(&self, account: &str, secret: &Secret) -> Result<(), KeyringError> {
         injected("keyring-set")?;
+        crate::error::mark_changed();
         let secret = secret.clone();
         let acct = account.to_string();
         self.with_entry(account, move |entry| {
             entry
                 .set_secret(secret.expose().as_bytes())
                 .map_err(map_error)?;
+            // The secret is set, its attributes not yet (issue 21: a failure
+            // here must not be taken for "nothing written").
+            injected("keyring-attrs")?;
             if cfg!(target_os = "linux") {
                 let attrs = std::collections::HashMap::from([("account", acct.as_str())]);
                 entry.update_attributes(&attrs).map_err(map_error)?;
@@ -268,6 +284,7 @@ impl Keyring for OsKeyring {
 
     fn delete(&self, account: &str) -> Result<(), KeyringError> {
         injected("keyring-delete")?;
+        crate::error::mark_changed();
         self.with_entry(account, |entry| match entry.delete_credential() {
             Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
             Err(e) => Err(map_error(e)),

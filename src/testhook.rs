@@ -14,6 +14,7 @@
 //! of `configure` (`store::modify_both`) also has `between-renames` (the first
 //! file replaced, the second not yet).
 //!
+//! `<point>:panic` makes the `keys` steps panic there ([`panics`]).
 //! `<point>:fail` in the same variable makes [`fails`] true at that point: the
 //! caller then fails as if the step had failed (`keys move` uses it to test
 //! its roll-back). Points of `keys move` (`cmd/keys.rs`): `keys-stored` (the
@@ -30,7 +31,7 @@
 //! file, `store::load_file` and the reads of the write path), `create` (the
 //! temp file), `write`, `fsync`, `rename` (the write path, `store/atomic.rs`),
 //! `keyring-get`, `keyring-set`, `keyring-delete` (`keystore.rs`, before the
-//! call is made).
+//! call is made), `keyring-attrs` (the secret set, its attributes not yet).
 //!
 //! Never compiled into a release build; never changes behaviour when no
 //! `MFA_EXEC_TEST_*` variable is set.
@@ -72,6 +73,22 @@ pub fn fails(point: &str) -> bool {
 #[cfg(not(debug_assertions))]
 #[inline(always)]
 pub fn fails(_point: &str) -> bool {
+    false
+}
+
+/// True when the test variable says `<point>:panic` (debug builds only): the
+/// `keys` steps then panic, to test what the panic hook says.
+#[cfg(debug_assertions)]
+pub fn panics(point: &str) -> bool {
+    crate::env::test_hook().is_some_and(|spec| {
+        spec.split(',')
+            .any(|item| item.split_once(':') == Some((point, "panic")))
+    })
+}
+
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub fn panics(_point: &str) -> bool {
     false
 }
 

@@ -126,6 +126,7 @@ impl Store {
                     io_reason(&e)
                 );
             }
+            crate::error::mark_changed();
             tmp.persist(&canon).map_err(|e| {
                 anyhow!(
                     "cannot replace {}: {}; the file is unchanged",
@@ -283,6 +284,7 @@ pub fn modify_both(first: Part<'_>, second: Part<'_>, timeout: Duration) -> Resu
                 crate::testhook::pause("between-renames");
             }
             let s = &staged[i];
+            crate::error::mark_changed();
             let persisted = match crate::testhook::io("rename") {
                 Ok(()) => temp.persist(&s.canon).map(drop).map_err(|e| e.error),
                 Err(e) => Err(e),

@@ -182,3 +182,22 @@ fn an_empty_session_token_line_leaves_long_term_keys() {
         .read_credentials()
         .starts_with(&format!("{SEED_CREDENTIALS}aws_session_token =\n")));
 }
+
+/// Issue 21 ("also look at"): a panic after `keys rotate` changed things
+/// never says "nothing was written".
+#[test]
+fn a_panic_after_changes_does_not_say_nothing_was_written() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    script_iam(&sts, &[SEED_KEY_ID], 1);
+    let mut cmd = env.cmd_with_sts(&["keys", "rotate", "testAccount", "-t", &fresh_code()], &sts);
+    cmd.env("AWS_ENDPOINT_URL_IAM", sts.url());
+    cmd.env("MFA_EXEC_TEST_PAUSE", "rotate-stored:panic");
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        rotate_stderr(&out),
+        "mfa-exec: error: internal error: injected panic at rotate-stored\nhint: please report this; this run had already changed files, the keyring or IAM keys, so check them ('mfa-exec explain PROFILE')\n"
+    );
+    assert_eq!(pair_of(&env), (NEW_KEY_ID.into(), NEW_SECRET.into()));
+}

@@ -42,6 +42,9 @@ pub fn run(env: Env, ui: Ui, a: &KeysArgs) -> Result<i32> {
 /// Fails as if `point` had failed when a test asks for it (debug builds).
 fn step(point: &str) -> Result<()> {
     testhook::pause(point);
+    if testhook::panics(point) {
+        panic!("injected panic at {point}");
+    }
     if testhook::fails(point) {
         return Err(fail(format!("injected failure at {point}")).into());
     }

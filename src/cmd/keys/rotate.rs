@@ -294,8 +294,13 @@ fn store_new(
         Keys::Keyring { account } => {
             let holds_old = || keys::load(ring, account).ok().as_ref() == Some(old);
             let put_back = || ring.set(account, &old.to_json()).is_ok() && holds_old();
-            if let Err(e) = ring.set(account, &new.to_json()) {
-                let e: anyhow::Error = keyring_fail(ring, "write", account, &e).into();
+            if let Err(ke) = ring.set(account, &new.to_json()) {
+                let e: anyhow::Error = keyring_fail(ring, "write", account, &ke).into();
+                // A write without an answer may still land later: whatever
+                // the entry holds now, deleting either key is not safe.
+                if ke.timed_out() {
+                    return Err(Unstored::Unknown(e));
+                }
                 // A write that failed half-way (the secret set, not its
                 // attributes) may have replaced the entry.
                 return Err(if holds_old() || put_back() {

@@ -23,7 +23,7 @@ use crate::support::keyring::SecretService;
 use crate::support::*;
 
 const OPS: &[&str] = &["read", "create", "write", "fsync", "rename"];
-const RING_OPS: &[&str] = &["keyring-get", "keyring-set", "keyring-delete"];
+const RING_OPS: &[&str] = &["keyring-get", "keyring-set", "keyring-attrs", "keyring-delete"];
 const MAX_N: u32 = 30;
 
 fn mask(id: &str) -> String {
