@@ -108,7 +108,10 @@ impl OsKeyring {
     }
 
     /// A keyring whose calls end by `deadline`, the end of a run's `budget`.
-    pub fn within(deadline: Option<std::time::Instant>, budget: Option<std::time::Duration>) -> OsKeyring {
+    pub fn within(
+        deadline: Option<std::time::Instant>,
+        budget: Option<std::time::Duration>,
+    ) -> OsKeyring {
         OsKeyring {
             budget: deadline.zip(budget),
             ..OsKeyring::default()

@@ -160,7 +160,10 @@ pub fn never_proxied(url: &str) -> bool {
 /// may carry a `#` fragment (console deep links do; it travels encoded in
 /// the login URL's query, issue 21 item 10).
 pub fn check_destination(url: &str) -> Option<String> {
-    if !url.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://")) {
+    if !url
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+    {
         return Some("it is not an https URL".into());
     }
     let base = url.split_once('#').map_or(url, |(b, _)| b);

@@ -126,9 +126,7 @@ pub fn map_sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
                 "{}",
                 aws_smithy_types::error::display::DisplayErrorContext(&e)
             );
-            if let Some((kind, message)) =
-                route_failure(&e, &msg, df.is_timeout(), unsent, route)
-            {
+            if let Some((kind, message)) = route_failure(&e, &msg, df.is_timeout(), unsent, route) {
                 (kind, None, message)
             } else if df.is_timeout() {
                 (Kind::TimedOut, None, "connection timed out".into())

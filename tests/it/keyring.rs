@@ -776,7 +776,11 @@ fn move_to_keyring_with_another_setting_in_the_section_keeps_the_profile_usable(
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     }
-    assert_eq!(sts.count_action("GetSessionToken"), 1, "the second run is cached");
+    assert_eq!(
+        sts.count_action("GetSessionToken"),
+        1,
+        "the second run is cached"
+    );
     let issued = sts.last_issued().unwrap();
     let creds = env.read_credentials();
     assert!(
@@ -832,7 +836,10 @@ fn configure_keyring_shows_a_replacement_as_a_replacement() {
         err.contains("keyring (mfa-exec/dev-long-term):\n  - AccessKeyId AKIA************HER0, SecretAccessKey ****************\n  + AccessKeyId AKIA************MPLE, SecretAccessKey ****************\n"),
         "{err}"
     );
-    assert!(!err.contains(SEED_SECRET) && !err.contains("\"other\""), "{err}");
+    assert!(
+        !err.contains(SEED_SECRET) && !err.contains("\"other\""),
+        "{err}"
+    );
     assert_eq!(ss.lookup("dev-long-term").as_deref(), Some(SEED_JSON));
     // The same again: the entry and the files already say so.
     let out = configure_with_secret(&env, &args, SEED_SECRET);

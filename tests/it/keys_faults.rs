@@ -81,7 +81,10 @@ fn rotate_read_back_failure_never_loses_the_working_key() {
 fn rotate_create_reset_sends_once_and_deletes_the_orphan() {
     let sts = FakeSts::start();
     let env = TestEnv::seeded();
-    sts.push_for("ListAccessKeys", Reply::raw(200, &list_keys_xml(&[SEED_KEY_ID])));
+    sts.push_for(
+        "ListAccessKeys",
+        Reply::raw(200, &list_keys_xml(&[SEED_KEY_ID])),
+    );
     sts.push_for(
         "ListAccessKeys",
         Reply::raw(200, &list_keys_xml(&[SEED_KEY_ID, NEW_KEY_ID])),
@@ -102,8 +105,14 @@ fn rotate_create_reset_sends_once_and_deletes_the_orphan() {
     // IAM created nothing: said so, nothing deleted.
     let sts = FakeSts::start();
     let env = TestEnv::seeded();
-    sts.push_for("ListAccessKeys", Reply::raw(200, &list_keys_xml(&[SEED_KEY_ID])));
-    sts.push_for("ListAccessKeys", Reply::raw(200, &list_keys_xml(&[SEED_KEY_ID])));
+    sts.push_for(
+        "ListAccessKeys",
+        Reply::raw(200, &list_keys_xml(&[SEED_KEY_ID])),
+    );
+    sts.push_for(
+        "ListAccessKeys",
+        Reply::raw(200, &list_keys_xml(&[SEED_KEY_ID])),
+    );
     sts.push_for("CreateAccessKey", Reply::Reset);
     let out = rotate_with(&env, &sts, "");
     assert_eq!(out.status.code(), Some(125));
@@ -117,7 +126,10 @@ fn rotate_create_reset_sends_once_and_deletes_the_orphan() {
     // The orphan cannot be deleted: named, with the command that deletes it.
     let sts = FakeSts::start();
     let env = TestEnv::seeded();
-    sts.push_for("ListAccessKeys", Reply::raw(200, &list_keys_xml(&[SEED_KEY_ID])));
+    sts.push_for(
+        "ListAccessKeys",
+        Reply::raw(200, &list_keys_xml(&[SEED_KEY_ID])),
+    );
     sts.push_for(
         "ListAccessKeys",
         Reply::raw(200, &list_keys_xml(&[SEED_KEY_ID, NEW_KEY_ID])),
@@ -190,7 +202,10 @@ fn a_panic_after_changes_does_not_say_nothing_was_written() {
     let sts = FakeSts::start();
     let env = TestEnv::seeded();
     script_iam(&sts, &[SEED_KEY_ID], 1);
-    let mut cmd = env.cmd_with_sts(&["keys", "rotate", "testAccount", "-t", &fresh_code()], &sts);
+    let mut cmd = env.cmd_with_sts(
+        &["keys", "rotate", "testAccount", "-t", &fresh_code()],
+        &sts,
+    );
     cmd.env("AWS_ENDPOINT_URL_IAM", sts.url());
     cmd.env("MFA_EXEC_TEST_PAUSE", "rotate-stored:panic");
     let out = cmd.output().unwrap();

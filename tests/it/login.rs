@@ -665,7 +665,11 @@ fn login_honours_the_proxy_variables() {
     let target = signin.url().replace("127.0.0.1", "localhost");
     let (code, stdout, stderr) = login_test(&env, &sts, &target);
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(seen.lock().unwrap().is_empty(), "{:?}", seen.lock().unwrap());
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "{:?}",
+        seen.lock().unwrap()
+    );
     assert_eq!(signin.count(), 1);
     assert!(
         stdout.starts_with(&format!("{target}?Action=login&")),

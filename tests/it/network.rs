@@ -765,7 +765,10 @@ fn a_code_sts_saw_through_a_proxy_is_never_sent_again() {
     let pki = Pki::new();
     let front = TlsFront::start(sts.addr(), &pki);
     let issued = sts.issued_view();
-    let proxy = Proxy::start_with(Mode::ResetAfterAnswer, Arc::new(move || !issued().is_empty()));
+    let proxy = Proxy::start_with(
+        Mode::ResetAfterAnswer,
+        Arc::new(move || !issued().is_empty()),
+    );
     let env = TestEnv::seeded().with_sts_url(&front.url());
     let bundle = pki.write_ca(&env, "ca.pem");
     let run = || {
@@ -793,7 +796,8 @@ fn a_code_sts_saw_through_a_proxy_is_never_sent_again() {
     assert_eq!(out.status.code(), Some(125));
     let text = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(
-        text.contains(&format!("mfa-exec: error: the MFA code from --token-code was already used ")) && text.contains(&format!(" ago for {SEED_SERIAL}; nothing was sent\n")),
+        text.contains("mfa-exec: error: the MFA code from --token-code was already used ")
+            && text.contains(&format!(" ago for {SEED_SERIAL}; nothing was sent\n")),
         "{text}"
     );
     assert_eq!(sts.count(), 1, "the code was not sent again");
@@ -806,7 +810,11 @@ fn a_code_sts_saw_through_a_proxy_is_never_sent_again() {
     let proxy = Proxy::start(Mode::Forward);
     let env = TestEnv::seeded().with_sts_url(&front.url());
     let bundle = pki.write_ca(&env, "ca.pem");
-    let out = env.cmd(RUN).env("HTTPS_PROXY", proxy.url()).output().unwrap();
+    let out = env
+        .cmd(RUN)
+        .env("HTTPS_PROXY", proxy.url())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(125));
     assert_eq!(sts.count(), 0);
     succeeds(

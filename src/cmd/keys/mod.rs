@@ -95,14 +95,15 @@ impl Done<'_> {
     /// Puts the file back byte for byte if it is still what the edit wrote,
     /// else applies `fallback` to whatever it is now.
     fn undo(&self, fallback: &dyn Fn(&mut Document) -> Result<()>) -> Result<()> {
-        self.store.modify(TIMEOUT, &|doc| {
-            if doc.render() == self.after.render() {
-                *doc = self.before.clone();
-                Ok(())
-            } else {
-                fallback(doc)
-            }
-        })
-        .map(drop)
+        self.store
+            .modify(TIMEOUT, &|doc| {
+                if doc.render() == self.after.render() {
+                    *doc = self.before.clone();
+                    Ok(())
+                } else {
+                    fallback(doc)
+                }
+            })
+            .map(drop)
     }
 }

@@ -89,7 +89,12 @@ pub fn move_keys(app: &App, ring: &dyn Keyring, a: &KeysMoveArgs) -> Result<i32>
 /// that was cut short after the config said file (the same keys still in the
 /// keyring entry; issue 21 item 7). Keys of another pair in the entry are
 /// left alone and named.
-fn finish_to_file(app: &App, ring: &dyn Keyring, src: &KeySource, pair: &LongTermKeys) -> Result<i32> {
+fn finish_to_file(
+    app: &App,
+    ring: &dyn Keyring,
+    src: &KeySource,
+    pair: &LongTermKeys,
+) -> Result<i32> {
     let p = src.profile.as_str();
     let entry = ring.get(p).map_err(|e| keyring_fail(ring, "read", p, &e))?;
     let Some(entry) = entry else {

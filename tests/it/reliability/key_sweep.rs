@@ -23,11 +23,21 @@ use crate::support::keyring::SecretService;
 use crate::support::*;
 
 const OPS: &[&str] = &["read", "create", "write", "fsync", "rename"];
-const RING_OPS: &[&str] = &["keyring-get", "keyring-set", "keyring-attrs", "keyring-delete"];
+const RING_OPS: &[&str] = &[
+    "keyring-get",
+    "keyring-set",
+    "keyring-attrs",
+    "keyring-delete",
+];
 const MAX_N: u32 = 30;
 
 fn mask(id: &str) -> String {
-    format!("{}{}{}", &id[..4], "*".repeat(id.len() - 8), &id[id.len() - 4..])
+    format!(
+        "{}{}{}",
+        &id[..4],
+        "*".repeat(id.len() - 8),
+        &id[id.len() - 4..]
+    )
 }
 
 /// The active keys of the IAM user after the run, from what IAM answered.
@@ -108,7 +118,9 @@ fn rotate_invariants(
         ));
     }
     if out.status.code() == Some(0) && (in_place != NEW_KEY_ID || active != [NEW_KEY_ID]) {
-        bad.push(format!("{what}: exit 0 but {in_place} in place, {active:?} active"));
+        bad.push(format!(
+            "{what}: exit 0 but {in_place} in place, {active:?} active"
+        ));
     }
     bad
 }
@@ -219,7 +231,9 @@ fn rotate_with_each_iam_call_unanswered() {
             bad.push(format!("DeleteAccessKey reset: place {place:?}"));
         }
         if !deleted && !stderr.contains(&mask(SEED_KEY_ID)) {
-            bad.push(format!("DeleteAccessKey reset: old key not named:\n{stderr}"));
+            bad.push(format!(
+                "DeleteAccessKey reset: old key not named:\n{stderr}"
+            ));
         }
         if (out.status.code() == Some(0)) != deleted {
             bad.push(format!(
@@ -315,7 +329,9 @@ fn move_with_each_operation_failing() {
                     file_pair(&env)
                 };
                 if named.as_ref() != Some(&seed) {
-                    bad.push(format!("{what}: the place the config names holds {named:?}"));
+                    bad.push(format!(
+                        "{what}: the place the config names holds {named:?}"
+                    ));
                 }
                 if out.status.code() == Some(0) {
                     let (ring, file) = (ring_pair(&ss), file_pair(&env));
@@ -325,7 +341,9 @@ fn move_with_each_operation_failing() {
                         (None, Some(seed.clone()))
                     };
                     if (ring.clone(), file.clone()) != want {
-                        bad.push(format!("{what}: exit 0 with keyring {ring:?}, file {file:?}"));
+                        bad.push(format!(
+                            "{what}: exit 0 with keyring {ring:?}, file {file:?}"
+                        ));
                     }
                 } else {
                     if env.snapshot() != before {
@@ -333,7 +351,11 @@ fn move_with_each_operation_failing() {
                             "{what}: failed and changed the files:\n{}",
                             line_diff(
                                 &String::from_utf8_lossy(
-                                    &before.credentials.clone().map(|f| f.bytes).unwrap_or_default()
+                                    &before
+                                        .credentials
+                                        .clone()
+                                        .map(|f| f.bytes)
+                                        .unwrap_or_default()
                                 ),
                                 &env.read_credentials()
                             )
