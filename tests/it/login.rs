@@ -650,6 +650,10 @@ fn login_honours_the_proxy_variables() {
     assert_eq!(code, Some(125), "{stderr}");
     assert_eq!(stdout, "");
     assert_eq!(
+        stderr,
+        "mfa-exec: error: the AWS sign-in endpoint at https://signin.example.com/federation is unreachable: the proxy refused the connection\nhint: check the network and the proxy variables (HTTPS_PROXY, NO_PROXY), or the endpoint (--signin-url, MFA_EXEC_SIGNIN_URL)\n"
+    );
+    assert_eq!(
         seen.lock().unwrap().clone(),
         ["CONNECT signin.example.com:443 HTTP/1.1"]
     );
