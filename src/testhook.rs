@@ -22,7 +22,8 @@
 //! removed), `keys-removed` (taken out of the origin). Points of `keys rotate`:
 //! `rotate-created` (new key created in IAM, not yet stored), `rotate-stored`
 //! (stored where the old key was), `rotate-verified` (STS accepted it; the old
-//! key not yet deleted).
+//! key not yet deleted). `keyring-call` (`keystore.rs`, inside every keyring
+//! call's thread) stands in for a keyring that does not answer.
 //!
 //! `MFA_EXEC_TEST_FAULT=<op>#<n>[,<op>#<n>...]` makes the `n`-th call (from 1)
 //! of [`io`] for `op` in this process fail with EIO, after saying
