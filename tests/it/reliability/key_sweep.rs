@@ -1,4 +1,5 @@
-//! The fault sweep of issue 21 ("guard for the whole class"): `keys rotate`
+//! The fault sweep of issue 21 ("guard for the whole class"): `keys rotate`,
+//! `configure`'s two-file commit
 //! and `keys move` with each file operation (read, create, write, fsync,
 //! rename; `MFA_EXEC_TEST_FAULT=<op>#<n>`), each keyring call (get, set,
 //! delete) and each IAM call failed in turn, the n-th occurrence for n = 1, 2,
@@ -374,6 +375,80 @@ fn move_with_each_operation_failing() {
         "keys-move-faults",
         &format!(
             "fault points reached, per direction and operation: {}; the invariants held after every run",
+            rows.join(", ")
+        ),
+    );
+}
+
+fn configure_run(env: &TestEnv, fault: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut cmd = env.std_cmd(&[
+        "configure",
+        "dev",
+        "--access-key-id",
+        NEW_KEY_ID,
+        "--secret-from-stdin",
+        "--mfa-serial",
+        SEED_SERIAL,
+        "--yes",
+        "--no-input",
+    ]);
+    cmd.env("MFA_EXEC_TEST_FAULT", fault)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{NEW_SECRET}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `configure`'s two-file commit (config and credentials, both or neither)
+/// with each file operation failing in turn: a failure leaves both files as
+/// they were, byte for byte; a success writes both.
+#[test]
+fn configure_with_each_file_operation_failing() {
+    let clean = TestEnv::seeded();
+    let out = configure_run(&clean, "");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let done = clean.snapshot();
+    let mut bad = Vec::new();
+    let mut rows = Vec::new();
+    for op in OPS {
+        for n in 1..=MAX_N {
+            let fault = format!("{op}#{n}");
+            let env = TestEnv::seeded();
+            let before = env.snapshot();
+            let out = configure_run(&env, &fault);
+            if !fired(&out, &fault) {
+                rows.push(format!("{op}: {} points", n - 1));
+                break;
+            }
+            let now = env.snapshot();
+            let ok = out.status.code() == Some(0);
+            if ok && now != done {
+                bad.push(format!(
+                    "{fault}: exit 0 but the files are not both written"
+                ));
+            }
+            if !ok && now != before {
+                bad.push(format!(
+                    "{fault}: failed and changed the files:\n{}",
+                    stderr_of(&out)
+                ));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n\n"));
+    super::record(
+        "configure-faults",
+        &format!(
+            "fault points reached, per operation: {}; every failed run left both files byte for byte as they were, every successful one wrote both",
             rows.join(", ")
         ),
     );
