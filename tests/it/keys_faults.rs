@@ -216,3 +216,43 @@ fn a_panic_after_changes_does_not_say_nothing_was_written() {
     );
     assert_eq!(pair_of(&env), (NEW_KEY_ID.into(), NEW_SECRET.into()));
 }
+
+/// The DeleteAccessKey that takes the new key back gets no answer: sent
+/// once, then ListAccessKeys says whether it is gone; "nothing changed" only
+/// when it is.
+#[test]
+fn rotate_unanswered_delete_of_the_new_key_is_checked() {
+    for gone in [true, false] {
+        let sts = FakeSts::start();
+        let env = TestEnv::seeded();
+        sts.push_for(
+            "ListAccessKeys",
+            Reply::raw(200, &list_keys_xml(&[SEED_KEY_ID])),
+        );
+        sts.push_for("CreateAccessKey", Reply::raw(200, &create_key_xml()));
+        sts.push_for("DeleteAccessKey", Reply::Reset);
+        let now: &[&str] = if gone {
+            &[SEED_KEY_ID]
+        } else {
+            &[SEED_KEY_ID, NEW_KEY_ID]
+        };
+        sts.push_for("ListAccessKeys", Reply::raw(200, &list_keys_xml(now)));
+        let mut cmd = env.cmd_with_sts(
+            &["keys", "rotate", "testAccount", "-t", &fresh_code()],
+            &sts,
+        );
+        cmd.env("AWS_ENDPOINT_URL_IAM", sts.url());
+        cmd.env("MFA_EXEC_TEST_PAUSE", "rotate-created:fail");
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(125));
+        let want = if gone {
+            "mfa-exec: error: nothing changed: the new key AKIA************NEW1 was deleted again, AKIA************MPLE stays in [testAccount] of ~/.aws/credentials: injected failure at rotate-created\n"
+        } else {
+            "mfa-exec: error: the new key AKIA************NEW1 could not be deleted again (connection reset); delete it in IAM; AKIA************MPLE stays in [testAccount] of ~/.aws/credentials: injected failure at rotate-created\n"
+        };
+        assert_eq!(rotate_stderr(&out), want, "gone {gone}");
+        assert_eq!(sts.count_action("DeleteAccessKey"), 1);
+        assert_eq!(sts.count_action("ListAccessKeys"), 2);
+        assert_eq!(pair_of(&env), (SEED_KEY_ID.into(), SEED_SECRET.into()));
+    }
+}

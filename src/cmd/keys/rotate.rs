@@ -184,7 +184,19 @@ pub(super) fn rotate(app: &App, ring: &dyn Keyring, a: &KeysRotateArgs) -> Resul
     let new_id = mask_key_id(&new.access_key_id);
     // Before the new pair is stored: delete it again on any failure.
     let drop_new = |e: anyhow::Error| -> anyhow::Error {
-        match iam.delete_access_key(&s, user, &new.access_key_id) {
+        // Sent once: with no answer, ListAccessKeys tells whether it is gone.
+        let deleted = match iam.delete_access_key(&s, user, &new.access_key_id) {
+            Err(d)
+                if crate::iam::outcome_unknown(&d)
+                    && iam
+                        .list_access_keys(&s, user)
+                        .is_ok_and(|now| !now.contains(&new.access_key_id)) =>
+            {
+                Ok(())
+            }
+            r => r,
+        };
+        match deleted {
             Ok(()) => e.context(format!(
                 "nothing changed: the new key {new_id} was deleted again, {old_id} stays in {place}"
             )),
