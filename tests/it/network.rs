@@ -822,6 +822,26 @@ fn a_code_sts_saw_through_a_proxy_is_never_sent_again() {
         &sts,
         &[("HTTPS_PROXY", &proxy.url()), ("AWS_CA_BUNDLE", &bundle)],
     );
+
+    // The proxy's own refusal of CONNECT: the code is free too.
+    let sts = FakeSts::start();
+    let front = TlsFront::start(sts.addr(), &pki);
+    let refusing = Proxy::start(Mode::Refuse);
+    let env = TestEnv::seeded().with_sts_url(&front.url());
+    let bundle = pki.write_ca(&env, "ca.pem");
+    let out = env
+        .cmd(RUN)
+        .env("HTTPS_PROXY", refusing.url())
+        .env("AWS_CA_BUNDLE", &bundle)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(sts.count(), 0);
+    succeeds(
+        &env,
+        &sts,
+        &[("HTTPS_PROXY", &proxy.url()), ("AWS_CA_BUNDLE", &bundle)],
+    );
 }
 
 /// The console sign-in request follows the same TLS rules as STS: the CA
