@@ -7,6 +7,22 @@
 //! its code.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set once this run may have changed something outside itself: a file
+/// replaced, a keyring entry set or removed, an IAM key created or deleted.
+/// The panic hook says "nothing was written" only while it is unset (issue 21).
+static CHANGED: AtomicBool = AtomicBool::new(false);
+
+/// Records that this run is about to change (or has changed) something.
+pub fn mark_changed() {
+    CHANGED.store(true, Ordering::SeqCst);
+}
+
+/// True once [`mark_changed`] was called in this run.
+pub fn changed() -> bool {
+    CHANGED.load(Ordering::SeqCst)
+}
 
 /// Exit codes, like `env` and `timeout`.
 pub mod exit {

@@ -1,7 +1,10 @@
 //! The IAM seam for `keys rotate` (SPEC §8.3): the three calls rotation makes,
 //! and the real client behind them, built like the STS client (`sts/client.rs`): from
 //! the plan only, static credentials (P's MFA session), explicit timeouts, the
-//! standard retry policy, tokio started here and only here.
+//! standard retry policy for ListAccessKeys only, tokio started here and only
+//! here. CreateAccessKey and DeleteAccessKey are not idempotent: each is sent
+//! once (a retry after a reset would create a second key, issue 21 item 2);
+//! the caller finds out what happened with ListAccessKeys.
 //!
 //! Endpoint: `AWS_ENDPOINT_URL_IAM`, else `AWS_ENDPOINT_URL`, else the
 //! profile's `endpoint_url`, else the SDK's (IAM is global: region
@@ -37,17 +40,26 @@ pub struct AwsIam {
 /// IAM's global endpoint (the SDK's default for `us-east-1`).
 pub const DEFAULT_ENDPOINT: &str = "https://iam.amazonaws.com";
 
+/// True when a failed call may still have been carried out by IAM: no
+/// answer from IAM (a reset, a timeout, a cut-off answer) after the request
+/// may have left.
+pub fn outcome_unknown(e: &StsError) -> bool {
+    e.code.is_none() && !e.unsent
+}
+
 fn bad(message: &str) -> StsError {
     StsError {
         kind: Kind::BadResponse,
         code: None,
         message: message.to_string(),
         server_date: None,
+        unsent: false,
     }
 }
 
 impl AwsIam {
-    fn client(&self, signer: &Signer) -> aws_sdk_iam::Client {
+    /// The client; `retry`: the standard retry policy (idempotent calls only).
+    fn client(&self, signer: &Signer, retry: bool) -> aws_sdk_iam::Client {
         let creds = Credentials::new(
             signer.access_key_id.clone(),
             signer.secret.expose().to_string(),
@@ -65,7 +77,11 @@ impl AwsIam {
             .region(Region::new("us-east-1"))
             .credentials_provider(creds)
             .timeout_config(timeouts)
-            .retry_config(RetryConfig::standard())
+            .retry_config(if retry {
+                RetryConfig::standard()
+            } else {
+                RetryConfig::disabled()
+            })
             .http_client(crate::sts::http_client(
                 self.ca_bundle.as_ref(),
                 self.proxy.as_ref(),
@@ -97,7 +113,7 @@ impl AwsIam {
 
 impl Iam for AwsIam {
     fn list_access_keys(&self, signer: &Signer, user: &str) -> Result<Vec<String>, StsError> {
-        let c = self.client(signer);
+        let c = self.client(signer, true);
         let out = Self::block_on(c.list_access_keys().user_name(user).send())?
             .map_err(|e| self.fail(e))?;
         Ok(out
@@ -108,7 +124,8 @@ impl Iam for AwsIam {
     }
 
     fn create_access_key(&self, signer: &Signer, user: &str) -> Result<LongTermKeys, StsError> {
-        let c = self.client(signer);
+        crate::error::mark_changed();
+        let c = self.client(signer, false);
         let out = Self::block_on(c.create_access_key().user_name(user).send())?
             .map_err(|e| self.fail(e))?;
         let k = out
@@ -124,7 +141,8 @@ impl Iam for AwsIam {
     }
 
     fn delete_access_key(&self, signer: &Signer, user: &str, id: &str) -> Result<(), StsError> {
-        let c = self.client(signer);
+        crate::error::mark_changed();
+        let c = self.client(signer, false);
         Self::block_on(
             c.delete_access_key()
                 .user_name(user)

@@ -86,7 +86,11 @@ fn start() -> ! {
             .unwrap_or_else(|| "unknown".into());
         // Never `eprintln!` here: a panic inside the hook aborts (SIGABRT).
         eline!("mfa-exec: error: internal error: {msg}");
-        eline!("hint: please report this; nothing was written");
+        if error::changed() {
+            eline!("hint: please report this; this run had already changed files, the keyring or IAM keys, so check them ('mfa-exec explain PROFILE')");
+        } else {
+            eline!("hint: please report this; nothing was written");
+        }
         std::process::exit(exit::FAILURE);
     }));
     cmd::completions::handle_env();

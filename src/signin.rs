@@ -144,6 +144,32 @@ pub fn check_endpoint(url: &str) -> Option<String> {
     }
 }
 
+/// True when a request to `url` goes direct whatever the proxy variables say
+/// (issue 21 item 5): a plain-`http://` request (only ever to loopback)
+/// would hand the session's keys in its query to the proxy in clear text,
+/// and a loopback host is this machine, never behind a proxy.
+pub fn never_proxied(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return true;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    !scheme.eq_ignore_ascii_case("https") || is_loopback(host_of(authority))
+}
+
+/// Why `--destination` is not usable, or `None`: an `https://` URL, which
+/// may carry a `#` fragment (console deep links do; it travels encoded in
+/// the login URL's query, issue 21 item 10).
+pub fn check_destination(url: &str) -> Option<String> {
+    if !url
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+    {
+        return Some("it is not an https URL".into());
+    }
+    let base = url.split_once('#').map_or(url, |(b, _)| b);
+    check_endpoint(base)
+}
+
 fn host_of(authority: &str) -> &str {
     let hostport = authority.rsplit('@').next().unwrap_or(authority);
     if let Some(rest) = hostport.strip_prefix('[') {

@@ -14,6 +14,7 @@
 //! of `configure` (`store::modify_both`) also has `between-renames` (the first
 //! file replaced, the second not yet).
 //!
+//! `<point>:panic` makes the `keys` steps panic there ([`panics`]).
 //! `<point>:fail` in the same variable makes [`fails`] true at that point: the
 //! caller then fails as if the step had failed (`keys move` uses it to test
 //! its roll-back). Points of `keys move` (`cmd/keys.rs`): `keys-stored` (the
@@ -21,7 +22,17 @@
 //! removed), `keys-removed` (taken out of the origin). Points of `keys rotate`:
 //! `rotate-created` (new key created in IAM, not yet stored), `rotate-stored`
 //! (stored where the old key was), `rotate-verified` (STS accepted it; the old
-//! key not yet deleted).
+//! key not yet deleted). `keyring-call` (`keystore.rs`, inside every keyring
+//! call's thread) stands in for a keyring that does not answer.
+//!
+//! `MFA_EXEC_TEST_FAULT=<op>#<n>[,<op>#<n>...]` makes the `n`-th call (from 1)
+//! of [`io`] for `op` in this process fail with EIO, after saying
+//! `mfa-exec: test-hook: fail <op>#<n>` on stderr (so a sweep knows the fault
+//! was reached, and stops when it is not). Ops: `read` (every read of an AWS
+//! file, `store::load_file` and the reads of the write path), `create` (the
+//! temp file), `write`, `fsync`, `rename` (the write path, `store/atomic.rs`),
+//! `keyring-get`, `keyring-set`, `keyring-delete` (`keystore.rs`, before the
+//! call is made), `keyring-attrs` (the secret set, its attributes not yet).
 //!
 //! Never compiled into a release build; never changes behaviour when no
 //! `MFA_EXEC_TEST_*` variable is set.
@@ -63,6 +74,22 @@ pub fn fails(point: &str) -> bool {
 #[cfg(not(debug_assertions))]
 #[inline(always)]
 pub fn fails(_point: &str) -> bool {
+    false
+}
+
+/// True when the test variable says `<point>:panic` (debug builds only): the
+/// `keys` steps then panic, to test what the panic hook says.
+#[cfg(debug_assertions)]
+pub fn panics(point: &str) -> bool {
+    crate::env::test_hook().is_some_and(|spec| {
+        spec.split(',')
+            .any(|item| item.split_once(':') == Some((point, "panic")))
+    })
+}
+
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub fn panics(_point: &str) -> bool {
     false
 }
 
@@ -109,8 +136,50 @@ pub fn renew_retry_ms() -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// Fails the `n`-th call for `op` when `MFA_EXEC_TEST_FAULT` says `<op>#<n>`
+/// (debug builds only): the error to return instead of doing the operation.
+#[cfg(debug_assertions)]
+pub fn io(op: &str) -> std::io::Result<()> {
+    use std::sync::Mutex;
+    static COUNTS: Mutex<Vec<(String, u32)>> = Mutex::new(Vec::new());
+    let Ok(spec) = std::env::var("MFA_EXEC_TEST_FAULT") else {
+        return Ok(());
+    };
+    let n = {
+        let mut counts = COUNTS.lock().unwrap_or_else(|e| e.into_inner());
+        match counts.iter_mut().find(|(o, _)| o == op) {
+            Some((_, c)) => {
+                *c += 1;
+                *c
+            }
+            None => {
+                counts.push((op.to_string(), 1));
+                1
+            }
+        }
+    };
+    let hit = spec.split(',').any(|item| {
+        item.split_once('#')
+            .is_some_and(|(o, k)| o == op && k.parse::<u32>() == Ok(n))
+    });
+    if hit {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "mfa-exec: test-hook: fail {op}#{n}");
+        let _ = err.flush();
+        return Err(std::io::Error::from_raw_os_error(libc::EIO));
+    }
+    Ok(())
+}
+
 #[cfg(not(debug_assertions))]
 #[inline(always)]
 pub fn renew_retry_ms() -> Option<u64> {
     None
+}
+
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub fn io(_op: &str) -> std::io::Result<()> {
+    Ok(())
 }

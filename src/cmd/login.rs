@@ -80,9 +80,7 @@ pub fn run(env: Env, ui: Ui, a: &LoginArgs) -> Result<i32> {
     let (endpoint, overridden) = endpoint(&app.env, a, Partition::of_region(&region))?;
     let destination = match &a.destination {
         Some(d) => {
-            if !d.to_ascii_lowercase().starts_with("https://")
-                || signin::check_endpoint(d).is_some()
-            {
+            if signin::check_destination(d).is_some() {
                 return Err(fail(format!("--destination '{d}' is not an https URL"))
                     .hint("for example: https://console.aws.amazon.com/s3/home")
                     .into());
@@ -125,7 +123,12 @@ pub fn run(env: Env, ui: Ui, a: &LoginArgs) -> Result<i32> {
     // The same TLS and proxy rules as STS: the CA bundle (AWS_CA_BUNDLE,
     // ca_bundle) instead of the system's roots, read once for both calls,
     // and the proxy chosen for this endpoint as for STS.
-    let proxy = crate::sts::proxy_for(&app.env, &endpoint)?;
+    // Never a proxy for plain http or loopback (issue 21 item 5).
+    let proxy = if signin::never_proxied(&endpoint) {
+        None
+    } else {
+        crate::sts::proxy_for(&app.env, &endpoint)?
+    };
     let https = Https {
         tls: sts.bundle()?.map(|b| crate::sts::tls_context(Some(b))),
         proxy: crate::sts::proxy_config(proxy.as_ref()),

@@ -230,7 +230,7 @@ impl App {
         let codes = self.codes(plan, s);
         let sts = self.sts(plan)?;
         // Opened (D-Bus connected) only if the refresh reads keys from it.
-        let keyring = crate::keystore::OsKeyring::new();
+        let keyring = crate::keystore::OsKeyring::within(deadline, self.budget);
         let deps = Deps {
             store: &self.store,
             sts: &sts,

@@ -329,18 +329,12 @@ fn safe_to_write(doc: &crate::ini::Document, section: &str) -> bool {
 }
 
 /// True when the request certainly never reached STS, so AWS did not see its
-/// code: a refused connection, an unresolvable host, an unreachable proxy, a
-/// failed TLS handshake (all before a byte of the request was sent). A reset,
-/// a timeout or any other failure may come after STS read it: the code stays
-/// spent.
+/// code: the failure came while connecting (DNS, a refused connection, the
+/// proxy's answer to CONNECT, the TLS handshake; [`StsError::unsent`]). A
+/// reset, a timeout or any other failure may come after STS read it, also
+/// through a proxy's tunnel: the code stays spent (issue 21 item 4).
 fn never_reached_sts(e: &StsError) -> bool {
-    match e.kind {
-        Kind::Proxy | Kind::Tls => true,
-        Kind::Unreachable => {
-            e.message == "connection refused" || e.message == "the host name does not resolve"
-        }
-        _ => false,
-    }
+    e.unsent
 }
 
 /// GetSessionToken with the long-term keys, the device and a code.

@@ -194,6 +194,7 @@ fn rejected_flag_code_is_not_retried_and_nothing_written() {
         code: Some("AccessDenied".into()),
         message: "invalid MFA one time pass code".into(),
         server_date: None,
+        unsent: false,
     }));
     let e = run(&files, &store, &sts, "123456").unwrap_err();
     assert_eq!(

@@ -18,7 +18,18 @@ impl Resolver<'_> {
         let special = self.config.has(name, "role_arn")
             || self.config.has(name, "credential_process")
             || self.config.has_key_prefix(name, "sso_");
-        if long_term || special {
+        // Keys in the keyring and `[P]` left with settings that are not a
+        // session (`output = json`, which stayed when `keys move` took the
+        // keys out): the session goes beside it, as when the keys were
+        // there (issue 21 item 8). Without the keyring, such a `[P]` stays
+        // refused (SPEC §2).
+        let settings = self
+            .config
+            .get(name, crate::keys::KEY_SETTING)
+            .is_some_and(|f| f.value.eq_ignore_ascii_case("keyring"))
+            && self.creds().has_section(name)
+            && writable(self.creds(), name).is_err();
+        if long_term || special || settings {
             format!("{name}-mfa")
         } else {
             name.to_string()

@@ -44,6 +44,12 @@ impl<'a> PairKeys<'a> {
             } else if is(k, "aws_secret_access_key") {
                 &mut out.secret
             } else if is(k, "aws_session_token") {
+                // An empty `aws_session_token =` is no token (botocore signs
+                // without one; issue 21 item 10).
+                if v.trim().is_empty() {
+                    out.token = None;
+                    continue;
+                }
                 &mut out.token
             } else {
                 continue;
@@ -100,10 +106,21 @@ impl Resolver<'_> {
             }
         }
         for p in chain.iter().rev() {
-            if let Some((id, secret)) = long_term_pair(|k| self.config.get(p, k)) {
+            let get = |k: &str| {
+                self.config
+                    .get(p, k)
+                    .filter(|f| k != "aws_session_token" || !f.value.trim().is_empty())
+            };
+            if let Some((id, secret)) = long_term_pair(get) {
+                // The section the keys are in: `[profile P]`, or a bare `[P]`
+                // (`keys move` edits that one; issue 21 item 10).
+                let section = match &id.origin {
+                    Origin::File { section, .. } => section.to_string(),
+                    _ => format!("profile {p}"),
+                };
                 return Ok(KeySource {
                     profile: p.clone(),
-                    section: format!("profile {p}"),
+                    section,
                     origin: id.origin,
                     keys: Keys::File(LongTermKeys {
                         access_key_id: id.value,

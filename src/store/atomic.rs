@@ -47,7 +47,7 @@ impl Store {
         self.remove_leftovers(&dir, &name);
         crate::testhook::pause("after-lock");
         for _attempt in 0..5 {
-            let before = match fs::read(&canon) {
+            let before = match crate::testhook::io("read").and_then(|()| fs::read(&canon)) {
                 Ok(b) => Some(b),
                 Err(e) if e.kind() == ErrorKind::NotFound => None,
                 Err(e) => bail!("cannot read {}: {}", self.shown, io_reason(&e)),
@@ -66,11 +66,14 @@ impl Store {
             if before.as_deref() == Some(out.as_bytes()) {
                 return Ok(doc);
             }
-            let mut tmp = tempfile::Builder::new()
-                .prefix(&format!(".{name}.mfa-exec-"))
-                .suffix(".tmp")
-                .permissions(fs::Permissions::from_mode(0o600))
-                .tempfile_in(&dir)
+            let mut tmp = crate::testhook::io("create")
+                .and_then(|()| {
+                    tempfile::Builder::new()
+                        .prefix(&format!(".{name}.mfa-exec-"))
+                        .suffix(".tmp")
+                        .permissions(fs::Permissions::from_mode(0o600))
+                        .tempfile_in(&dir)
+                })
                 .map_err(|e| {
                     anyhow!(
                         "cannot create a temp file in {}: {}",
@@ -82,6 +85,7 @@ impl Store {
             let write = |tmp: &mut tempfile::NamedTempFile| -> std::io::Result<()> {
                 let bytes = out.as_bytes();
                 let half = bytes.len() / 2;
+                crate::testhook::io("write")?;
                 tmp.write_all(&bytes[..half])?;
                 tmp.flush()?;
                 crate::testhook::pause("mid-write");
@@ -98,6 +102,7 @@ impl Store {
                     }
                 }
                 crate::testhook::pause("before-fsync");
+                crate::testhook::io("fsync")?;
                 tmp.as_file().sync_all()
             };
             write(&mut tmp).map_err(|e| {
@@ -114,6 +119,14 @@ impl Store {
                 continue;
             }
             crate::testhook::pause("after-recheck");
+            if let Err(e) = crate::testhook::io("rename") {
+                bail!(
+                    "cannot replace {}: {}; the file is unchanged",
+                    self.shown,
+                    io_reason(&e)
+                );
+            }
+            crate::error::mark_changed();
             tmp.persist(&canon).map_err(|e| {
                 anyhow!(
                     "cannot replace {}: {}; the file is unchanged",
@@ -217,7 +230,7 @@ pub fn modify_both(first: Part<'_>, second: Part<'_>, timeout: Duration) -> Resu
         let mut staged = Vec::with_capacity(2);
         for (part, canon, dir, name) in &parts {
             let shown = &part.store.shown;
-            let before = match fs::read(canon) {
+            let before = match crate::testhook::io("read").and_then(|()| fs::read(canon)) {
                 Ok(b) => Some(b),
                 Err(e) if e.kind() == ErrorKind::NotFound => None,
                 Err(e) => bail!("cannot read {shown}: {}", io_reason(&e)),
@@ -271,8 +284,13 @@ pub fn modify_both(first: Part<'_>, second: Part<'_>, timeout: Duration) -> Resu
                 crate::testhook::pause("between-renames");
             }
             let s = &staged[i];
-            if let Err(e) = temp.persist(&s.canon) {
-                let reason = io_reason(&e.error);
+            crate::error::mark_changed();
+            let persisted = match crate::testhook::io("rename") {
+                Ok(()) => temp.persist(&s.canon).map(drop).map_err(|e| e.error),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = persisted {
+                let reason = io_reason(&e);
                 let Some(done) = replaced.map(|d| &staged[d]) else {
                     bail!(
                         "cannot replace {}: {reason}; neither file was changed",
@@ -313,11 +331,14 @@ fn write_temp(
     bytes: &[u8],
     meta: Option<&fs::Metadata>,
 ) -> std::result::Result<tempfile::NamedTempFile, String> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.mfa-exec-"))
-        .suffix(".tmp")
-        .permissions(fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
+    let mut tmp = crate::testhook::io("create")
+        .and_then(|()| {
+            tempfile::Builder::new()
+                .prefix(&format!(".{name}.mfa-exec-"))
+                .suffix(".tmp")
+                .permissions(fs::Permissions::from_mode(0o600))
+                .tempfile_in(dir)
+        })
         .map_err(|e| {
             format!(
                 "cannot create a temp file in {}: {}",
@@ -326,6 +347,7 @@ fn write_temp(
             )
         })?;
     let write = |tmp: &mut tempfile::NamedTempFile| -> std::io::Result<()> {
+        crate::testhook::io("write")?;
         tmp.write_all(bytes)?;
         tmp.flush()?;
         if let Some(m) = meta {
@@ -336,6 +358,7 @@ fn write_temp(
                 let _ = std::os::unix::fs::fchown(f, Some(m.uid()), Some(m.gid()));
             }
         }
+        crate::testhook::io("fsync")?;
         tmp.as_file().sync_all()
     };
     write(&mut tmp).map_err(|e| io_reason(&e))?;
@@ -348,6 +371,7 @@ fn restore(s: &Staged) -> std::result::Result<(), String> {
     match &s.before {
         Some(bytes) => {
             let tmp = write_temp(&s.dir, &s.name, bytes, s.meta.as_ref())?;
+            crate::testhook::io("rename").map_err(|e| io_reason(&e))?;
             tmp.persist(&s.canon).map_err(|e| io_reason(&e.error))?;
         }
         None => fs::remove_file(&s.canon).map_err(|e| io_reason(&e))?,

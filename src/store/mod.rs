@@ -85,7 +85,7 @@ pub fn check_regular(path: &Path, shown: &str, reading: bool) -> Result<()> {
 /// message.
 pub fn load_file(path: &Path, shown: String) -> Result<AwsFile> {
     check_regular(path, &shown, true)?;
-    let bytes = match fs::read(path) {
+    let bytes = match crate::testhook::io("read").and_then(|()| fs::read(path)) {
         Ok(b) => Some(b),
         Err(e) if e.kind() == ErrorKind::NotFound => None,
         Err(e) => return Err(anyhow!("cannot read {shown}: {}", io_reason(&e))),

@@ -87,6 +87,7 @@ fn to_session(c: &aws_sdk_sts::types::Credentials) -> Result<Session, StsError> 
         code: None,
         message: format!("the credentials in its answer have no {what}"),
         server_date: None,
+        unsent: false,
     };
     if c.access_key_id().trim().is_empty() {
         return Err(bad("access key id"));
@@ -112,6 +113,7 @@ fn to_session(c: &aws_sdk_sts::types::Credentials) -> Result<Session, StsError> 
                     "the {what} in its answer holds control characters or surrounding spaces"
                 ),
                 server_date: None,
+                unsent: false,
             });
         }
     }
@@ -125,6 +127,7 @@ fn to_session(c: &aws_sdk_sts::types::Credentials) -> Result<Session, StsError> 
             code: None,
             message: "STS returned an expiration out of range".into(),
             server_date: None,
+            unsent: false,
         })?;
     Ok(Session {
         access_key_id: c.access_key_id().to_string(),
@@ -150,6 +153,7 @@ fn finish<E: ProvideErrorMetadata + std::error::Error + 'static>(
             code: None,
             message: "its answer has no credentials".into(),
             server_date,
+            unsent: false,
         }),
         Err(e) => Err(map_sdk_error(e, server_date, route)),
     }
@@ -191,6 +195,7 @@ impl AwsSts {
             code: None,
             message: f.message,
             server_date: None,
+            unsent: false,
         })?;
         if let Some(note) = self.note.take() {
             self.ui.note(&note);
@@ -245,6 +250,7 @@ impl AwsSts {
                 code: None,
                 message: format!("cannot start the async runtime: {e}"),
                 server_date: None,
+                unsent: false,
             })
     }
 }
@@ -331,6 +337,7 @@ impl Sts for AwsSts {
                 code: None,
                 message: "its answer has no Arn".into(),
                 server_date,
+                unsent: false,
             }),
             Err(e) => Err(map_sdk_error(e, server_date, &self.route())),
         }

@@ -49,6 +49,11 @@ pub struct StsError {
     pub code: Option<String>,
     pub message: String,
     pub server_date: Option<DateTime<Utc>>,
+    /// True only when the request certainly never left mfa-exec: the failure
+    /// came from establishing the connection (DNS, connect, the proxy's
+    /// answer to CONNECT, the TLS handshake), before a byte of the request
+    /// was written (issue 21 item 4). Anything else may have reached AWS.
+    pub unsent: bool,
 }
 
 impl std::fmt::Display for StsError {
@@ -97,6 +102,7 @@ pub fn map_sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     date: Option<DateTime<Utc>>,
     route: &Route,
 ) -> StsError {
+    let unsent = matches!(&e, SdkError::DispatchFailure(_)) && failed_connecting(&e);
     let (kind, code, message) = match &e {
         SdkError::ServiceError(se) => {
             let err = se.err();
@@ -120,7 +126,7 @@ pub fn map_sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
                 "{}",
                 aws_smithy_types::error::display::DisplayErrorContext(&e)
             );
-            if let Some((kind, message)) = route_failure(&e, &msg, df.is_timeout(), route) {
+            if let Some((kind, message)) = route_failure(&e, &msg, df.is_timeout(), unsent, route) {
                 (kind, None, message)
             } else if df.is_timeout() {
                 (Kind::TimedOut, None, "connection timed out".into())
@@ -158,7 +164,16 @@ pub fn map_sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
         code,
         message,
         server_date: date,
+        unsent,
     }
+}
+
+/// True when the error chain holds hyper-util's client error saying the
+/// connector failed (`is_connect`): the TCP connect, DNS, the proxy tunnel
+/// and the TLS handshake all run in the connector, before the request is
+/// written. The SDK keeps that error as the source of its `ConnectorError`.
+fn failed_connecting(e: &(dyn std::error::Error + 'static)) -> bool {
+    find_in_chain::<hyper_util::client::legacy::Error>(e).is_some_and(|h| h.is_connect())
 }
 
 /// The last, most specific part of an error chain, on one line.
@@ -224,6 +239,7 @@ fn route_failure(
     e: &(dyn std::error::Error + 'static),
     text: &str,
     timeout: bool,
+    unsent: bool,
     route: &Route,
 ) -> Option<(Kind, String)> {
     let url = &route.url;
@@ -232,12 +248,14 @@ fn route_failure(
             .proxy
             .map(|p| format!(" through the proxy {p}"))
             .unwrap_or_default();
+        let what = if unsent {
+            "TLS handshake"
+        } else {
+            "TLS connection"
+        };
         return Some((
             Kind::Tls,
-            format!(
-                "TLS handshake with STS at {url}{via} failed: {}",
-                tls_reason(t)
-            ),
+            format!("{what} with STS at {url}{via} failed: {}", tls_reason(t)),
         ));
     }
     let p = route.proxy?;
@@ -260,7 +278,12 @@ fn route_failure(
         } else {
             return None;
         };
-        format!("cannot reach the proxy {p} for STS at {url}: {why}")
+        if unsent {
+            format!("cannot reach the proxy {p} for STS at {url}: {why}")
+        } else {
+            // The tunnel was open: the request may have reached STS.
+            format!("the connection to STS at {url} through the proxy {p} failed after the request was sent: {why}")
+        }
     };
     Some((Kind::Proxy, msg))
 }

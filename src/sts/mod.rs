@@ -109,6 +109,7 @@ pub trait Sts {
             code: None,
             message: "GetCallerIdentity is not available here".into(),
             server_date: None,
+            unsent: false,
         })
     }
 }

@@ -12,10 +12,10 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const SEED_JSON: &str = r#"{"AccessKeyId":"AKIAIOSFODNN7EXAMPLE","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}"#;
+pub(crate) const SEED_JSON: &str = r#"{"AccessKeyId":"AKIAIOSFODNN7EXAMPLE","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}"#;
 const MOVED: &str = "mfa-exec: moved the long-term keys of 'testAccount' (key id AKIA************MPLE) from [testAccount] of ~/.aws/credentials to keyring (mfa-exec/testAccount) in the Secret Service keyring\n";
 /// SEED_CONFIG with the setting `keys move` adds.
-fn config_after() -> String {
+pub(crate) fn config_after() -> String {
     SEED_CONFIG.replace(
         "mfa_arn = arn:aws:iam::123456789012:mfa/test\n",
         "mfa_arn = arn:aws:iam::123456789012:mfa/test\nmfa_exec_keys = keyring\n",
@@ -26,6 +26,7 @@ fn config_after() -> String {
 const RICH_CREDS: &str = "# long-term keys\r\n[testAccount]\r\n# the main key, rotated yearly\r\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\r\naws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\r\nx_note = keep me\r\n\r\n[other]\r\naws_access_key_id = AKIAOTHEROTHEROTHER0\r\naws_secret_access_key = other\r\n";
 const RICH_AFTER: &str = "# long-term keys\r\n[testAccount]\r\n# the main key, rotated yearly\r\nx_note = keep me\r\n\r\n[other]\r\naws_access_key_id = AKIAOTHEROTHEROTHER0\r\naws_secret_access_key = other\r\n";
 
+#[macro_export]
 macro_rules! secret_service {
     () => {
         match SecretService::start() {
@@ -35,11 +36,11 @@ macro_rules! secret_service {
     };
 }
 
-fn stderr_of(out: &std::process::Output) -> String {
+pub(crate) fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn run(env: &TestEnv, args: &[&str]) -> std::process::Output {
+pub(crate) fn run(env: &TestEnv, args: &[&str]) -> std::process::Output {
     env.cmd(args).output().unwrap()
 }
 
@@ -297,9 +298,10 @@ fn kill_at_each_step_leaves_the_keys_somewhere_and_the_next_move_finishes() {
                 assert_eq!(env.read_credentials(), RICH_AFTER);
                 assert_eq!(env.read_config(), config_after());
             } else {
-                // In the file; a keyring copy stays only when the kill came
-                // after the config said file (the next move has nothing to do).
-                assert_eq!((ring, file), (*point == "keys-config", true), "{point}");
+                // In the file, and no keyring copy left behind, also when
+                // the kill came after the config said file (issue 21 item 7).
+                assert_eq!((ring, file), (false, true), "{point}");
+                assert_eq!(ss.lookup("testAccount"), None, "{point}");
                 assert!(!env.read_config().contains("mfa_exec_keys"));
             }
         }
@@ -496,11 +498,11 @@ fn configure_keyring_stores_new_keys_there() {
 
 // ---- keys rotate: against the fake STS, scripted with IAM's answers --------
 
-const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
-const NEW_KEY_ID: &str = "AKIANEWNEWNEWNEWNEW1";
-const NEW_SECRET: &str = "newSecretKeyOfTheRotationTest0000000000";
+pub(crate) const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+pub(crate) const NEW_KEY_ID: &str = "AKIANEWNEWNEWNEWNEW1";
+pub(crate) const NEW_SECRET: &str = "newSecretKeyOfTheRotationTest0000000000";
 
-fn list_keys_xml(ids: &[&str]) -> String {
+pub(crate) fn list_keys_xml(ids: &[&str]) -> String {
     let members: String = ids
         .iter()
         .map(|id| format!("<member><UserName>test</UserName><AccessKeyId>{id}</AccessKeyId><Status>Active</Status><CreateDate>2020-01-01T00:00:00Z</CreateDate></member>"))
@@ -508,16 +510,16 @@ fn list_keys_xml(ids: &[&str]) -> String {
     format!("<ListAccessKeysResponse xmlns=\"{IAM_NS}\"><ListAccessKeysResult><UserName>test</UserName><AccessKeyMetadata>{members}</AccessKeyMetadata><IsTruncated>false</IsTruncated></ListAccessKeysResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></ListAccessKeysResponse>")
 }
 
-fn create_key_xml() -> String {
+pub(crate) fn create_key_xml() -> String {
     format!("<CreateAccessKeyResponse xmlns=\"{IAM_NS}\"><CreateAccessKeyResult><AccessKey><UserName>test</UserName><AccessKeyId>{NEW_KEY_ID}</AccessKeyId><Status>Active</Status><SecretAccessKey>{NEW_SECRET}</SecretAccessKey><CreateDate>2026-11-29T10:00:00Z</CreateDate></AccessKey></CreateAccessKeyResult><ResponseMetadata><RequestId>r2</RequestId></ResponseMetadata></CreateAccessKeyResponse>")
 }
 
-fn delete_key_xml() -> String {
+pub(crate) fn delete_key_xml() -> String {
     format!("<DeleteAccessKeyResponse xmlns=\"{IAM_NS}\"><ResponseMetadata><RequestId>r3</RequestId></ResponseMetadata></DeleteAccessKeyResponse>")
 }
 
 /// The IAM answers of one rotation (a DeleteAccessKey for each delete expected).
-fn script_iam(sts: &FakeSts, existing: &[&str], deletes: usize) {
+pub(crate) fn script_iam(sts: &FakeSts, existing: &[&str], deletes: usize) {
     sts.push_for("ListAccessKeys", Reply::raw(200, &list_keys_xml(existing)));
     sts.push_for("CreateAccessKey", Reply::raw(200, &create_key_xml()));
     for _ in 0..deletes {
@@ -525,7 +527,7 @@ fn script_iam(sts: &FakeSts, existing: &[&str], deletes: usize) {
     }
 }
 
-fn rotate_cmd(env: &TestEnv, sts: &FakeSts, hook: Option<&str>) -> std::process::Output {
+pub(crate) fn rotate_cmd(env: &TestEnv, sts: &FakeSts, hook: Option<&str>) -> std::process::Output {
     let mut cmd = env.cmd_with_sts(&["keys", "rotate", "testAccount", "-t", &fresh_code()], sts);
     cmd.env("AWS_ENDPOINT_URL_IAM", sts.url());
     if let Some(h) = hook {
@@ -536,7 +538,7 @@ fn rotate_cmd(env: &TestEnv, sts: &FakeSts, hook: Option<&str>) -> std::process:
 
 /// `(action, signing key id)` of every request.
 /// stderr without the seed layout's warning and the endpoint note.
-fn rotate_stderr(out: &std::process::Output) -> String {
+pub(crate) fn rotate_stderr(out: &std::process::Output) -> String {
     stderr_of(out)
         .lines()
         .filter(|l| {
@@ -547,7 +549,7 @@ fn rotate_stderr(out: &std::process::Output) -> String {
         .collect()
 }
 
-fn calls(sts: &FakeSts) -> Vec<(String, String)> {
+pub(crate) fn calls(sts: &FakeSts) -> Vec<(String, String)> {
     sts.requests()
         .iter()
         .map(|r| {
@@ -559,7 +561,7 @@ fn calls(sts: &FakeSts) -> Vec<(String, String)> {
         .collect()
 }
 
-const NEW_JSON: &str = r#"{"AccessKeyId":"AKIANEWNEWNEWNEWNEW1","SecretAccessKey":"newSecretKeyOfTheRotationTest0000000000"}"#;
+pub(crate) const NEW_JSON: &str = r#"{"AccessKeyId":"AKIANEWNEWNEWNEWNEW1","SecretAccessKey":"newSecretKeyOfTheRotationTest0000000000"}"#;
 
 #[test]
 fn rotate_keyring_key_then_next_refresh_uses_the_new_one() {
@@ -743,4 +745,238 @@ fn keys_move_hints_never_repeat_the_move() {
         format!("mfa-exec: error: cannot read keyring (mfa-exec/testAccount) in the Secret Service keyring: {reason}\n{hint}")
     );
     env.assert_unchanged(&before);
+}
+
+/// Issue 21 item 7, each state a killed move leaves, set up directly: the
+/// next `keys move` finishes it, or says exactly what is where.
+#[test]
+fn rerun_finishes_a_cut_short_move_or_names_what_is_where() {
+    let ss = secret_service!();
+    // --to file cut short after the config said file: the entry is removed.
+    let env = ss.attach(TestEnv::seeded());
+    ss.clear("testAccount");
+    ss.store("testAccount", SEED_JSON);
+    let out = run(&env, &["keys", "move", "testAccount", "--to", "file"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        rotate_stderr(&out),
+        "mfa-exec: the long-term keys of 'testAccount' are in [testAccount] of ~/.aws/credentials; removed the copy left in keyring (mfa-exec/testAccount) in the Secret Service keyring\n"
+    );
+    assert_eq!(ss.lookup("testAccount"), None);
+    assert_eq!(env.read_credentials(), SEED_CREDENTIALS);
+    assert_eq!(env.read_config(), SEED_CONFIG);
+
+    // Other keys in the entry: left alone, both named.
+    let other = r#"{"AccessKeyId":"AKIAOTHEROTHEROTHER0","SecretAccessKey":"other"}"#;
+    ss.store("testAccount", other);
+    let before = env.snapshot();
+    let out = run(&env, &["keys", "move", "testAccount", "--to", "file"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        rotate_stderr(&out),
+        "mfa-exec: error: the long-term keys of 'testAccount' are in [testAccount] of ~/.aws/credentials (key id AKIA************MPLE), and keyring (mfa-exec/testAccount) in the Secret Service keyring holds other keys (key id AKIA************HER0); nothing was changed\nhint: remove the entry that is not in use (secret-tool clear service mfa-exec account P, or Keychain Access)\n"
+    );
+    assert_eq!(ss.lookup("testAccount").as_deref(), Some(other));
+    env.assert_unchanged(&before);
+
+    // The config says keyring, the entry is missing and no copy is in the
+    // file: never "already in keyring".
+    ss.clear("testAccount");
+    let env = ss.attach(TestEnv::new());
+    env.write_config(&config_after());
+    env.write_credentials("# long-term keys\n");
+    let before = env.snapshot();
+    let out = run(&env, &["keys", "move", "testAccount", "--to", "keyring"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        rotate_stderr(&out),
+        "mfa-exec: error: The Secret Service keyring has no entry mfa-exec/testAccount, but the config says mfa_exec_keys = keyring for 'testAccount'\nhint: store the keys there with 'mfa-exec configure testAccount --keyring', or remove mfa_exec_keys and put them in the credentials file\n"
+    );
+    env.assert_unchanged(&before);
+}
+
+/// Issue 21 item 8: `[testAccount]` also holds `output = json`. After the
+/// keys move to the keyring, the section keeps the setting, and the session
+/// goes to `[testAccount-mfa]` beside it (and is found there next time).
+#[test]
+fn move_to_keyring_with_another_setting_in_the_section_keeps_the_profile_usable() {
+    let ss = secret_service!();
+    let sts = FakeSts::start();
+    let env = ss.attach(TestEnv::new());
+    ss.clear("testAccount");
+    env.write_config(SEED_CONFIG);
+    env.write_credentials(&format!("{SEED_CREDENTIALS}output = json\n"));
+    let out = run(&env, &["keys", "move", "testAccount", "--to", "keyring"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        env.read_credentials(),
+        "# long-term keys\n[testAccount]\noutput = json\n"
+    );
+    for _ in 0..2 {
+        let out = env
+            .cmd_with_sts(&["testAccount", "-t", &fresh_code(), "--", "true"], &sts)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    }
+    assert_eq!(
+        sts.count_action("GetSessionToken"),
+        1,
+        "the second run is cached"
+    );
+    let issued = sts.last_issued().unwrap();
+    let creds = env.read_credentials();
+    assert!(
+        creds.starts_with(&format!(
+            "# long-term keys\n[testAccount]\noutput = json\n\n[testAccount-mfa]\naws_access_key_id = {}\n",
+            issued.access_key_id
+        )),
+        "{creds}"
+    );
+}
+
+fn configure_with_secret(env: &TestEnv, args: &[&str], secret: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut cmd = env.std_cmd(args);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    // A run refused before it reads stdin closes the pipe: not an error here.
+    let _ = child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{secret}\n").as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+/// Issue 21 item 3: `configure --keyring` over an entry holding other keys
+/// shows the replacement as one (old key id masked) before writing.
+#[test]
+fn configure_keyring_shows_a_replacement_as_a_replacement() {
+    let ss = secret_service!();
+    let env = ss.attach(TestEnv::new());
+    let other = r#"{"AccessKeyId":"AKIAOTHEROTHEROTHER0","SecretAccessKey":"other"}"#;
+    ss.clear("dev-long-term");
+    ss.store("dev-long-term", other);
+    let args = [
+        "configure",
+        "dev",
+        "--access-key-id",
+        SEED_KEY_ID,
+        "--secret-from-stdin",
+        "--mfa-serial",
+        SEED_SERIAL,
+        "--keyring",
+        "--yes",
+        "--no-input",
+    ];
+    let out = configure_with_secret(&env, &args, SEED_SECRET);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("keyring (mfa-exec/dev-long-term):\n  - AccessKeyId AKIA************HER0, SecretAccessKey ****************\n  + AccessKeyId AKIA************MPLE, SecretAccessKey ****************\n"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(SEED_SECRET) && !err.contains("\"other\""),
+        "{err}"
+    );
+    assert_eq!(ss.lookup("dev-long-term").as_deref(), Some(SEED_JSON));
+    // The same again: the entry and the files already say so.
+    let out = configure_with_secret(&env, &args, SEED_SECRET);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        stderr_of(&out),
+        "mfa-exec: profile 'dev' is already configured that way; nothing to change\n"
+    );
+}
+
+/// Issue 21 item 9: a source whose keys are in the keyring is a source;
+/// new keys for it without --keyring are refused (they would never be used).
+#[test]
+fn configure_sees_keyring_held_sources() {
+    let ss = secret_service!();
+    let env = ss.attach(TestEnv::new());
+    ss.clear("testAccount");
+    ss.store("testAccount", SEED_JSON);
+    env.write_config(&config_after());
+    env.write_credentials("# long-term keys\n");
+    let out = run(
+        &env,
+        &[
+            "configure",
+            "dev",
+            "--source-profile",
+            "testAccount",
+            "--mfa-serial",
+            SEED_SERIAL,
+            "--yes",
+            "--no-input",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(
+        env.read_config().ends_with(&format!(
+            "\n[profile dev]\nsource_profile = testAccount\nmfa_serial = {SEED_SERIAL}\n"
+        )),
+        "{}",
+        env.read_config()
+    );
+    assert_eq!(env.read_credentials(), "# long-term keys\n");
+
+    let before = env.snapshot();
+    let out = configure_with_secret(
+        &env,
+        &[
+            "configure",
+            "dev2",
+            "--source-profile",
+            "testAccount",
+            "--access-key-id",
+            "AKIANEWNEWNEWNEWNEW1",
+            "--secret-from-stdin",
+            "--mfa-serial",
+            SEED_SERIAL,
+            "--yes",
+            "--no-input",
+        ],
+        NEW_SECRET,
+    );
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        rotate_stderr(&out),
+        "mfa-exec: error: the long-term keys of 'testAccount' are in keyring (mfa-exec/testAccount) (mfa_exec_keys = keyring); new keys for it go there too\nhint: add --keyring\n"
+    );
+    env.assert_unchanged(&before);
+    assert_eq!(ss.lookup("testAccount").as_deref(), Some(SEED_JSON));
+}
+
+/// Issue 21 item 10: keys in a bare `[bare]` of the config move to the
+/// keyring (they were looked for in `[profile bare]` and the move said they
+/// changed).
+#[test]
+fn keys_in_a_bare_config_section_move_to_the_keyring() {
+    let ss = secret_service!();
+    let env = ss.attach(TestEnv::new());
+    ss.clear("bare");
+    env.write_config(&format!(
+        "[bare]\naws_access_key_id = {SEED_KEY_ID}\naws_secret_access_key = {SEED_SECRET}\nmfa_serial = {SEED_SERIAL}\n"
+    ));
+    let out = run(&env, &["keys", "move", "bare", "--to", "keyring"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        stderr_of(&out)
+            .lines()
+            .filter(|l| !l.contains("is a bare section"))
+            .collect::<Vec<_>>(),
+        ["mfa-exec: moved the long-term keys of 'bare' (key id AKIA************MPLE) from [bare] of ~/.aws/config to keyring (mfa-exec/bare) in the Secret Service keyring"]
+    );
+    assert_eq!(ss.lookup("bare").as_deref(), Some(SEED_JSON));
+    assert_eq!(
+        env.read_config(),
+        format!("[bare]\nmfa_serial = {SEED_SERIAL}\nmfa_exec_keys = keyring\n")
+    );
+    ss.clear("bare");
 }

@@ -254,6 +254,19 @@ fn login_duration_region_destination_and_env_endpoint() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_login_url(text(&out.stdout).trim_end(), &signin, dest);
+    // A console deep link with a fragment (issue 21 item 10): kept whole,
+    // encoded in the login URL's query.
+    let dest = "https://console.aws.amazon.com/ec2/home?region=eu-west-1#Instances:sort=desc";
+    let out = env
+        .std_cmd_with_sts(
+            &["login", "test", "--print", "-q", "--destination", dest],
+            &sts,
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_login_url(text(&out.stdout).trim_end(), &signin, dest);
+    assert!(text(&out.stdout).contains("%23Instances%3Asort%3Ddesc"));
     let out = env
         .std_cmd_with_sts(
             &[
@@ -608,23 +621,66 @@ fn login_federation_token_denied() {
     env.assert_unchanged(&before);
 }
 
+/// A proxy on 127.0.0.1 that records each request line and answers 403.
+fn refusing_proxy() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(&conn).read_line(&mut line);
+            log.lock().unwrap().push(line.trim_end().to_string());
+            let _ = conn.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    (url, seen)
+}
+
+/// Issue 21 item 5: an https sign-in endpoint goes through the proxy of
+/// HTTPS_PROXY (a CONNECT tunnel: the query stays encrypted); a plain-http
+/// one (loopback only) never goes through HTTP_PROXY, whose proxy would read
+/// the session's keys in its query; a loopback host is never proxied.
 #[test]
 fn login_honours_the_proxy_variables() {
-    // The proxy is a fake endpoint: the request for the sign-in endpoint (at
-    // `localhost`, where nothing listens) reaches it in absolute form; STS at
-    // 127.0.0.1 is exempt through NO_PROXY.
     let sts = FakeSts::start();
-    let proxy = FakeSignin::start();
-    let proxy_addr = proxy.url().trim_end_matches("/federation").to_string();
+    let (proxy, seen) = refusing_proxy();
     let env = TestEnv::seeded()
-        .with_env("HTTP_PROXY", &proxy_addr)
+        .with_env("HTTPS_PROXY", &proxy)
         .with_env("NO_PROXY", "127.0.0.1");
-    let target = format!("http://localhost:{}/federation", free_closed_port());
+    let target = "https://signin.example.com/federation";
+    let (code, stdout, stderr) = login_test(&env, &sts, target);
+    assert_eq!(code, Some(125), "{stderr}");
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr,
+        "mfa-exec: error: the AWS sign-in endpoint at https://signin.example.com/federation is unreachable: the proxy refused the connection\nhint: check the network and the proxy variables (HTTPS_PROXY, NO_PROXY), or the endpoint (--signin-url, MFA_EXEC_SIGNIN_URL)\n"
+    );
+    assert_eq!(
+        seen.lock().unwrap().clone(),
+        ["CONNECT signin.example.com:443 HTTP/1.1"]
+    );
+
+    // Plain http to loopback with HTTP_PROXY (and ALL_PROXY) set: direct.
+    let sts = FakeSts::start();
+    let signin = FakeSignin::start_with_sts(&sts);
+    let (proxy, seen) = refusing_proxy();
+    let env = TestEnv::seeded()
+        .with_env("HTTP_PROXY", &proxy)
+        .with_env("ALL_PROXY", &proxy)
+        .with_env("NO_PROXY", "127.0.0.1");
+    let target = signin.url().replace("127.0.0.1", "localhost");
     let (code, stdout, stderr) = login_test(&env, &sts, &target);
     assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(sts.count(), 1);
-    assert_eq!(proxy.count(), 1);
-    assert_eq!(proxy.requests()[0].path, target);
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "{:?}",
+        seen.lock().unwrap()
+    );
+    assert_eq!(signin.count(), 1);
     assert!(
         stdout.starts_with(&format!("{target}?Action=login&")),
         "{stdout}"
@@ -734,15 +790,15 @@ fn login_names_an_unreachable_proxy() {
     let sts = FakeSts::start();
     let closed = format!("http://127.0.0.1:{}", free_closed_port());
     let env = TestEnv::seeded()
-        .with_env("HTTP_PROXY", &closed)
+        .with_env("HTTPS_PROXY", &closed)
         .with_env("NO_PROXY", "127.0.0.1");
-    let target = format!("http://localhost:{}/federation", free_closed_port());
-    let (code, stdout, stderr) = login_test(&env, &sts, &target);
+    let target = "https://signin.example.com/federation";
+    let (code, stdout, stderr) = login_test(&env, &sts, target);
     assert_eq!(code, Some(125));
     assert_eq!(stdout, "");
     assert_eq!(
         stderr,
-        format!("mfa-exec: error: cannot reach the proxy {closed} (from HTTP_PROXY) for the AWS sign-in endpoint at {target}: connection refused\nhint: check the proxy (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY), or bypass it for the sign-in host with NO_PROXY\n")
+        format!("mfa-exec: error: cannot reach the proxy {closed} (from HTTPS_PROXY) for the AWS sign-in endpoint at {target}: connection refused\nhint: check the proxy (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY), or bypass it for the sign-in host with NO_PROXY\n")
     );
 }
 

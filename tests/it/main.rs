@@ -15,6 +15,7 @@ mod docs;
 mod explain;
 mod generated;
 mod keyring;
+mod keys_faults;
 mod login;
 mod main_flow;
 mod network;

@@ -612,6 +612,9 @@ enum Mode {
     Forward,
     /// Answer 403 to everything.
     Refuse,
+    /// Tunnel `CONNECT`, pass the request on, and reset the client's
+    /// connection when the answer comes back (STS has seen the request).
+    ResetAfterAnswer,
 }
 
 /// An HTTP proxy on 127.0.0.1 that only connects to 127.0.0.1. Records the
@@ -623,6 +626,11 @@ struct Proxy {
 
 impl Proxy {
     fn start(mode: Mode) -> Proxy {
+        Proxy::start_with(mode, Arc::new(|| false))
+    }
+
+    /// `answered`: true once STS has answered (for [`Mode::ResetAfterAnswer`]).
+    fn start_with(mode: Mode, answered: Answered) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -631,7 +639,8 @@ impl Proxy {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
                 let log = log.clone();
-                thread::spawn(move || proxy_connection(conn, mode, log));
+                let answered = answered.clone();
+                thread::spawn(move || proxy_connection(conn, mode, log, answered));
             }
         });
         Proxy { addr, seen }
@@ -646,7 +655,14 @@ impl Proxy {
     }
 }
 
-fn proxy_connection(mut client: TcpStream, mode: Mode, log: Arc<Mutex<Vec<String>>>) {
+type Answered = Arc<dyn Fn() -> bool + Send + Sync>;
+
+fn proxy_connection(
+    mut client: TcpStream,
+    mode: Mode,
+    log: Arc<Mutex<Vec<String>>>,
+    answered: Answered,
+) {
     let _ = client.set_read_timeout(Some(Duration::from_secs(10)));
     // The request head; anything after it is passed on.
     let mut buf = Vec::new();
@@ -703,6 +719,30 @@ fn proxy_connection(mut client: TcpStream, mode: Mode, log: Arc<Mutex<Vec<String
     }
     let _ = upstream.write_all(&rest);
     let _ = client.set_read_timeout(None);
+    if mode == Mode::ResetAfterAnswer {
+        let (Ok(mut c2), Ok(mut u2)) = (client.try_clone(), upstream.try_clone()) else {
+            return;
+        };
+        let forward = thread::spawn(move || {
+            let _ = std::io::copy(&mut c2, &mut u2);
+        });
+        // The TLS handshake passes; the first bytes from upstream after STS
+        // issued its answer are dropped, and the client's connection reset.
+        loop {
+            match upstream.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(_) if answered() => break,
+                Ok(n) => {
+                    let _ = client.write_all(&chunk[..n]);
+                }
+            }
+        }
+        let _ = client.shutdown(Shutdown::Read);
+        let _ = forward.join();
+        crate::support::http::set_linger_zero(&client);
+        drop(client);
+        return;
+    }
     let (Ok(mut c2), Ok(mut u2)) = (client.try_clone(), upstream.try_clone()) else {
         return;
     };
@@ -713,6 +753,95 @@ fn proxy_connection(mut client: TcpStream, mode: Mode, log: Arc<Mutex<Vec<String
     let _ = std::io::copy(&mut client, &mut upstream);
     let _ = upstream.shutdown(Shutdown::Write);
     let _ = back.join();
+}
+
+/// Issue 21 item 4: through an HTTPS proxy that resets the tunnel after STS
+/// answered, the code STS accepted stays spent: the next run with it is
+/// refused before any request. A failure while connecting (a TLS handshake
+/// the bundle does not trust) frees the code: the next run sends it.
+#[test]
+fn a_code_sts_saw_through_a_proxy_is_never_sent_again() {
+    let sts = FakeSts::start();
+    let pki = Pki::new();
+    let front = TlsFront::start(sts.addr(), &pki);
+    let issued = sts.issued_view();
+    let proxy = Proxy::start_with(
+        Mode::ResetAfterAnswer,
+        Arc::new(move || !issued().is_empty()),
+    );
+    let env = TestEnv::seeded().with_sts_url(&front.url());
+    let bundle = pki.write_ca(&env, "ca.pem");
+    let run = || {
+        env.cmd(RUN)
+            .env("HTTPS_PROXY", proxy.url())
+            .env("AWS_CA_BUNDLE", &bundle)
+            .output()
+            .unwrap()
+    };
+    let snap = env.snapshot();
+    let out = run();
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "{}mfa-exec: error: the connection to STS at {} through the proxy {} (from HTTPS_PROXY) failed after the request was sent: connection reset\n{HINT_PROXY}",
+            note(&front.url()),
+            front.url(),
+            proxy.url()
+        )
+    );
+    assert_eq!(sts.count(), 1, "STS saw the request (and its code)");
+    env.assert_unchanged(&snap);
+    let out = run();
+    assert_eq!(out.status.code(), Some(125));
+    let text = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        text.contains("mfa-exec: error: the MFA code from --token-code was already used ")
+            && text.contains(&format!(" ago for {SEED_SERIAL}; nothing was sent\n")),
+        "{text}"
+    );
+    assert_eq!(sts.count(), 1, "the code was not sent again");
+    assert!(!env.home().join("ran").exists());
+
+    // A TLS handshake that fails (no bundle: the test CA is not trusted)
+    // happened before the request left: the same code is sent next time.
+    let sts = FakeSts::start();
+    let front = TlsFront::start(sts.addr(), &pki);
+    let proxy = Proxy::start(Mode::Forward);
+    let env = TestEnv::seeded().with_sts_url(&front.url());
+    let bundle = pki.write_ca(&env, "ca.pem");
+    let out = env
+        .cmd(RUN)
+        .env("HTTPS_PROXY", proxy.url())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(sts.count(), 0);
+    succeeds(
+        &env,
+        &sts,
+        &[("HTTPS_PROXY", &proxy.url()), ("AWS_CA_BUNDLE", &bundle)],
+    );
+
+    // The proxy's own refusal of CONNECT: the code is free too.
+    let sts = FakeSts::start();
+    let front = TlsFront::start(sts.addr(), &pki);
+    let refusing = Proxy::start(Mode::Refuse);
+    let env = TestEnv::seeded().with_sts_url(&front.url());
+    let bundle = pki.write_ca(&env, "ca.pem");
+    let out = env
+        .cmd(RUN)
+        .env("HTTPS_PROXY", refusing.url())
+        .env("AWS_CA_BUNDLE", &bundle)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(sts.count(), 0);
+    succeeds(
+        &env,
+        &sts,
+        &[("HTTPS_PROXY", &proxy.url()), ("AWS_CA_BUNDLE", &bundle)],
+    );
 }
 
 /// The console sign-in request follows the same TLS rules as STS: the CA

@@ -158,7 +158,39 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
     creds_edit(&mut cred_doc)?;
     let cfg_diff = line_diff(&app.files.config.doc.render(), &cfg_doc.render());
     let cred_diff = line_diff(&app.files.credentials.doc.render(), &cred_doc.render());
-    if cfg_diff.is_empty() && cred_diff.is_empty() {
+    // What the keyring entry holds now: a replacement is shown as one, with
+    // the old key id masked, and confirmed like any other change (issue 21
+    // item 3). Opened (D-Bus) only with --keyring.
+    let ring = crate::keystore::OsKeyring::new();
+    let ring_before = match &keyring {
+        Some(_) => Some(
+            ring.get(&ans.source)
+                .map_err(|e| crate::keys::keyring_fail(&ring, "read", &ans.source, &e))?,
+        ),
+        None => None,
+    };
+    let ring_lines: Vec<String> = match (&keyring, &ring_before) {
+        (Some(k), Some(had)) => {
+            let new = format!(
+                "+ AccessKeyId {}, SecretAccessKey {STARS}",
+                mask_key_id(&k.access_key_id)
+            );
+            match had.as_ref().map(|s| LongTermKeys::from_json(s.expose())) {
+                None => vec![new],
+                Some(Ok(o)) if o == *k => vec![],
+                Some(Ok(o)) => vec![
+                    format!(
+                        "- AccessKeyId {}, SecretAccessKey {STARS}",
+                        mask_key_id(&o.access_key_id)
+                    ),
+                    new,
+                ],
+                Some(Err(_)) => vec!["- (an entry that is not mfa-exec's JSON)".into(), new],
+            }
+        }
+        _ => vec![],
+    };
+    if cfg_diff.is_empty() && cred_diff.is_empty() && ring_lines.is_empty() {
         app.ui.note(&format!(
             "profile '{p}' is already configured that way; nothing to change"
         ));
@@ -180,12 +212,11 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
             }
         }
     }
-    if let Some(k) = &keyring {
-        preview.push_str(&format!(
-            "{}:\n  + AccessKeyId {}, SecretAccessKey {STARS}\n",
-            crate::keys::keyring_place(&ans.source),
-            mask_key_id(&k.access_key_id)
-        ));
+    if !ring_lines.is_empty() {
+        preview.push_str(&format!("{}:\n", crate::keys::keyring_place(&ans.source)));
+        for l in &ring_lines {
+            preview.push_str(&format!("  {l}\n"));
+        }
     }
     let mut secrets: Vec<String> = Vec::new();
     if let Some((_, secret)) = &ans.new_keys {
@@ -222,10 +253,9 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
             return Ok(0);
         }
     }
-    let ring = crate::keystore::OsKeyring::new();
-    let stored = match &keyring {
-        Some(k) => Some(store_in_keyring(&ring, &ans.source, k)?),
-        None => None,
+    let stored = match (&keyring, &ring_before) {
+        (Some(k), Some(had)) => Some(store_in_keyring(&ring, &ans.source, k, had)?),
+        _ => None,
     };
     // A failed file write puts the keyring entry back as it was.
     let undo = |e: anyhow::Error| {
@@ -299,10 +329,20 @@ fn store_in_keyring(
     ring: &dyn Keyring,
     account: &str,
     k: &LongTermKeys,
+    previewed: &Option<crate::secret::Secret>,
 ) -> Result<Option<Option<crate::secret::Secret>>> {
     let had = ring
         .get(account)
         .map_err(|e| crate::keys::keyring_fail(ring, "read", account, &e))?;
+    // Never replace what was not shown and confirmed.
+    if had != *previewed {
+        return Err(fail(format!(
+            "{} changed since the preview; nothing was written",
+            crate::keys::keyring_place(account)
+        ))
+        .hint("run the command again to see the change")
+        .into());
+    }
     if had
         .as_ref()
         .and_then(|s| LongTermKeys::from_json(s.expose()).ok())

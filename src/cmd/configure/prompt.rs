@@ -62,12 +62,36 @@ fn long_term_profiles(app: &App) -> Vec<String> {
     let doc = &app.files.credentials.doc;
     let mut out = Vec::new();
     for s in doc.sections() {
-        let has_keys = crate::session::long_term_pair(|k| doc.get(&s.name, k)).is_some();
+        let has_keys = crate::session::long_term_pair(|k| {
+            doc.get(&s.name, k)
+                .filter(|v| k != "aws_session_token" || !v.trim().is_empty())
+        })
+        .is_some();
         if has_keys && !out.contains(&s.name) {
             out.push(s.name);
         }
     }
+    // Profiles whose keys are in the keyring hold long-term keys too (issue
+    // 21 item 9).
+    for name in keyring_profiles(app) {
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
     out
+}
+
+/// Profiles whose config says `mfa_exec_keys = keyring`.
+fn keyring_profiles(app: &App) -> Vec<String> {
+    let idx = ConfigIndex::build(&app.files.config);
+    crate::profile::Resolver::new(&app.files)
+        .all_profiles()
+        .into_iter()
+        .filter(|p| {
+            idx.get(p, crate::keys::KEY_SETTING)
+                .is_some_and(|f| f.value.eq_ignore_ascii_case("keyring"))
+        })
+        .collect()
 }
 
 fn valid_key_id(id: &str) -> bool {
@@ -256,6 +280,17 @@ pub(super) fn gather(
         return Err(fail(format!("profile '{p}' cannot be its own source_profile")).into());
     }
     let needs_keys = new_keys_wanted || !sources.contains(&ans.source);
+    if new_keys_wanted && !a.keyring && keyring_profiles(app).contains(&ans.source) {
+        // Written to the file, they would never be used (issue 21 item 9).
+        return Err(fail(format!(
+            "the long-term keys of '{}' are in {} ({} = keyring); new keys for it go there too",
+            ans.source,
+            crate::keys::keyring_place(&ans.source),
+            crate::keys::KEY_SETTING
+        ))
+        .hint("add --keyring")
+        .into());
+    }
     if needs_keys {
         refuse_session_section(app, p, &ans.source)?;
         let id = match (&a.access_key_id, tty) {

@@ -48,6 +48,9 @@ pub fn run(env: Env, ui: Ui, a: &KeysArgs) -> Result<i32> {
 /// Fails as if `point` had failed when a test asks for it (debug builds).
 fn step(point: &str) -> Result<()> {
     testhook::pause(point);
+    if testhook::panics(point) {
+        panic!("injected panic at {point}");
+    }
     if testhook::fails(point) {
         return Err(fail(format!("injected failure at {point}")).into());
     }
@@ -97,14 +100,16 @@ fn apply<'a>(store: &'a Store, edit: &dyn Fn(&mut Document) -> Result<()>) -> Re
 impl Done<'_> {
     /// Puts the file back byte for byte if it is still what the edit wrote,
     /// else applies `fallback` to whatever it is now.
-    fn undo(&self, fallback: &dyn Fn(&mut Document) -> Result<()>) {
-        let _ = self.store.modify(TIMEOUT, &|doc| {
-            if doc.render() == self.after.render() {
-                *doc = self.before.clone();
-                Ok(())
-            } else {
-                fallback(doc)
-            }
-        });
+    fn undo(&self, fallback: &dyn Fn(&mut Document) -> Result<()>) -> Result<()> {
+        self.store
+            .modify(TIMEOUT, &|doc| {
+                if doc.render() == self.after.render() {
+                    *doc = self.before.clone();
+                    Ok(())
+                } else {
+                    fallback(doc)
+                }
+            })
+            .map(drop)
     }
 }

@@ -81,13 +81,59 @@ pub fn move_keys(app: &App, ring: &dyn Keyring, a: &KeysMoveArgs) -> Result<i32>
         (Keys::File(pair), KeyPlace::Keyring) => to_keyring(app, ring, &src, pair),
         (Keys::Keyring { .. }, KeyPlace::Keyring) => finish_to_keyring(app, ring, &src),
         (Keys::Keyring { account }, KeyPlace::File) => to_file(app, ring, p, account),
-        (Keys::File(_), KeyPlace::File) => {
+        (Keys::File(pair), KeyPlace::File) => finish_to_file(app, ring, &src, pair),
+    }
+}
+
+/// Already in the file by the config: say so, or finish a move to the file
+/// that was cut short after the config said file (the same keys still in the
+/// keyring entry; issue 21 item 7). Keys of another pair in the entry are
+/// left alone and named.
+fn finish_to_file(
+    app: &App,
+    ring: &dyn Keyring,
+    src: &KeySource,
+    pair: &LongTermKeys,
+) -> Result<i32> {
+    let p = src.profile.as_str();
+    let entry = ring.get(p).map_err(|e| keyring_fail(ring, "read", p, &e))?;
+    let Some(entry) = entry else {
+        app.ui.note(&format!(
+            "the long-term keys of '{p}' are already in {}; nothing to change",
+            src.place()
+        ));
+        return Ok(0);
+    };
+    match LongTermKeys::from_json(entry.expose()) {
+        Ok(k) if k == *pair => {
+            ring.delete(p)
+                .map_err(|e| keyring_fail(ring, "remove", p, &e))?;
             app.ui.note(&format!(
-                "the long-term keys of '{p}' are already in {}; nothing to change",
-                src.place()
+                "the long-term keys of '{p}' are in {}; removed the copy left in {} in {}",
+                src.place(),
+                keyring_place(p),
+                ring.backend()
             ));
             Ok(0)
         }
+        Ok(k) => Err(fail(format!(
+            "the long-term keys of '{p}' are in {} (key id {}), and {} in {} holds other keys (key id {}); nothing was changed",
+            src.place(),
+            mask_key_id(&pair.access_key_id),
+            keyring_place(p),
+            ring.backend(),
+            mask_key_id(&k.access_key_id)
+        ))
+        .hint("remove the entry that is not in use (secret-tool clear service mfa-exec account P, or Keychain Access)")
+        .into()),
+        Err(_) => Err(fail(format!(
+            "the long-term keys of '{p}' are in {}, and {} in {} holds something that is not mfa-exec's JSON; nothing was changed",
+            src.place(),
+            keyring_place(p),
+            ring.backend()
+        ))
+        .hint("remove that entry if it is not in use")
+        .into()),
     }
 }
 
@@ -190,7 +236,7 @@ fn to_keyring(app: &App, ring: &dyn Keyring, src: &KeySource, pair: &LongTermKey
         }
     };
     if let Err(e) = step("keys-config") {
-        cfg_done.undo(&restore);
+        let _ = cfg_done.undo(&restore);
         undo_ring();
         return Err(e);
     }
@@ -207,9 +253,9 @@ fn to_keyring(app: &App, ring: &dyn Keyring, src: &KeySource, pair: &LongTermKey
         };
         if let Some((e, done)) = failed {
             if let Some(d) = done {
-                d.undo(&put_back);
+                let _ = d.undo(&put_back);
             }
-            cfg_done.undo(&restore);
+            let _ = cfg_done.undo(&restore);
             undo_ring();
             return Err(e);
         }
@@ -233,6 +279,8 @@ fn finish_to_keyring(app: &App, ring: &dyn Keyring, src: &KeySource) -> Result<i
         .into_iter()
         .find_map(|s| keys::pair_in(doc, &s).map(|k| (s, k)));
     let Some((section, pair)) = leftover else {
+        // Never "already there" without the entry (issue 21 item 7).
+        keys::load(ring, p)?;
         app.ui.note(&format!(
             "the long-term keys of '{p}' are already in {} ({KEY_SETTING} = keyring, {}); nothing to change",
             keyring_place(p),
@@ -332,20 +380,20 @@ fn to_file(app: &App, ring: &dyn Keyring, p: &str, account: &str) -> Result<i32>
         }
     });
     if let Err(e) = read_back.and_then(|()| step("keys-stored")) {
-        file_done.undo(&take_back);
+        let _ = file_done.undo(&take_back);
         return Err(e);
     }
     let restore = |doc: &mut Document| restore_setting(doc, p, &was);
     let cfg_done = match apply(&config, &unset) {
         Ok(d) => d,
         Err(e) => {
-            file_done.undo(&take_back);
+            let _ = file_done.undo(&take_back);
             return Err(e);
         }
     };
     if let Err(e) = step("keys-config") {
-        cfg_done.undo(&restore);
-        file_done.undo(&take_back);
+        let _ = cfg_done.undo(&restore);
+        let _ = file_done.undo(&take_back);
         return Err(e);
     }
     let deleted = ring
@@ -355,8 +403,8 @@ fn to_file(app: &App, ring: &dyn Keyring, p: &str, account: &str) -> Result<i32>
     if let Err(e) = deleted {
         // The keyring entry may be gone; put it back before undoing the rest.
         if ring.set(account, &pair.to_json()).is_ok() {
-            cfg_done.undo(&restore);
-            file_done.undo(&take_back);
+            let _ = cfg_done.undo(&restore);
+            let _ = file_done.undo(&take_back);
         }
         return Err(e);
     }

@@ -126,14 +126,77 @@ pub(super) fn rotate(app: &App, ring: &dyn Keyring, a: &KeysRotateArgs) -> Resul
         ))
         .into());
     }
-    let new = iam
-        .create_access_key(&s, user)
-        .map_err(|e| iam_fail("CreateAccessKey", &e))?;
-    let new_id = mask_key_id(&new.access_key_id);
     let old_id = mask_key_id(&old.access_key_id);
+    let new = match iam.create_access_key(&s, user) {
+        Ok(k) => k,
+        Err(e) if crate::iam::outcome_unknown(&e) => {
+            // IAM may have created a key whose secret never arrived: find
+            // it, delete it, or say exactly what exists (issue 21 item 2).
+            let what = format!("IAM CreateAccessKey failed: {e}");
+            let now = match iam.list_access_keys(&s, user) {
+                Ok(now) => now,
+                Err(le) => {
+                    return Err(fail(format!(
+                        "{what}; IAM may have created a key whose secret mfa-exec never got, and ListAccessKeys failed too ({le}); {old_id} stays in {place}"
+                    ))
+                    .hint(format!(
+                        "see which keys exist: mfa-exec {p} -- aws iam list-access-keys --user-name {user}; delete any but {}",
+                        old.access_key_id
+                    ))
+                    .into());
+                }
+            };
+            let orphans: Vec<&String> = now.iter().filter(|i| !ids.contains(i)).collect();
+            if orphans.is_empty() {
+                return Err(fail(format!(
+                    "{what}; IAM created no key (ListAccessKeys: {}); nothing changed, {old_id} stays in {place}",
+                    now.iter().map(|i| mask_key_id(i)).collect::<Vec<_>>().join(", ")
+                ))
+                .into());
+            }
+            let mut left = Vec::new();
+            for id in &orphans {
+                if let Err(de) = iam.delete_access_key(&s, user, id) {
+                    left.push(format!("{id} ({de})"));
+                }
+            }
+            let shown: Vec<String> = orphans.iter().map(|i| mask_key_id(i)).collect();
+            if left.is_empty() {
+                return Err(fail(format!(
+                    "{what}; IAM had created {} anyway, whose secret never arrived; deleted it again, so nothing changed: {old_id} stays in {place}",
+                    shown.join(", ")
+                ))
+                .into());
+            }
+            return Err(fail(format!(
+                "{what}; IAM had created {} anyway, whose secret never arrived, and deleting it failed: {}; {old_id} stays in {place}",
+                shown.join(", "),
+                left.join(", ")
+            ))
+            .hint(format!(
+                "delete it: mfa-exec {p} -- aws iam delete-access-key --user-name {user} --access-key-id {}",
+                orphans[0]
+            ))
+            .into());
+        }
+        Err(e) => return Err(iam_fail("CreateAccessKey", &e).into()),
+    };
+    let new_id = mask_key_id(&new.access_key_id);
     // Before the new pair is stored: delete it again on any failure.
     let drop_new = |e: anyhow::Error| -> anyhow::Error {
-        match iam.delete_access_key(&s, user, &new.access_key_id) {
+        // Sent once: with no answer, ListAccessKeys tells whether it is gone.
+        let deleted = match iam.delete_access_key(&s, user, &new.access_key_id) {
+            Err(d)
+                if crate::iam::outcome_unknown(&d)
+                    && iam
+                        .list_access_keys(&s, user)
+                        .is_ok_and(|now| !now.contains(&new.access_key_id)) =>
+            {
+                Ok(())
+            }
+            r => r,
+        };
+        match deleted {
             Ok(()) => e.context(format!(
                 "nothing changed: the new key {new_id} was deleted again, {old_id} stays in {place}"
             )),
@@ -145,9 +208,21 @@ pub(super) fn rotate(app: &App, ring: &dyn Keyring, a: &KeysRotateArgs) -> Resul
     if let Err(e) = step("rotate-created") {
         return Err(drop_new(e));
     }
-    let stored = store_new(app, ring, &src, &old, &new);
-    if let Err(e) = stored {
-        return Err(drop_new(e));
+    match store_new(app, ring, &src, &old, &new) {
+        Ok(()) => {}
+        Err(Unstored::Not(e)) => return Err(drop_new(e)),
+        Err(Unstored::Unknown(e)) => {
+            // The new pair may be what the place holds now: deleting either
+            // key could lock the user out, so both stay (issue 21 item 1).
+            return Err(fail(format!(
+                "{e:#}; {place} could not be put back as it was, so both keys stay active in IAM: the new key {new_id} (written to {place}) and the old key {old_id}"
+            ))
+            .hint(format!(
+                "check which key works with 'mfa-exec {p} --force -- aws sts get-caller-identity', then delete the other: mfa-exec {p} -- aws iam delete-access-key --user-name {user} --access-key-id {} (or {})",
+                new.access_key_id, old.access_key_id
+            ))
+            .into());
+        }
     }
     // From here on the new key is the stored one; failures keep both keys.
     let both = |what: String| -> anyhow::Error {
@@ -189,34 +264,74 @@ pub(super) fn rotate(app: &App, ring: &dyn Keyring, a: &KeysRotateArgs) -> Resul
     if let Err(e) = step("rotate-verified") {
         return Err(both(format!("{e:#}")));
     }
-    iam.delete_access_key(&s, user, &old.access_key_id)
-        .map_err(|e| both(format!("IAM DeleteAccessKey of the old key failed: {e}")))?;
+    if let Err(e) = iam.delete_access_key(&s, user, &old.access_key_id) {
+        // Sent once: with no answer, IAM may have deleted it all the same.
+        let gone = crate::iam::outcome_unknown(&e)
+            && iam
+                .list_access_keys(&s, user)
+                .is_ok_and(|now| !now.contains(&old.access_key_id));
+        if !gone {
+            return Err(both(format!(
+                "IAM DeleteAccessKey of the old key failed: {e}"
+            )));
+        }
+    }
     app.ui.note(&format!(
         "rotated the access key of IAM user {user}: {new_id} is stored in {place} and active; {old_id} is deleted. Sessions made with the old key stay valid until they expire"
     ));
     Ok(0)
 }
 
+/// Why the new pair is not (known to be) in place.
+enum Unstored {
+    /// The place holds the old pair: the new key can be deleted again.
+    Not(anyhow::Error),
+    /// The new pair was written and the place could not be shown to hold the
+    /// old one again: neither key may be deleted.
+    Unknown(anyhow::Error),
+}
+
 /// Stores `new` where `old` lives (the same keyring entry, or the same file
-/// section, only the two values changing), and reads it back.
+/// section, only the two values changing), and reads it back. A failure
+/// after the write puts the old pair back and reads it back too; only then
+/// is it [`Unstored::Not`].
 fn store_new(
     app: &App,
     ring: &dyn Keyring,
     src: &KeySource,
     old: &LongTermKeys,
     new: &LongTermKeys,
-) -> Result<()> {
+) -> Result<(), Unstored> {
     match &src.keys {
         Keys::Keyring { account } => {
-            ring.set(account, &new.to_json())
-                .map_err(|e| keyring_fail(ring, "write", account, &e))?;
+            let holds_old = || keys::load(ring, account).ok().as_ref() == Some(old);
+            let put_back = || ring.set(account, &old.to_json()).is_ok() && holds_old();
+            if let Err(ke) = ring.set(account, &new.to_json()) {
+                let e: anyhow::Error = keyring_fail(ring, "write", account, &ke).into();
+                // A write without an answer may still land later: whatever
+                // the entry holds now, deleting either key is not safe.
+                if ke.timed_out() {
+                    return Err(Unstored::Unknown(e));
+                }
+                // A write that failed half-way (the secret set, not its
+                // attributes) may have replaced the entry.
+                return Err(if holds_old() || put_back() {
+                    Unstored::Not(e)
+                } else {
+                    Unstored::Unknown(e)
+                });
+            }
             if keys::load(ring, account).ok().as_ref() != Some(new) {
-                let _ = ring.set(account, &old.to_json());
-                return Err(fail(format!(
+                let e = fail(format!(
                     "{} reads back different keys than were written",
                     keyring_place(account)
                 ))
-                .into());
+                .into();
+                return Err(if put_back() {
+                    Unstored::Not(e)
+                } else {
+                    Unstored::Unknown(e)
+                });
             }
             Ok(())
         }
@@ -232,15 +347,28 @@ fn store_new(
                 }
                 keys::put_pair(doc, &section, new)
             };
-            let done = apply(&store, &swap)?;
-            if keys::pair_in(&store.load()?.doc, &section).as_ref() != Some(new) {
-                done.undo(&|_| Ok(()));
-                return Err(fail(format!(
+            // The write path leaves the file as it was when it fails.
+            let done = apply(&store, &swap).map_err(Unstored::Not)?;
+            let read_back = store
+                .load()
+                .map(|f| keys::pair_in(&f.doc, &section))
+                .map_err(|e| e.context(format!("[{section}] could not be read back")));
+            let e = match read_back {
+                Ok(Some(k)) if k == *new => return Ok(()),
+                Ok(_) => anyhow::Error::from(fail(format!(
                     "[{section}] reads back different keys than were written"
-                ))
-                .into());
-            }
-            Ok(())
+                ))),
+                Err(e) => e,
+            };
+            let restored = done.undo(&|_| Ok(())).is_ok()
+                && store
+                    .load()
+                    .is_ok_and(|f| keys::pair_in(&f.doc, &section).as_ref() == Some(old));
+            Err(if restored {
+                Unstored::Not(e)
+            } else {
+                Unstored::Unknown(e)
+            })
         }
     }
 }

@@ -41,6 +41,7 @@ use mfa_exec::ini;
 mod crash;
 mod disk;
 mod hostile;
+mod key_sweep;
 mod secrets;
 mod stampede;
 mod sts_faults;
@@ -78,6 +79,11 @@ const CASES: &[(&str, &str)] = &[
     ("disk-immutable-file", "credentials is `chattr +i`: clear error, exit 125, original intact, command not run"),
     ("disk-full", "~/.aws is a full 64 KiB tmpfs: clear error, exit 125, original intact, command not run"),
     ("disk-readonly-dir-chmod", "~/.aws is mode 0500 and the run is a non-root user: clear error, exit 125, original intact"),
+    ("keys-rotate-file-faults", "`keys rotate` of file-held keys with each file read, create, write, fsync and rename failing in turn (EIO): the key in the file is active with IAM's secret, every other active key is named, 'nothing changed' only when nothing did"),
+    ("keys-rotate-iam-unanswered", "`keys rotate` with CreateAccessKey or the old key's DeleteAccessKey unanswered (reset after IAM read it), IAM having done it or not: each sent once, then ListAccessKeys; the key in the file works, every other active key is named"),
+    ("keys-rotate-keyring-faults", "`keys rotate` of keyring-held keys with each keyring get/set/delete and each file operation failing in turn: the same invariants, for the keyring entry"),
+    ("keys-move-faults", "`keys move` both ways with each keyring call and file operation failing in turn: a failure leaves both places as they were, a success leaves the keys in the destination only, the place the config names always holds them"),
+    ("configure-faults", "`configure`'s two-file commit with each file read, create, write, fsync and rename failing in turn: both files change or neither does, byte for byte"),
     ("ini-proptest", "proptest (2,000 cases; PROPTEST_CASES for more) on arbitrary text and edits: no panic, parse+render is byte-identical, every edit re-parses, reads back, leaves other sections alone"),
     ("ini-binary-fuzz", "hostile credentials files through the binary (`list`, a refresh): never a panic, exit 0 or 125, a write keeps every other byte"),
     ("profile-names", "profile names with spaces, dots, quotes and unicode: what works, and the error for what does not"),

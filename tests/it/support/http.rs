@@ -207,7 +207,7 @@ fn serve_connection(
     }
 }
 
-fn set_linger_zero(stream: &TcpStream) {
+pub fn set_linger_zero(stream: &TcpStream) {
     let linger = libc::linger {
         l_onoff: 1,
         l_linger: 0,
