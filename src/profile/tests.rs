@@ -309,3 +309,29 @@ fn bad_role_arn() {
         e.message
     );
 }
+
+/// Issue 21 item 11: `aws_security_token` is a session token (as botocore
+/// reads it), so a pair with it is never long-term keys.
+#[test]
+fn security_token_is_a_session() {
+    let config =
+        "[profile test]\nsource_profile = base\nmfa_serial = arn:aws:iam::123456789012:mfa/t\n";
+    let creds = "[base]\naws_access_key_id = ASIABASE000000000000\naws_secret_access_key = s\naws_security_token = t\n";
+    let e = resolve(config, creds, req("test")).unwrap_err();
+    assert_eq!(e.message, "[base] in ~/.aws/credentials holds only session credentials (aws_security_token); STS refuses GetSessionToken with them");
+    // In the config file too: no long-term pair there.
+    let config = "[profile test]\nmfa_serial = arn:aws:iam::123456789012:mfa/t\naws_access_key_id = ASIABASE000000000000\naws_secret_access_key = s\naws_security_token = t\n";
+    let e = resolve(config, "", req("test")).unwrap_err();
+    assert!(
+        e.message
+            .starts_with("no long-term keys for profile 'test'"),
+        "{}",
+        e.message
+    );
+    // Long-term keys in [base-long-term] are still found past the session.
+    let creds = format!("[base-long-term]\naws_access_key_id = AKIABASE000000000000\naws_secret_access_key = s\n{creds}");
+    let config =
+        "[profile test]\nsource_profile = base\nmfa_serial = arn:aws:iam::123456789012:mfa/t\n";
+    let p = resolve(config, &creds, req("test")).unwrap();
+    assert_eq!(p.source.section, "base-long-term");
+}
