@@ -37,7 +37,21 @@ pub struct ConfigIndex<'a> {
     names: OnceCell<Vec<&'a str>>,
     /// The file as shown, shared by every [`Origin`] made here.
     file: Rc<str>,
+    /// The credentials file and its name as shown, when its settings are
+    /// merged into the profiles (as botocore does, issue 21 item 12): `[P]`
+    /// of the credentials file wins a setting over the config sections.
+    creds: Option<(&'a Document, Rc<str>)>,
     pub warnings: Vec<String>,
+}
+
+/// Keys of a credentials section that are not settings merged into the
+/// profile: the key pair and the session mfa-exec (or another tool) writes
+/// there, which resolution reads by its own rules (`source.rs`,
+/// `session.rs`).
+pub(super) fn credential_key(key: &str) -> bool {
+    crate::session::SESSION_KEYS
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(key))
 }
 
 /// A profile's config sections: `(header line, bare, section name)`.
@@ -61,6 +75,8 @@ struct Profile<'a> {
     groups: Vec<Group<'a>>,
     /// The name of each group, shared by the origins made from it.
     shared: Vec<Rc<str>>,
+    /// Whether `groups[0]` is the credentials file's `[P]` (its settings).
+    creds_first: bool,
 }
 
 impl<'a> Profile<'a> {
@@ -168,6 +184,7 @@ impl<'a> ConfigIndex<'a> {
             spelled: Default::default(),
             names: OnceCell::new(),
             file: Rc::from(file.shown.as_str()),
+            creds: None,
             warnings: Vec::new(),
         };
         let own: Vec<&str> = idx
@@ -189,6 +206,17 @@ impl<'a> ConfigIndex<'a> {
         idx
     }
 
+    /// [`Self::build`], with the settings of the credentials file's `[P]`
+    /// merged into profile P over its config sections, as botocore merges
+    /// them (`Session.full_config`: the credentials file's keys update the
+    /// config profile's). The key pair and session keys are left out: they
+    /// are read by their own rules ([`credential_key`]).
+    pub fn build_merged(config: &'a AwsFile, credentials: &'a AwsFile) -> ConfigIndex<'a> {
+        let mut idx = ConfigIndex::build(config);
+        idx.creds = Some((&credentials.doc, Rc::from(credentials.shown.as_str())));
+        idx
+    }
+
     /// The sections of profile `name` as `(header line, bare, name)`: the bare `[P]`
     /// ones first, then `[profile P]`/`[default]`, each group in file order
     /// (the order in which keys override).
@@ -206,6 +234,24 @@ impl<'a> ConfigIndex<'a> {
         let doc: &'a Document = self.doc;
         let sections = self.find_sections(name);
         let mut groups: Vec<Group<'a>> = Vec::new();
+        let mut creds_first = false;
+        if let Some((creds, _)) = self.creds {
+            let keys: Vec<(usize, &'a str, &'a str)> = creds
+                .key_lines(name)
+                .filter(|(_, k, _)| !credential_key(k))
+                .collect();
+            if !keys.is_empty() {
+                // The section name is the profile's (borrowed from `name` would
+                // not live long enough: take the document's).
+                let section = creds
+                    .section_headers(name)
+                    .next()
+                    .map(|(_, s)| s)
+                    .expect("a section with key lines has a header");
+                groups.push((section, keys));
+                creds_first = true;
+            }
+        }
         for (_, _, section) in sections.iter().rev() {
             if groups.iter().any(|(n, _)| n == section) {
                 continue;
@@ -217,6 +263,7 @@ impl<'a> ConfigIndex<'a> {
             sections,
             groups,
             shared,
+            creds_first,
         });
         let mut memo = self.memo.borrow_mut();
         if memo.len() == MEMO {
@@ -290,8 +337,12 @@ impl<'a> ConfigIndex<'a> {
     pub fn get(&self, name: &str, key: &str) -> Option<Fact<String>> {
         let p = self.profile(name);
         let (g, line, value) = p.find_at(key)?;
+        let file = match &self.creds {
+            Some((_, creds)) if g == 0 && p.creds_first => creds.clone(),
+            _ => self.file.clone(),
+        };
         let origin = Origin::File {
-            file: self.file.clone(),
+            file,
             line,
             section: p.shared[g].clone(),
         };
@@ -323,12 +374,20 @@ impl<'a> ConfigIndex<'a> {
     /// order: the answer of asking [`Self::get`] for every profile, but only
     /// the sections holding such a key line are looked at.
     pub fn profiles_with(&self, key: &str, value: &str) -> Vec<(String, Fact<String>)> {
-        let candidates: BTreeSet<String> = self
+        let mut candidates: BTreeSet<String> = self
             .doc
             .sections_with_value(key, value)
             .into_iter()
             .filter_map(|s| config_section_profile(s).map(|(p, _)| p))
             .collect();
+        if let Some((creds, _)) = self.creds {
+            candidates.extend(
+                creds
+                    .sections_with_value(key, value)
+                    .into_iter()
+                    .map(str::to_string),
+            );
+        }
         candidates
             .into_iter()
             .filter_map(|p| {

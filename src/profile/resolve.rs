@@ -31,7 +31,7 @@ pub struct Resolver<'a> {
 
 impl<'a> Resolver<'a> {
     pub fn new(files: &'a AwsFiles) -> Resolver<'a> {
-        let config = ConfigIndex::build(&files.config);
+        let config = ConfigIndex::build_merged(&files.config, &files.credentials);
         let mut warnings = config.warnings.clone();
         for w in files.credentials.doc.warnings() {
             warnings.push(format!(
@@ -107,7 +107,8 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// P, then its `source_profile`, and so on; a cycle is an error.
+    /// P, then its `source_profile`, and so on; a cycle is an error, but a
+    /// profile naming itself ends the chain (botocore: it uses its own keys).
     pub(super) fn chain(&self, name: &str) -> R<Vec<String>> {
         let mut chain = vec![name.to_string()];
         // The value borrows the document, not the chain: no copy of the
@@ -115,6 +116,12 @@ impl<'a> Resolver<'a> {
         while let Some((_, _, next)) = self.config.find(chain.last().expect("P"), "source_profile")
         {
             let cur = chain.last().expect("P");
+            if next == cur {
+                // A profile may name itself as its source_profile: botocore
+                // then uses its own keys (a role profile with the keys and
+                // the role in one place, issue 21 item 13). The chain ends.
+                break;
+            }
             if let Some(pos) = chain.iter().position(|c| c == next) {
                 let mut path: Vec<&str> = chain[pos..].iter().map(String::as_str).collect();
                 path.push(next);
@@ -195,6 +202,12 @@ impl<'a> Resolver<'a> {
                         external_id: self.config.get(p, "external_id").map(|f| f.value),
                         session_name: self.config.get(p, "role_session_name").map(|f| f.value),
                     });
+                    if i + 1 == chain.len() {
+                        // The last profile of the chain with a role_arn is its
+                        // own source (`source_profile` names itself): its keys.
+                        root = Some(i);
+                        break;
+                    }
                 }
                 None => {
                     root = Some(i);
@@ -261,6 +274,10 @@ impl<'a> Resolver<'a> {
         // profile) has its destination already.
         let source_destination = if roles.is_empty() && source.profile == name {
             destination.clone()
+        } else if self.config.has(&source.profile, "role_arn") {
+            // A role profile that is its own source: its role session is
+            // `[P-mfa]`, so its GetSessionToken session goes beside it.
+            format!("{}-source-mfa", source.profile)
         } else {
             self.nonrole_destination(&source.profile)
         };
