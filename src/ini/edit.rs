@@ -44,7 +44,7 @@ fn new_key_text(key: &str, value: &str) -> String {
 }
 
 fn line_of_text(text: String, ending: &'static str) -> Line {
-    let kind = classify(&text).expect("generated line is well-formed");
+    let kind = classify(&text, None).expect("generated line is well-formed");
     Line {
         text: Text::Own(text),
         ending,
@@ -106,7 +106,8 @@ impl Document {
                     }
                     let line = &mut self.lines[k];
                     line.text = Text::Own(rewrite_value(&line.text, value));
-                    line.kind = classify(&line.text).expect("rewritten key line is well-formed");
+                    line.kind =
+                        classify(&line.text, None).expect("rewritten key line is well-formed");
                 }
                 None => {
                     let pos = (h + 1..end)

@@ -104,7 +104,9 @@ mod query;
 mod tests;
 
 use lazy::Lazy;
-use line::{classify, is_key_like, split_lines, Line, LineKind, Text, BOM};
+use line::{
+    classify, indent_of, is_key_like, lone_cr, split_lines, Line, LineKind, Text, BOM, LONE_CR,
+};
 
 /// A syntax error in the parsed text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -235,9 +237,17 @@ impl Document {
         };
         // One allocation of the right size: a large file's lines are most of
         // the memory the cached path touches.
+        if let Some(line) = lone_cr(body) {
+            return Err(ParseError {
+                line,
+                message: LONE_CR.to_string(),
+            });
+        }
         let mut lines = Vec::with_capacity(body.bytes().filter(|&b| b == b'\n').count() + 1);
         let mut in_section = false;
-        let mut have_key = false;
+        // The indentation of the section's last key line, if any (what a
+        // deeper-indented line continues).
+        let mut key_indent: Option<usize> = None;
         for (idx, (content, ending)) in split_lines(body).enumerate() {
             let err = |message: &str| ParseError {
                 line: idx + 1,
@@ -246,15 +256,14 @@ impl Document {
             if !in_section && is_key_like(content) {
                 return Err(err("key outside any section"));
             }
-            let kind = classify(content).map_err(err)?;
+            let kind = classify(content, key_indent).map_err(err)?;
             match kind {
                 LineKind::Header { .. } => {
                     in_section = true;
-                    have_key = false;
+                    key_indent = None;
                 }
-                LineKind::Key { .. } => have_key = true,
-                LineKind::Continuation if !have_key => {
-                    return Err(err("continuation line without a key"));
+                LineKind::Key { key, .. } => {
+                    key_indent = Some(indent_of(&content[..key.0 as usize]))
                 }
                 _ => {}
             }
