@@ -112,12 +112,24 @@ pub fn config_section_profile(section: &str) -> Option<(String, bool)> {
 }
 
 /// [`config_section_profile`], borrowed from `section`.
+///
+/// As botocore (`configloader.build_profile_map`): a section whose name
+/// starts with `profile` is split as a shell would (`shlex.split`), and is
+/// profile X when that gives exactly two words, the second X
+/// (`[profile "a b"]` is `a b`, `[profile a b]` is no profile);
+/// `[default]` is `default`; any other name without whitespace is a bare
+/// section (mfa-exec's decision for the seed layout; warned).
 pub(super) fn section_profile(section: &str) -> Option<(&str, bool)> {
-    let mut parts = section.splitn(2, char::is_whitespace);
-    let first = parts.next().unwrap_or("");
-    let rest = parts.next().map(str::trim).unwrap_or("");
-    if first == "profile" && !rest.is_empty() {
-        return Some((rest, false));
+    if section.starts_with("profile") {
+        if let Some(rest) = section.strip_prefix("profile ") {
+            if simple_word(rest) {
+                return Some((rest, false));
+            }
+        }
+        return match shlex_second(section) {
+            Shlex::Profile(p) => Some((p, false)),
+            Shlex::NotAProfile | Shlex::Unreadable(_) => None,
+        };
     }
     if section == "default" {
         return Some(("default", false));
@@ -129,17 +141,102 @@ pub(super) fn section_profile(section: &str) -> Option<(&str, bool)> {
     Some((section, true))
 }
 
+/// A word `shlex.split` leaves as it is: no whitespace, quote or backslash.
+fn simple_word(s: &str) -> bool {
+    !s.is_empty()
+        && !s
+            .bytes()
+            .any(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'' | b'\\'))
+}
+
+/// What `shlex.split` of a section name makes of it, for a profile.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Shlex<'s> {
+    /// Exactly two words; the second, as it stands in the name.
+    Profile(&'s str),
+    /// Not two words, or a shlex error (botocore: not a profile).
+    NotAProfile,
+    /// Two words, but the second is not a piece of the name (escapes,
+    /// joined quotes): botocore's profile name, which mfa-exec does not read.
+    Unreadable(String),
+}
+
+/// `shlex.split(section)` (POSIX mode, no comments), the second word.
+pub(super) fn shlex_second(section: &str) -> Shlex<'_> {
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    // In a word (or a quoted empty one).
+    let mut in_word = false;
+    let mut chars = section.chars();
+    let white = |c: char| matches!(c, ' ' | '\t' | '\r' | '\n');
+    while let Some(c) = chars.next() {
+        match c {
+            c if white(c) => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '\\' => {
+                let Some(n) = chars.next() else {
+                    return Shlex::NotAProfile;
+                };
+                word.push(n);
+                in_word = true;
+            }
+            '\'' | '"' => {
+                in_word = true;
+                loop {
+                    let Some(n) = chars.next() else {
+                        return Shlex::NotAProfile;
+                    };
+                    if n == c {
+                        break;
+                    }
+                    if c == '"' && n == '\\' {
+                        let Some(e) = chars.next() else {
+                            return Shlex::NotAProfile;
+                        };
+                        if e != '"' && e != '\\' {
+                            word.push('\\');
+                        }
+                        word.push(e);
+                        continue;
+                    }
+                    word.push(n);
+                }
+            }
+            c => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    if words.len() != 2 {
+        return Shlex::NotAProfile;
+    }
+    let second = words.pop().expect("two words");
+    match section.find(second.as_str()) {
+        Some(at) if !second.is_empty() => Shlex::Profile(&section[at..at + second.len()]),
+        _ => Shlex::Unreadable(second),
+    }
+}
+
 /// The profile of a `[profile P]` header whose name is not `profile P` with
-/// one space (so a lookup of `profile P` misses it); `None` for every other
-/// header. Cheap for the usual spelling.
+/// one space and a plain word (so a lookup of `profile P` misses it): a
+/// quoted name, more spaces; `None` for every other header. Cheap for the
+/// usual spelling.
 pub(super) fn irregular_profile_header(section: &str) -> Option<String> {
-    let rest = section.strip_prefix("profile")?;
-    if !rest.starts_with(char::is_whitespace) {
+    if !section.starts_with("profile") {
         return None;
     }
-    // Section names are trimmed: one space and a non-space is the usual form.
-    if rest.starts_with(' ') && !rest[1..].starts_with(char::is_whitespace) {
-        return None;
+    if let Some(rest) = section.strip_prefix("profile ") {
+        if simple_word(rest) {
+            return None;
+        }
     }
     config_section_profile(section)
         .filter(|(_, bare)| !bare)
@@ -150,23 +247,25 @@ pub(super) fn irregular_profile_header(section: &str) -> Option<String> {
 /// `section_profile(name) == Some((name, true))`, without splitting (asked
 /// for every profile `list` resolves).
 pub(super) fn bare_header_of(name: &str) -> bool {
-    name != "default" && !name.contains(char::is_whitespace)
+    name != "default" && !name.contains(char::is_whitespace) && !name.starts_with("profile")
 }
 
 /// Whether a `[profile name]` header belongs to profile `name`:
-/// `section_profile("profile {name}") == Some((name, false))`. The profile
-/// is what follows the space, trimmed: `name` must be non-empty and trimmed.
+/// `section_profile("profile {name}") == Some((name, false))`: a plain word
+/// (shlex leaves it as it is).
 pub(super) fn spelled_header_of(name: &str) -> bool {
-    !name.is_empty() && name.trim() == name
+    simple_word(name)
 }
 
-/// A header [`irregular_profile_header`] surely answers `None` for, by two
-/// byte tests (every header of a config is looked at on every run): not
-/// starting with `p`, or `profile` with one space and a visible character.
+/// A header [`irregular_profile_header`] surely answers `None` for (every
+/// header of a config is looked at on every run): not starting with `p`,
+/// or `profile` with one space and a plain word.
 #[inline]
 pub(super) fn usual_header(section: &str) -> bool {
     let b = section.as_bytes();
-    b.first() != Some(&b'p') || (b.len() > 8 && b[7] == b' ' && b[8].is_ascii_graphic())
+    b.first() != Some(&b'p')
+        || !section.starts_with("profile")
+        || section.strip_prefix("profile ").is_some_and(simple_word)
 }
 
 impl<'a> ConfigIndex<'a> {
@@ -202,6 +301,14 @@ impl<'a> ConfigIndex<'a> {
         for w in file.doc.warnings() {
             idx.warnings
                 .push(format!("{}:{}: {}", file.shown, w.line, w.message));
+        }
+        for (name, line) in file.doc.header_iter().filter(|(n, _)| !usual_header(n)) {
+            if let Shlex::Unreadable(p) = shlex_second(name) {
+                idx.warnings.push(format!(
+                    "{}:{line}: the AWS CLI reads [{name}] as profile '{p}'; mfa-exec does not read profile names with escapes or joined quotes",
+                    file.shown
+                ));
+            }
         }
         idx
     }
