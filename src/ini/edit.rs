@@ -288,11 +288,13 @@ impl Document {
 
 fn valid_key(key: &str) -> bool {
     !key.is_empty()
-        && key == key.trim()
+        && key == key.trim_matches(super::line::py_space)
         && !key.contains(['=', ':', '\n', '\r'])
         && !key.starts_with(['[', '#', ';'])
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name == name.trim() && !name.contains(['\n', '\r'])
+    !name.is_empty()
+        && name == name.trim_matches(super::line::py_space)
+        && !name.contains(['\n', '\r'])
 }

@@ -97,10 +97,11 @@ impl<'a> Profile<'a> {
         })
     }
 
-    /// The shared name of section `section` of this profile.
+    /// The shared name of config section `section` of this profile.
     fn shared(&self, section: &str) -> Rc<str> {
-        match self.groups.iter().position(|(n, _)| *n == section) {
-            Some(g) => self.shared[g].clone(),
+        let skip = self.creds_first as usize;
+        match self.groups[skip..].iter().position(|(n, _)| *n == section) {
+            Some(g) => self.shared[skip + g].clone(),
             None => Rc::from(section),
         }
     }
@@ -360,7 +361,11 @@ impl<'a> ConfigIndex<'a> {
             }
         }
         for (_, _, section) in sections.iter().rev() {
-            if groups.iter().any(|(n, _)| n == section) {
+            // (The credentials group may have the name of a bare `[P]`.)
+            if groups[creds_first as usize..]
+                .iter()
+                .any(|(n, _)| n == section)
+            {
                 continue;
             }
             groups.push((section, doc.key_lines(section).collect()));

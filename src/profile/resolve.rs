@@ -145,6 +145,15 @@ impl<'a> Resolver<'a> {
         Ok(chain)
     }
 
+    /// Whether profile `p` has keys of its own, as botocore's
+    /// `_has_static_credentials` asks: a key id or secret in its config
+    /// section or its credentials section.
+    fn has_static_keys(&self, p: &str) -> bool {
+        ["aws_access_key_id", "aws_secret_access_key"]
+            .iter()
+            .any(|k| self.config.has(p, k) || self.creds().get(p, k).is_some())
+    }
+
     /// Resolves `req.profile` into a checked plan.
     pub fn resolve(&self, req: &Request) -> R<Plan> {
         self.resolve_with(req, true)
@@ -177,6 +186,13 @@ impl<'a> Resolver<'a> {
         // Index of the first profile of the chain without role_arn.
         let mut root = None;
         for (i, p) in chain.iter().enumerate() {
+            // A source profile with keys of its own is used for them, its
+            // role_arn not assumed: botocore's static credentials take
+            // precedence in a source profile (`_resolve_credentials_from_profile`).
+            if i > 0 && self.has_static_keys(p) {
+                root = Some(i);
+                break;
+            }
             match self.config.get(p, "role_arn") {
                 Some(arn) => {
                     if !valid_role_arn(&arn.value) {

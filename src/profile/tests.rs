@@ -381,7 +381,8 @@ fn role_profile_sourced_by_itself() {
     assert_eq!(p.source.section, "r");
     assert_eq!(p.destination, "r-mfa");
     assert_eq!(p.source_destination, "r-source-mfa");
-    // A longer chain ending in it: two hops, the same keys.
+    // A role whose source is it: its keys are used, its role not assumed
+    // (botocore: static keys win in a source profile).
     let config = format!(
         "{config}[profile top]\nrole_arn = arn:aws:iam::123456789012:role/T\nsource_profile = r\n"
     );
@@ -391,7 +392,7 @@ fn role_profile_sourced_by_itself() {
             .iter()
             .map(|h| h.profile.as_str())
             .collect::<Vec<_>>(),
-        ["r", "top"]
+        ["top"]
     );
     assert_eq!(p.source.profile, "r");
     // Still a cycle when it goes through another profile.
@@ -400,5 +401,23 @@ fn role_profile_sourced_by_itself() {
     assert_eq!(
         e.message,
         "source_profile cycle: a -> b -> a (in ~/.aws/config)"
+    );
+}
+
+/// The credentials file's `[P]` and a bare config `[P]` are two groups: a
+/// setting of either is found (the credentials one first).
+#[test]
+fn credentials_group_beside_a_bare_section() {
+    let config =
+        "[testAccount]\nmfa_arn = arn:aws:iam::123456789012:mfa/test\nregion = eu-west-3\n";
+    let creds = "[testAccount]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = s\nx_note = keep me\n";
+    let p = resolve(config, creds, req("testAccount")).unwrap();
+    assert_eq!(
+        p.serial.unwrap().value,
+        "arn:aws:iam::123456789012:mfa/test"
+    );
+    assert_eq!(
+        p.region.unwrap().origin.to_string(),
+        "~/.aws/config:3 [testAccount]"
     );
 }
