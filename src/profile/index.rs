@@ -322,6 +322,8 @@ impl<'a> ConfigIndex<'a> {
     pub fn build_merged(config: &'a AwsFile, credentials: &'a AwsFile) -> ConfigIndex<'a> {
         let mut idx = ConfigIndex::build(config);
         idx.creds = Some((&credentials.doc, Rc::from(credentials.shown.as_str())));
+        // `build` read `default` already: without the credentials' settings.
+        idx.memo.borrow_mut().clear();
         idx
     }
 

@@ -122,6 +122,12 @@ impl<'a> Resolver<'a> {
                 // the role in one place, issue 21 item 13). The chain ends.
                 break;
             }
+            // botocore reads no further than a profile with keys of its
+            // own: a source profile's keys win over its source_profile, and
+            // a profile without role_arn ignores its source_profile.
+            if (chain.len() > 1 || !self.config.has(cur, "role_arn")) && self.has_static_keys(cur) {
+                break;
+            }
             if let Some(pos) = chain.iter().position(|c| c == next) {
                 let mut path: Vec<&str> = chain[pos..].iter().map(String::as_str).collect();
                 path.push(next);
@@ -152,6 +158,37 @@ impl<'a> Resolver<'a> {
         ["aws_access_key_id", "aws_secret_access_key"]
             .iter()
             .any(|k| self.config.has(p, k) || self.creds().get(p, k).is_some())
+    }
+
+    /// Where mfa-exec deliberately reads profile `name` differently from
+    /// botocore (SPEC §9.1), beyond the files' own warnings: a bare config
+    /// `[P]` beside `[profile P]` (botocore ignores it, mfa-exec reads its
+    /// keys under), and a `source_profile` without `role_arn` (botocore
+    /// ignores it, mfa-exec takes the keys and device along it). Shown by
+    /// `explain`; a run does not repeat them.
+    pub fn dialect_notes(&self, name: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let own = self.config.profile_sections(name);
+        if own.iter().any(|(_, b, _)| !*b) {
+            for &(line, bare, s) in own.iter().filter(|(_, b, _)| *b) {
+                debug_assert!(bare);
+                out.push(format!(
+                    "{}:{line}: [{s}] is a bare section; the AWS CLI ignores it in the config file, mfa-exec reads its keys under [profile {s}]",
+                    self.files.config.shown
+                ));
+            }
+        }
+        if !self.config.has(name, "role_arn") {
+            if let Some(sp) = self.config.get(name, "source_profile") {
+                if sp.value != name {
+                    out.push(format!(
+                        "profile '{name}' has source_profile = {} ({}) but no role_arn: the AWS CLI ignores it there; mfa-exec takes the long-term keys and the MFA device along it",
+                        sp.value, sp.origin
+                    ));
+                }
+            }
+        }
+        out
     }
 
     /// Resolves `req.profile` into a checked plan.

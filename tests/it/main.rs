@@ -10,6 +10,7 @@ mod code_source;
 mod commands;
 mod configure;
 mod configure_safety;
+mod dialect;
 mod docs;
 mod explain;
 mod generated;
