@@ -19,32 +19,44 @@
 //! - Lines end with `\n` or `\r\n`; each line keeps its own ending, so mixed
 //!   endings survive. The last line may have no ending, and keeps having none
 //!   after any edit (the line that used to be last gains an ending, the new
-//!   last line has none). A lone `\r` not followed by `\n` is line content.
+//!   last line has none). A lone `\r` (not before `\n`) with text after it
+//!   on its line is refused ("a carriage return (CR) inside the line"):
+//!   Python reads the files with universal newlines, so botocore ends the
+//!   line there. One followed only by whitespace is allowed (botocore sees
+//!   a blank line).
+//! - Whitespace is Python's (`str.isspace`): Rust's `char::is_whitespace`
+//!   plus `\x1c`-`\x1f`, trimmed from keys, values and names as
+//!   configparser strips them.
 //! - Blank line: only whitespace. Comment line: first non-whitespace char is
 //!   `#` or `;`. Comments and blank lines may appear anywhere, including
 //!   before the first section; an indented comment (`  # x`) is a comment.
 //! - Section header: first non-whitespace char is `[`. It must contain a `]`
 //!   (else "unterminated section header"); the name is the text between the
 //!   first `[` and the *last* `]`, trimmed (`[profile prod]` is
-//!   `profile prod`, `[ test ]` is `test`); text after the last `]` is
-//!   ignored. An empty name is "empty section name". The header rule is
-//!   checked before the continuation rule, so an indented `  [x]` is a header.
-//! - Key line: non-blank, non-comment, not starting with whitespace, inside a
-//!   section. Key = text before the first `=` or `:` (whichever comes first),
+//!   `profile prod`, `[ test ]` is `test`, warned: configparser keeps the
+//!   spaces); text after the last `]` is ignored. An empty name is "empty
+//!   section name". The header rule is checked before the continuation
+//!   rule, so an indented `  [x]` is a header (configparser: a continuation
+//!   when it is indented deeper than the key before it; warned), and no edit
+//!   can turn a header into a continuation. `[DEFAULT]` is a section of its
+//!   own (configparser copies its keys into every section; warned).
+//! - Key line: non-blank, non-comment, inside a section, and not a
+//!   continuation (below); it may be indented (configparser reads
+//!   `[p]\n  region = x` as a key). Key = text before the first `=` or `:`
+//!   (whichever comes first),
 //!   trimmed; value = the rest, trimmed. No inline comments: `a = x#y` has
 //!   value `x#y`, `a = arn:aws:iam::1:mfa/x` has value
 //!   `arn:aws:iam::1:mfa/x`. Errors: no separator is "expected 'key =
 //!   value'", empty key is "empty key", a key line before any section is "key
 //!   outside any section" (this one wins over the other two).
-//! - Continuation line: non-blank, non-comment, starting with whitespace
-//!   (any Unicode whitespace, as `str::trim` sees it; in practice space or
-//!   tab). It belongs to the most recent key line of the same section, as in
-//!   configparser: blank and comment lines between the key and its
-//!   continuation lines do not end the entry (AWS `s3 =` sub-blocks may
-//!   contain them). It is not a key of the section and does not change the
-//!   key's value, which is the trimmed first-line value. An indented
-//!   non-comment line with no key before it in its section is "continuation
-//!   line without a key".
+//! - Continuation line: non-blank, non-comment, not a header, indented
+//!   deeper (in characters) than the most recent key line of the same
+//!   section, as in configparser: blank and comment lines between the key
+//!   and its continuation lines do not end the entry (AWS `s3 =` sub-blocks
+//!   may contain them). It is not a key of the section and does not change
+//!   the key's value, which is the trimmed first-line value (botocore
+//!   appends it: warned when the first-line value is not empty; a line of a
+//!   `k =` block without `=` is warned too, botocore refuses the file).
 //! - Keys compare ASCII case-insensitively; section names compare exactly.
 //! - Duplicates are tolerated when reading: a section may appear twice and a
 //!   key twice; reading takes the last occurrence (later wins), merged over

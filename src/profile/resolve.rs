@@ -152,12 +152,19 @@ impl<'a> Resolver<'a> {
     }
 
     /// Whether profile `p` has keys of its own, as botocore's
-    /// `_has_static_credentials` asks: a key id or secret in its config
-    /// section or its credentials section.
+    /// `_has_static_credentials` asks (a key id or secret in its config
+    /// section or its credentials section), less a session: `[P]` of the
+    /// credentials file is where mfa-exec caches P's session, which is
+    /// never a source's keys (SPEC §2).
     fn has_static_keys(&self, p: &str) -> bool {
-        ["aws_access_key_id", "aws_secret_access_key"]
-            .iter()
-            .any(|k| self.config.has(p, k) || self.creds().get(p, k).is_some())
+        let creds = super::source::PairKeys::of(self.creds(), p);
+        let in_creds = creds.token.is_none() && (creds.id.is_some() || creds.secret.is_some());
+        let in_config = !self.config.has(p, "aws_session_token")
+            && !self.config.has(p, "aws_security_token")
+            && ["aws_access_key_id", "aws_secret_access_key"]
+                .iter()
+                .any(|k| self.config.has(p, k));
+        in_creds || in_config
     }
 
     /// Where mfa-exec deliberately reads profile `name` differently from
