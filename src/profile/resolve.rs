@@ -122,10 +122,11 @@ impl<'a> Resolver<'a> {
                 // the role in one place, issue 21 item 13). The chain ends.
                 break;
             }
-            // botocore reads no further than a profile with keys of its
-            // own: a source profile's keys win over its source_profile, and
-            // a profile without role_arn ignores its source_profile.
-            if (chain.len() > 1 || !self.config.has(cur, "role_arn")) && self.has_static_keys(cur) {
+            // botocore reads no further than a source profile with keys of
+            // its own: they win over its role_arn and source_profile.
+            // (P itself is followed even so: SPEC §2 takes the source's
+            // keys before P's config keys; a recorded, explained difference.)
+            if chain.len() > 1 && self.has_static_keys(cur) {
                 break;
             }
             if let Some(pos) = chain.iter().position(|c| c == next) {

@@ -474,7 +474,7 @@ fn compare(config: &str, creds: &str, boto: &BotoCase) -> Vec<String> {
                 }
             }
             ("keys", Some(false), Err(e)) => {
-                if !c.token.unwrap_or(false) && !own_refusal(e) {
+                if !c.token.unwrap_or(false) && !own_refusal(e) && !along_source {
                     bad.push(format!("{what}: botocore signs, mfa-exec refuses"));
                 }
             }
@@ -570,4 +570,49 @@ fn botocore_reads_what_mfa_exec_reads() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// Items 11-14 through the binary: `explain` names the credentials file and
+/// line of a merged setting, a self-sourced role resolves, a session made of
+/// `aws_security_token` is never signed with, indented keys are read, and
+/// the warnings say file and line.
+#[test]
+fn explain_reads_the_botocore_layout() {
+    use crate::support::*;
+    let env = TestEnv::new();
+    env.write_config("[profile r]\n  role_arn = arn:aws:iam::123456789012:role/R\n  source_profile = r\n  mfa_serial = arn:aws:iam::123456789012:mfa/r\n[DEFAULT]\nregion = us-west-1\n");
+    env.write_credentials("[r]\naws_access_key_id = AKIAR000000000000000\naws_secret_access_key = s\nregion = eu-west-1\n\n[old]\naws_access_key_id = AKIAOLD0000000000000\naws_secret_access_key = s\naws_security_token = t\n");
+    let snap = env.snapshot();
+    let out = env.cmd(&["explain", "r"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let line = |fact: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{fact} ")))
+            .unwrap_or_else(|| panic!("no {fact} in\n{text}"))
+            .to_string()
+    };
+    assert!(
+        line("region").ends_with("eu-west-1  (~/.aws/credentials:4 [r])"),
+        "{text}"
+    );
+    assert!(
+        line("role").contains(
+            "arn:aws:iam::123456789012:role/R via profile r  (~/.aws/config:2 [profile r])"
+        ),
+        "{text}"
+    );
+    assert!(line("long-term keys").contains("[r] (profile r)"), "{text}");
+    assert!(text.contains("warning         ~/.aws/config:5: section [DEFAULT]: the AWS CLI (configparser) copies its keys into every section; mfa-exec reads it as a section of its own"), "{text}");
+    // A pair with aws_security_token is a session: no long-term keys.
+    env.write_config("[profile old]\nmfa_serial = arn:aws:iam::123456789012:mfa/old\n");
+    let out = env.cmd(&["explain", "old", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["problem"]["message"],
+        "no long-term keys for profile 'old': searched [old-long-term], [old] in ~/.aws/credentials, and [profile old] in ~/.aws/config"
+    );
+    env.write_config("[profile r]\n  role_arn = arn:aws:iam::123456789012:role/R\n  source_profile = r\n  mfa_serial = arn:aws:iam::123456789012:mfa/r\n[DEFAULT]\nregion = us-west-1\n");
+    env.assert_unchanged(&snap);
 }
