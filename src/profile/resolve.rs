@@ -172,25 +172,39 @@ impl<'a> Resolver<'a> {
     /// botocore (SPEC §9.1), beyond the files' own warnings: a bare config
     /// `[P]` beside `[profile P]` (botocore ignores it, mfa-exec reads its
     /// keys under), and a `source_profile` without `role_arn` (botocore
-    /// ignores it, mfa-exec takes the keys and device along it). Shown by
-    /// `explain`; a run does not repeat them.
+    /// ignores it, mfa-exec takes the keys and device along it), for P and
+    /// every profile of its source chain. Shown by `explain`; a run does
+    /// not repeat them.
     pub fn dialect_notes(&self, name: &str) -> Vec<String> {
         let mut out = Vec::new();
-        let own = self.config.profile_sections(name);
-        if own.iter().any(|(_, b, _)| !*b) {
-            for &(line, bare, s) in own.iter().filter(|(_, b, _)| *b) {
-                debug_assert!(bare);
-                out.push(format!(
-                    "{}:{line}: [{s}] is a bare section; the AWS CLI ignores it in the config file, mfa-exec reads its keys under [profile {s}]",
-                    self.files.config.shown
-                ));
+        // P and the profiles along its source chain: a bare section of a
+        // source changes what P resolves to as much as one of P's own.
+        let chain = self.chain(name).unwrap_or_else(|_| vec![name.to_string()]);
+        for p in &chain {
+            let own = self.config.profile_sections(p);
+            let beside = own.iter().any(|(_, b, _)| !*b);
+            for &(line, _, s) in own.iter().filter(|(_, b, _)| *b) {
+                out.push(if beside {
+                    format!(
+                        "{}:{line}: [{s}] is a bare section; the AWS CLI ignores it in the config file, mfa-exec reads its keys under [profile {s}]",
+                        self.files.config.shown
+                    )
+                } else {
+                    format!(
+                        "{}:{line}: [{s}] is a bare section; the AWS CLI ignores it in the config file (use [profile {s}])",
+                        self.files.config.shown
+                    )
+                });
             }
         }
-        if !self.config.has(name, "role_arn") {
-            if let Some(sp) = self.config.get(name, "source_profile") {
-                if sp.value != name {
+        for p in &chain {
+            if self.config.has(p, "role_arn") {
+                continue;
+            }
+            if let Some(sp) = self.config.get(p, "source_profile") {
+                if sp.value != *p {
                     out.push(format!(
-                        "profile '{name}' has source_profile = {} ({}) but no role_arn: the AWS CLI ignores it there; mfa-exec takes the long-term keys and the MFA device along it",
+                        "profile '{p}' has source_profile = {} ({}) but no role_arn: the AWS CLI ignores it there; mfa-exec takes the long-term keys and the MFA device along it",
                         sp.value, sp.origin
                     ));
                 }

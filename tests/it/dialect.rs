@@ -398,6 +398,14 @@ fn compare(config: &str, creds: &str, boto: &BotoCase) -> Vec<String> {
             continue;
         }
         let any_continued = w.iter().any(|w| w.contains("continuation of '"));
+        // A recorded difference anywhere in the files or along P's chain
+        // (each warned) may change which keys a role's source has: the
+        // role-source comparison allows a mismatch then.
+        let recorded_any = any_continued
+            || file_warnings
+                .iter()
+                .any(|w| w.contains("has whitespace inside"))
+            || w.iter().any(|w| w.contains("is a bare section"));
         // A continued key id: botocore signs with `id\nrest` (which AWS
         // refuses), mfa-exec with the first line; warned.
         let mut c = BotoCreds {
@@ -421,10 +429,10 @@ fn compare(config: &str, creds: &str, boto: &BotoCase) -> Vec<String> {
                 .map_err(|e| e.message.clone())
         );
         match (c.kind.as_str(), c.role, &plan) {
-            ("error", _, Ok(plan)) => {
+            ("error", _, Ok(_)) => {
                 // botocore refuses the role (a loop, a missing source, no
-                // keys): mfa-exec must not sign either, unless it takes a
-                // non-role profile's keys along source_profile, a continued
+                // keys): mfa-exec must not sign either, unless it takes keys
+                // along a source_profile without role_arn, a continued
                 // value made botocore's name or key unusable, or a partial
                 // pair beside a session is skipped for long-term keys
                 // elsewhere (all recorded, warned or mfa-exec's own rule).
@@ -432,11 +440,7 @@ fn compare(config: &str, creds: &str, boto: &BotoCase) -> Vec<String> {
                     .error
                     .as_deref()
                     .is_some_and(|e| e.contains("PartialCredentials"));
-                // (A source section spelled `[ b ]` is `b` to mfa-exec only.)
-                let spaced_any = file_warnings
-                    .iter()
-                    .any(|w| w.contains("has whitespace inside"));
-                if !any_continued && !partial && !spaced_any && (plan.is_role() || !along_source) {
+                if !recorded_any && !partial && !along_source {
                     bad.push(format!("{what}: botocore refuses, mfa-exec resolves"));
                 }
             }
@@ -446,7 +450,9 @@ fn compare(config: &str, creds: &str, boto: &BotoCase) -> Vec<String> {
                 // botocore may take a session as the role's source; mfa-exec
                 // skips a session for long-term keys (SPEC §2 order).
                 let session = c.token == Some(true);
-                if !plan.is_role() || (!session && ours_key.as_ref().map(|k| &k.1) != Some(&key)) {
+                if !plan.is_role()
+                    || (!session && !recorded_any && ours_key.as_ref().map(|k| &k.1) != Some(&key))
+                {
                     bad.push(format!("{what}: a different role source"));
                 }
             }
