@@ -209,9 +209,9 @@ pub fn put_pair(doc: &mut Document, section: &str, keys: &LongTermKeys) -> Resul
 pub fn pair_in(doc: &Document, section: &str) -> Option<LongTermKeys> {
     let id = doc.get(section, KEY_ID)?;
     let secret = doc.get(section, KEY_SECRET)?;
-    if doc
-        .get(section, "aws_session_token")
-        .is_some_and(|t| !t.trim().is_empty())
+    if ["aws_session_token", "aws_security_token"]
+        .iter()
+        .any(|k| doc.get(section, k).is_some_and(|t| !t.trim().is_empty()))
     {
         return None;
     }

@@ -172,7 +172,8 @@ pub const SESSION_KEYS: &[&str] = &[
 /// and again under the write lock.
 pub fn writable(doc: &Document, section: &str) -> Result<(), &'static str> {
     let key = doc.get(section, "aws_access_key_id");
-    let foreign = doc.get(section, "aws_session_token").is_some()
+    let foreign = (doc.get(section, "aws_session_token").is_some()
+        || doc.get(section, "aws_security_token").is_some())
         && key.is_some_and(|k| k.starts_with("ASIA"));
     if !doc.has_keys(section) || doc.get(section, KEY_SOURCE).is_some() || foreign {
         Ok(())
@@ -187,7 +188,8 @@ pub fn writable(doc: &Document, section: &str) -> Result<(), &'static str> {
 /// and no session token. The one statement of that rule; `get` looks a key up
 /// however the caller reads the section. Returns the id and the secret.
 pub fn long_term_pair<T>(get: impl Fn(&str) -> Option<T>) -> Option<(T, T)> {
-    if get("aws_session_token").is_some() {
+    // botocore reads aws_security_token as a session token too (issue 21).
+    if get("aws_session_token").is_some() || get("aws_security_token").is_some() {
         return None;
     }
     Some((get("aws_access_key_id")?, get("aws_secret_access_key")?))

@@ -45,7 +45,9 @@ pub fn run(env: Env, ui: Ui, a: &ClearArgs) -> Result<i32> {
                     if !targets.contains(&c) {
                         targets.push(c);
                     }
-                } else if doc.get(&c, "aws_session_token").is_some() {
+                } else if doc.get(&c, "aws_session_token").is_some()
+                    || doc.get(&c, "aws_security_token").is_some()
+                {
                     found = true;
                     app.ui.warn(&format!(
                         "[{c}] holds a session mfa-exec did not write; left as it is"

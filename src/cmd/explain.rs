@@ -252,6 +252,9 @@ fn warnings(app: &App, idx: &ConfigIndex, plan: Option<&Plan>, name: &str) -> Ve
             app.files.config.shown
         ));
     }
+    for x in Resolver::new(&app.files).dialect_notes(name) {
+        w.push(x);
+    }
     match plan {
         Some(plan) => {
             for x in &plan.warnings {

@@ -44,7 +44,7 @@ fn new_key_text(key: &str, value: &str) -> String {
 }
 
 fn line_of_text(text: String, ending: &'static str) -> Line {
-    let kind = classify(&text).expect("generated line is well-formed");
+    let kind = classify(&text, None).expect("generated line is well-formed");
     Line {
         text: Text::Own(text),
         ending,
@@ -106,7 +106,8 @@ impl Document {
                     }
                     let line = &mut self.lines[k];
                     line.text = Text::Own(rewrite_value(&line.text, value));
-                    line.kind = classify(&line.text).expect("rewritten key line is well-formed");
+                    line.kind =
+                        classify(&line.text, None).expect("rewritten key line is well-formed");
                 }
                 None => {
                     let pos = (h + 1..end)
@@ -287,11 +288,13 @@ impl Document {
 
 fn valid_key(key: &str) -> bool {
     !key.is_empty()
-        && key == key.trim()
+        && key == key.trim_matches(super::line::py_space)
         && !key.contains(['=', ':', '\n', '\r'])
         && !key.starts_with(['[', '#', ';'])
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name == name.trim() && !name.contains(['\n', '\r'])
+    !name.is_empty()
+        && name == name.trim_matches(super::line::py_space)
+        && !name.contains(['\n', '\r'])
 }

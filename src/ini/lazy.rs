@@ -20,7 +20,10 @@
 //! instructions a line plus the header table (2.5M, a hash of each of the
 //! 20,000 names, which finds repeated sections anywhere).
 
-use super::line::{ascii_space, classify_raw, is_key_like, split_lines, trim_end, Marks, Raw, BOM};
+use super::line::{
+    ascii_space, classify_raw, dialect, header_spaced, indent_of, is_key_like, lone_cr,
+    split_lines, trim_end, Marks, Raw, BOM, LONE_CR,
+};
 use super::{Document, ParseError, Warning};
 
 /// No header has this index.
@@ -136,6 +139,16 @@ fn key_repeats(key: &str, before: usize, section: &str, line: usize) -> Warning 
     }
 }
 
+/// The end of the line starting at `start` (before its `\r\n` or `\n`).
+fn marks_free_line_end(bytes: &[u8], start: usize) -> usize {
+    let nl = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |j| start + j);
+    if nl > start && bytes[nl - 1] == b'\r' {
+        nl - 1
+    } else {
+        nl
+    }
+}
+
 impl Lazy {
     /// Checks every line of `src` (the same errors, at the same line, as the
     /// full parse) and indexes its section headers; collects the warnings.
@@ -150,6 +163,12 @@ impl Lazy {
         } else {
             0
         };
+        if let Some(line) = lone_cr(&text[pos..]) {
+            return Err(ParseError {
+                line,
+                message: LONE_CR.to_string(),
+            });
+        }
         // No counting pass over the text for the capacity: the vector grows
         // (a header is a line of 4 or more in a usual file).
         let mut headers: Vec<Hdr> = Vec::with_capacity(bytes.len() / 128);
@@ -157,7 +176,12 @@ impl Lazy {
         // Keys of the current section occurrence: (key, line).
         let mut seen: Vec<(&'a str, usize)> = Vec::new();
         let mut in_section = false;
-        let mut have_key = false;
+        // The indentation of the section's last key line, if any (what a
+        // deeper-indented line continues).
+        let mut key_indent: Option<usize> = None;
+        // The last key line: where it starts, its line, and whether a
+        // continuation of it was seen (for the dialect warnings).
+        let (mut key_start, mut key_line, mut key_continued) = (0usize, 0usize, false);
         let mut line = 0;
         // A key line of the current section: warns if the section already
         // had the key (as `Document::warnings` words it).
@@ -201,7 +225,8 @@ impl Lazy {
             if in_section && KEY_START[first as usize] {
                 if let Some(sep) = marks.key_separator(pos) {
                     line += 1;
-                    have_key = true;
+                    key_indent = Some(0);
+                    (key_start, key_line, key_continued) = (pos, line, false);
                     let key = trim_end(&text[pos..sep]);
                     // Keys of another length cannot be the same key: the
                     // usual section needs no comparison of text.
@@ -246,7 +271,7 @@ impl Lazy {
                         let body = (nl + 1).min(bytes.len());
                         new_header(&mut headers, pos, (pos + 1, end - 1), line, body);
                         in_section = true;
-                        have_key = false;
+                        key_indent = None;
                         seen.clear();
                         pos = nl + 1;
                         continue;
@@ -274,15 +299,32 @@ impl Lazy {
             if !in_section && is_key_like(content) {
                 return Err(err("key outside any section"));
             }
-            match classify_raw(content).map_err(err)? {
+            match classify_raw(content, key_indent).map_err(err)? {
                 Raw::Header(start, end) => {
+                    if key_indent.is_some_and(|k| indent_of(content) > k) {
+                        let end = marks_free_line_end(bytes, key_start);
+                        let k_text = &text[key_start..end];
+                        if let Ok(Raw::Key { key, .. }) = classify_raw(k_text, None) {
+                            warnings.push(Warning {
+                                line,
+                                message: dialect::header_continues(&k_text[key.0..key.1], key_line),
+                            });
+                        }
+                    }
                     new_header(&mut headers, pos, (pos + start, pos + end), line, next);
                     in_section = true;
-                    have_key = false;
+                    key_indent = None;
                     seen.clear();
+                    if header_spaced(content) {
+                        warnings.push(Warning {
+                            line,
+                            message: dialect::spaced_header(&content[start..end]),
+                        });
+                    }
                 }
                 Raw::Key { key, .. } => {
-                    have_key = true;
+                    key_indent = Some(indent_of(&content[..key.0]));
+                    (key_start, key_line, key_continued) = (pos, line, false);
                     note_key(
                         &mut seen,
                         &mut warnings,
@@ -291,8 +333,24 @@ impl Lazy {
                         line,
                     );
                 }
-                Raw::Continuation if !have_key => {
-                    return Err(err("continuation line without a key"));
+                Raw::Continuation => {
+                    // The key line it continues, read again (rare).
+                    let end = marks_free_line_end(bytes, key_start);
+                    let k_text = &text[key_start..end];
+                    if let Ok(Raw::Key { key, value }) = classify_raw(k_text, None) {
+                        let k = &k_text[key.0..key.1];
+                        let message = if value.0 == value.1 {
+                            (!content.contains('=')).then(|| dialect::block_line(k, key_line))
+                        } else if !key_continued {
+                            Some(dialect::continuation(k, key_line))
+                        } else {
+                            None
+                        };
+                        key_continued = true;
+                        if let Some(message) = message {
+                            warnings.push(Warning { line, message });
+                        }
+                    }
                 }
                 _ => {}
             }
@@ -373,8 +431,15 @@ impl Lazy {
                 }
             }
         }
+        for h in lazy.occurrences_of("DEFAULT").collect::<Vec<_>>() {
+            more.push(Warning {
+                line: lazy.headers[h].line(),
+                message: dialect::default_section(),
+            });
+        }
         lazy.warnings.extend(more);
-        lazy.warnings.sort_by_key(|w| w.line);
+        lazy.warnings
+            .sort_by(|a, b| (a.line, &a.message).cmp(&(b.line, &b.message)));
         Ok(lazy)
     }
 
@@ -430,19 +495,23 @@ impl Lazy {
     fn parse_keys(&self, h: usize) -> Box<[KeyAt]> {
         let hdr = self.headers[h];
         let base = self.src.as_ptr() as usize;
+        let mut key_indent: Option<usize> = None;
         split_lines(&self.src[hdr.body as usize..hdr.end as usize])
             .enumerate()
-            .filter_map(|(j, (content, _))| match classify_raw(content) {
-                Ok(Raw::Key { key, value }) => {
-                    let at = (content.as_ptr() as usize - base) as u32;
-                    Some(KeyAt {
-                        line: hdr.line + 1 + j as u32,
-                        key: (at + key.0 as u32, at + key.1 as u32),
-                        value: (at + value.0 as u32, at + value.1 as u32),
-                    })
-                }
-                _ => None,
-            })
+            .filter_map(
+                |(j, (content, _))| match classify_raw(content, key_indent) {
+                    Ok(Raw::Key { key, value }) => {
+                        key_indent = Some(indent_of(&content[..key.0]));
+                        let at = (content.as_ptr() as usize - base) as u32;
+                        Some(KeyAt {
+                            line: hdr.line + 1 + j as u32,
+                            key: (at + key.0 as u32, at + key.1 as u32),
+                            value: (at + value.0 as u32, at + value.1 as u32),
+                        })
+                    }
+                    _ => None,
+                },
+            )
             .collect()
     }
 

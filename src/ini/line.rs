@@ -243,14 +243,74 @@ pub(super) fn split_lines(s: &str) -> impl Iterator<Item = (&str, &'static str)>
     })
 }
 
+/// A line configparser would read as an option line if it came before any
+/// section (an indented one too): not blank, not a comment, not a header.
 #[inline]
 pub(super) fn is_key_like(text: &str) -> bool {
-    match text.chars().next() {
+    match trim_start(text).chars().next() {
         None => false,
-        Some(c) if c.is_whitespace() => false,
         Some(c) => !matches!(c, '#' | ';' | '['),
     }
 }
+
+/// Python's whitespace (`str.isspace`, what configparser strips and its
+/// `\S` skips): Rust's `char::is_whitespace` plus the separators
+/// `\x1c`-`\x1f`, which Rust does not count (issue 21 item 14).
+#[inline]
+pub(super) fn py_space(c: char) -> bool {
+    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
+}
+
+/// The indentation of a line as configparser measures it: the number of
+/// characters before the first non-whitespace one.
+#[inline]
+pub(super) fn indent_of(text: &str) -> usize {
+    let lead = &text[..text.len() - trim_start(text).len()];
+    if lead.is_ascii() {
+        lead.len()
+    } else {
+        lead.chars().count()
+    }
+}
+
+/// Whether a header line has whitespace just inside its brackets
+/// (`[ profile x ]`): configparser keeps it in the name, mfa-exec trims it.
+pub(super) fn header_spaced(text: &str) -> bool {
+    let body = trim_start(text);
+    let Some(rest) = body.strip_prefix('[') else {
+        return false;
+    };
+    let Some(close) = memchr::memrchr(b']', rest.as_bytes()) else {
+        return false;
+    };
+    let inner = &rest[..close];
+    trim_start(inner).len() != inner.len() || trim_end(inner).len() != inner.len()
+}
+
+/// The 1-based line of the first carriage return that is not part of a
+/// CRLF and has text after it on its line: Python reads the files with
+/// universal newlines, so botocore ends a line at a lone CR, where mfa-exec
+/// (which ends lines only at LF) would read one line. Refused, never read
+/// differently (issue 21 item 14). A lone CR followed only by whitespace
+/// makes a blank line to botocore: harmless, allowed.
+pub(super) fn lone_cr(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    for at in memchr::memchr_iter(b'\r', b) {
+        if b.get(at + 1) == Some(&b'\n') {
+            continue;
+        }
+        let end = memchr::memchr(b'\n', &b[at..]).map_or(b.len(), |j| at + j);
+        let after = &text[at + 1..end];
+        if !trim_start(after.strip_suffix('\r').unwrap_or(after)).is_empty() {
+            return Some(memchr::memchr_iter(b'\n', &b[..at]).count() + 1);
+        }
+    }
+    None
+}
+
+/// The error for [`lone_cr`].
+pub(super) const LONE_CR: &str =
+    "a carriage return (CR) inside the line: the AWS CLI ends the line there, mfa-exec does not; use LF or CRLF line ends";
 
 /// A line's kind as byte ranges of its content: no allocation. Both the full
 /// parse and the indexed read path classify with this one function, so they
@@ -269,29 +329,33 @@ pub(super) enum Raw {
     Continuation,
 }
 
-/// The ASCII characters `char::is_whitespace` accepts (`u8::is_ascii_whitespace`
-/// leaves out the vertical tab).
+/// The ASCII characters Python's `str.isspace` accepts ([`py_space`]):
+/// those of `char::is_whitespace` (`u8::is_ascii_whitespace` leaves out the
+/// vertical tab) and `\x1c`-`\x1f`.
 #[inline]
 pub(super) fn ascii_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+    matches!(
+        b,
+        b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | 0x1c..=0x1f
+    )
 }
 
-/// `s.trim_start()`: byte by byte over ASCII, `str::trim_start` from the
-/// first non-ASCII byte (Unicode whitespace), so the same result, faster.
+/// `s.trim_start_matches(py_space)`: byte by byte over ASCII, the general
+/// trim from the first non-ASCII byte, so the same result, faster.
 #[inline]
-fn trim_start(s: &str) -> &str {
+pub(super) fn trim_start(s: &str) -> &str {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() && ascii_space(b[i]) {
         i += 1;
     }
     if i < b.len() && b[i] >= 0x80 {
-        return s[i..].trim_start();
+        return s[i..].trim_start_matches(py_space);
     }
     &s[i..]
 }
 
-/// `s.trim_end()`, as [`trim_start`].
+/// `s.trim_end_matches(py_space)`, as [`trim_start`].
 #[inline]
 pub(super) fn trim_end(s: &str) -> &str {
     let b = s.as_bytes();
@@ -300,7 +364,7 @@ pub(super) fn trim_end(s: &str) -> &str {
         i -= 1;
     }
     if i > 0 && b[i - 1] >= 0x80 {
-        return s[..i].trim_end();
+        return s[..i].trim_end_matches(py_space);
     }
     &s[..i]
 }
@@ -310,15 +374,27 @@ fn trim(s: &str) -> &str {
     trim_end(trim_start(s))
 }
 
-/// Context-free classification of one line's content.
+/// Classification of one line's content, given the indentation of the key
+/// line its section's value would continue (`None` after a header or before
+/// any key): as configparser, a line indented deeper than that key line is
+/// a continuation of its value (even one that looks like a key), except a
+/// header, which is always a header; any other line is a header, or a key
+/// line, indented or not.
 #[inline]
-pub(super) fn classify_raw(text: &str) -> Result<Raw, &'static str> {
+pub(super) fn classify_raw(text: &str, cont: Option<usize>) -> Result<Raw, &'static str> {
     let body = trim_start(text);
     let Some(&first) = body.as_bytes().first() else {
         return Ok(Raw::Blank);
     };
     if first == b'#' || first == b';' {
         return Ok(Raw::Comment);
+    }
+    // A header before the continuation rule (configparser's order is the
+    // other): a header is never a continuation, so no edit can turn one
+    // into a continuation by adding or removing a key above it. The one
+    // difference is warned (`dialect::header_continues`).
+    if first != b'[' && body.len() != text.len() && cont.is_some_and(|k| indent_of(text) > k) {
+        return Ok(Raw::Continuation);
     }
     if first == b'[' {
         let rest = &body[1..];
@@ -332,13 +408,13 @@ pub(super) fn classify_raw(text: &str) -> Result<Raw, &'static str> {
         let start = text.len() - rest.len() + lead;
         return Ok(Raw::Header(start, start + name.len()));
     }
-    if body.len() != text.len() {
-        return Ok(Raw::Continuation);
-    }
+    // An indented key line (configparser reads it as a key) starts after
+    // its indentation.
+    let start = text.len() - body.len();
     // `=` and `:` are ASCII: a byte search finds the first of either.
-    let sep = memchr::memchr2(b'=', b':', text.as_bytes()).ok_or("expected 'key = value'")?;
-    // No leading whitespace here (that would be a continuation line).
-    let key = trim_end(&text[..sep]);
+    let sep =
+        start + memchr::memchr2(b'=', b':', body.as_bytes()).ok_or("expected 'key = value'")?;
+    let key = trim_end(&text[start..sep]);
     if key.is_empty() {
         return Err("empty key");
     }
@@ -347,14 +423,14 @@ pub(super) fn classify_raw(text: &str) -> Result<Raw, &'static str> {
     let value = trim_end(&after[lead..]);
     let value_start = sep + 1 + lead;
     Ok(Raw::Key {
-        key: (0, key.len()),
+        key: (start, start + key.len()),
         value: (value_start, value_start + value.len()),
     })
 }
 
 /// [`classify_raw`], with the section name copied out (the line model).
-pub(super) fn classify(text: &str) -> Result<LineKind, &'static str> {
-    Ok(match classify_raw(text)? {
+pub(super) fn classify(text: &str, cont: Option<usize>) -> Result<LineKind, &'static str> {
+    Ok(match classify_raw(text, cont)? {
         Raw::Blank => LineKind::Blank,
         Raw::Comment => LineKind::Comment,
         Raw::Header(start, end) => LineKind::Header {
@@ -366,6 +442,36 @@ pub(super) fn classify(text: &str) -> Result<LineKind, &'static str> {
         },
         Raw::Continuation => LineKind::Continuation,
     })
+}
+
+/// The warnings of the places where botocore (configparser) reads a file
+/// differently from mfa-exec (issue 21 item 14; SPEC §9.1: never a silent
+/// difference). Worded once here for both forms of a document.
+pub(super) mod dialect {
+    /// A `[DEFAULT]` header.
+    pub(in crate::ini) fn default_section() -> String {
+        "section [DEFAULT]: the AWS CLI (configparser) copies its keys into every section; mfa-exec reads it as a section of its own".to_string()
+    }
+
+    /// A header with whitespace just inside its brackets.
+    pub(in crate::ini) fn spaced_header(name: &str) -> String {
+        format!("[{name}] has whitespace inside its brackets: the AWS CLI keeps it in the name, mfa-exec reads [{name}]")
+    }
+
+    /// The first continuation line of a key with a value on its own line.
+    pub(in crate::ini) fn continuation(key: &str, key_line: usize) -> String {
+        format!("continuation of '{key}' (line {key_line}): the AWS CLI appends this line to its value; mfa-exec reads only line {key_line}")
+    }
+
+    /// A header indented deeper than the key line before it.
+    pub(in crate::ini) fn header_continues(key: &str, key_line: usize) -> String {
+        format!("indented header: the AWS CLI reads this line as a continuation of '{key}' (line {key_line}), mfa-exec as a section header")
+    }
+
+    /// A line of a `key =` block (a nested section, as `s3 =`) without `=`.
+    pub(in crate::ini) fn block_line(key: &str, key_line: usize) -> String {
+        format!("this line of the '{key}' block (line {key_line}) has no '=': the AWS CLI refuses the whole file")
+    }
 }
 
 #[cfg(test)]

@@ -19,32 +19,44 @@
 //! - Lines end with `\n` or `\r\n`; each line keeps its own ending, so mixed
 //!   endings survive. The last line may have no ending, and keeps having none
 //!   after any edit (the line that used to be last gains an ending, the new
-//!   last line has none). A lone `\r` not followed by `\n` is line content.
+//!   last line has none). A lone `\r` (not before `\n`) with text after it
+//!   on its line is refused ("a carriage return (CR) inside the line"):
+//!   Python reads the files with universal newlines, so botocore ends the
+//!   line there. One followed only by whitespace is allowed (botocore sees
+//!   a blank line).
+//! - Whitespace is Python's (`str.isspace`): Rust's `char::is_whitespace`
+//!   plus `\x1c`-`\x1f`, trimmed from keys, values and names as
+//!   configparser strips them.
 //! - Blank line: only whitespace. Comment line: first non-whitespace char is
 //!   `#` or `;`. Comments and blank lines may appear anywhere, including
 //!   before the first section; an indented comment (`  # x`) is a comment.
 //! - Section header: first non-whitespace char is `[`. It must contain a `]`
 //!   (else "unterminated section header"); the name is the text between the
 //!   first `[` and the *last* `]`, trimmed (`[profile prod]` is
-//!   `profile prod`, `[ test ]` is `test`); text after the last `]` is
-//!   ignored. An empty name is "empty section name". The header rule is
-//!   checked before the continuation rule, so an indented `  [x]` is a header.
-//! - Key line: non-blank, non-comment, not starting with whitespace, inside a
-//!   section. Key = text before the first `=` or `:` (whichever comes first),
+//!   `profile prod`, `[ test ]` is `test`, warned: configparser keeps the
+//!   spaces); text after the last `]` is ignored. An empty name is "empty
+//!   section name". The header rule is checked before the continuation
+//!   rule, so an indented `  [x]` is a header (configparser: a continuation
+//!   when it is indented deeper than the key before it; warned), and no edit
+//!   can turn a header into a continuation. `[DEFAULT]` is a section of its
+//!   own (configparser copies its keys into every section; warned).
+//! - Key line: non-blank, non-comment, inside a section, and not a
+//!   continuation (below); it may be indented (configparser reads
+//!   `[p]\n  region = x` as a key). Key = text before the first `=` or `:`
+//!   (whichever comes first),
 //!   trimmed; value = the rest, trimmed. No inline comments: `a = x#y` has
 //!   value `x#y`, `a = arn:aws:iam::1:mfa/x` has value
 //!   `arn:aws:iam::1:mfa/x`. Errors: no separator is "expected 'key =
 //!   value'", empty key is "empty key", a key line before any section is "key
 //!   outside any section" (this one wins over the other two).
-//! - Continuation line: non-blank, non-comment, starting with whitespace
-//!   (any Unicode whitespace, as `str::trim` sees it; in practice space or
-//!   tab). It belongs to the most recent key line of the same section, as in
-//!   configparser: blank and comment lines between the key and its
-//!   continuation lines do not end the entry (AWS `s3 =` sub-blocks may
-//!   contain them). It is not a key of the section and does not change the
-//!   key's value, which is the trimmed first-line value. An indented
-//!   non-comment line with no key before it in its section is "continuation
-//!   line without a key".
+//! - Continuation line: non-blank, non-comment, not a header, indented
+//!   deeper (in characters) than the most recent key line of the same
+//!   section, as in configparser: blank and comment lines between the key
+//!   and its continuation lines do not end the entry (AWS `s3 =` sub-blocks
+//!   may contain them). It is not a key of the section and does not change
+//!   the key's value, which is the trimmed first-line value (botocore
+//!   appends it: warned when the first-line value is not empty; a line of a
+//!   `k =` block without `=` is warned too, botocore refuses the file).
 //! - Keys compare ASCII case-insensitively; section names compare exactly.
 //! - Duplicates are tolerated when reading: a section may appear twice and a
 //!   key twice; reading takes the last occurrence (later wins), merged over
@@ -104,7 +116,9 @@ mod query;
 mod tests;
 
 use lazy::Lazy;
-use line::{classify, is_key_like, split_lines, Line, LineKind, Text, BOM};
+use line::{
+    classify, indent_of, is_key_like, lone_cr, split_lines, Line, LineKind, Text, BOM, LONE_CR,
+};
 
 /// A syntax error in the parsed text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -235,9 +249,17 @@ impl Document {
         };
         // One allocation of the right size: a large file's lines are most of
         // the memory the cached path touches.
+        if let Some(line) = lone_cr(body) {
+            return Err(ParseError {
+                line,
+                message: LONE_CR.to_string(),
+            });
+        }
         let mut lines = Vec::with_capacity(body.bytes().filter(|&b| b == b'\n').count() + 1);
         let mut in_section = false;
-        let mut have_key = false;
+        // The indentation of the section's last key line, if any (what a
+        // deeper-indented line continues).
+        let mut key_indent: Option<usize> = None;
         for (idx, (content, ending)) in split_lines(body).enumerate() {
             let err = |message: &str| ParseError {
                 line: idx + 1,
@@ -246,15 +268,14 @@ impl Document {
             if !in_section && is_key_like(content) {
                 return Err(err("key outside any section"));
             }
-            let kind = classify(content).map_err(err)?;
+            let kind = classify(content, key_indent).map_err(err)?;
             match kind {
                 LineKind::Header { .. } => {
                     in_section = true;
-                    have_key = false;
+                    key_indent = None;
                 }
-                LineKind::Key { .. } => have_key = true,
-                LineKind::Continuation if !have_key => {
-                    return Err(err("continuation line without a key"));
+                LineKind::Key { key, .. } => {
+                    key_indent = Some(indent_of(&content[..key.0 as usize]))
                 }
                 _ => {}
             }

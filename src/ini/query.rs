@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 
 use super::lazy::NONE;
-use super::line::{classify_raw, LineKind, Raw, BOM};
+use super::line::{
+    classify_raw, dialect, header_spaced, indent_of, trim_start, LineKind, Raw, BOM,
+};
 use super::{Document, Entry, Section, Warning};
 
 /// Either of two iterators (the two forms of a document).
@@ -230,7 +232,13 @@ impl Document {
                         }
                         None => &l.src[start..],
                     };
-                    if let Ok(Raw::Key { key: k, value: v }) = classify_raw(content) {
+                    if trim_start(content).len() != content.len() {
+                        // Indented: a key line or a continuation, as the
+                        // section's earlier lines decide (its parsed keys).
+                        if l.keys(h - 1).any(|(_, k, v)| matches(k, v)) {
+                            push(&mut out, l.headers[h - 1].line(), l.name(h - 1));
+                        }
+                    } else if let Ok(Raw::Key { key: k, value: v }) = classify_raw(content, None) {
                         if matches(&content[k.0..k.1], &content[v.0..v.1]) {
                             push(&mut out, l.headers[h - 1].line(), l.name(h - 1));
                         }
@@ -426,7 +434,59 @@ impl Document {
                 }
             }
         }
-        out.sort_by_key(|w| w.line);
+        // Where botocore reads the file differently (issue 21 item 14).
+        // `(line index, key, first-line value empty, continuation warned)`.
+        let mut last_key: Option<(usize, &str, bool, bool)> = None;
+        for (i, line) in self.lines.iter().enumerate() {
+            let message = match &line.kind {
+                LineKind::Header { name } => {
+                    if let Some((k_at, key, _, _)) = last_key {
+                        let LineKind::Key { key: range, .. } = &self.lines[k_at].kind else {
+                            unreachable!("last_key is a key line")
+                        };
+                        if indent_of(&line.text)
+                            > indent_of(&self.lines[k_at].text[..range.0 as usize])
+                        {
+                            out.push(Warning {
+                                line: i + 1,
+                                message: dialect::header_continues(key, k_at + 1),
+                            });
+                        }
+                    }
+                    last_key = None;
+                    if name == "DEFAULT" {
+                        out.push(Warning {
+                            line: i + 1,
+                            message: dialect::default_section(),
+                        });
+                    }
+                    header_spaced(&line.text).then(|| dialect::spaced_header(name))
+                }
+                LineKind::Key { key, value } => {
+                    let k = &line.text[key.0 as usize..key.1 as usize];
+                    last_key = Some((i, k, value.0 == value.1, false));
+                    None
+                }
+                LineKind::Continuation => match &mut last_key {
+                    Some((k_at, key, true, _)) => {
+                        (!line.text.contains('=')).then(|| dialect::block_line(key, *k_at + 1))
+                    }
+                    Some((k_at, key, false, warned)) if !*warned => {
+                        *warned = true;
+                        Some(dialect::continuation(key, *k_at + 1))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(message) = message {
+                out.push(Warning {
+                    line: i + 1,
+                    message,
+                });
+            }
+        }
+        out.sort_by(|a, b| (a.line, &a.message).cmp(&(b.line, &b.message)));
         out
     }
 

@@ -234,15 +234,13 @@ fn parse_errors_with_lines() {
         ("[ \t]\n", 1, "empty section name"),
         ("[a]\nk = v\nnonsense\n", 3, "expected 'key = value'"),
         ("[a]\r\n= v\r\n", 2, "empty key"),
-        ("[a]\n  : v\n", 2, "continuation line without a key"),
+        ("[a]\n  : v\n", 2, "empty key"),
         ("\n# c\nk = v\n[a]\n", 3, "key outside any section"),
         ("nonsense\n[a]\n", 1, "key outside any section"),
-        ("  indented\n[a]\n", 1, "continuation line without a key"),
-        (
-            "[a]\nk = v\n[b]\n  x = 1\n",
-            4,
-            "continuation line without a key",
-        ),
+        ("  indented\n[a]\n", 1, "key outside any section"),
+        ("[a]\n  nonsense\n", 2, "expected 'key = value'"),
+        ("[a]\nk = v\rj = w\n", 2, super::line::LONE_CR),
+        ("[a]\r\nk = v\r\n\rx\r\n", 3, super::line::LONE_CR),
     ];
     for &(text, line, message) in cases {
         assert_eq!(
@@ -481,3 +479,43 @@ fn set_refuses_control_characters_in_every_build() {
 }
 
 mod props;
+
+/// Issue 21 item 14: what botocore (configparser) reads, read the same, or
+/// warned where mfa-exec reads it differently; both forms alike.
+#[test]
+fn botocore_dialect() {
+    let text = "[profile src]\n  region = eu-west-1\n  output = json\n    more\n[DEFAULT]\nx = 1\n[ spaced ]\nk = v\x1c\x1f\ns3 =\n   addressing_style = path\n   nonsense\nlast = a\n      [profile deep]\n";
+    for doc in [
+        Document::parse(text).unwrap(),
+        Document::read(text).unwrap(),
+    ] {
+        assert_eq!(doc.get("profile src", "region"), Some("eu-west-1"));
+        assert_eq!(doc.get("profile src", "output"), Some("json"));
+        assert_eq!(doc.get("spaced", "k"), Some("v"));
+        assert_eq!(doc.get("spaced", "s3"), Some(""));
+        assert_eq!(doc.get("spaced", "addressing_style"), None);
+        assert!(doc.has_section("profile deep"));
+        let w: Vec<(usize, String)> = doc
+            .warnings()
+            .into_iter()
+            .map(|w| (w.line, w.message))
+            .collect();
+        assert_eq!(
+            w,
+            [
+                (4, "continuation of 'output' (line 3): the AWS CLI appends this line to its value; mfa-exec reads only line 3".to_string()),
+                (5, "section [DEFAULT]: the AWS CLI (configparser) copies its keys into every section; mfa-exec reads it as a section of its own".to_string()),
+                (7, "[spaced] has whitespace inside its brackets: the AWS CLI keeps it in the name, mfa-exec reads [spaced]".to_string()),
+                (11, "this line of the 's3' block (line 9) has no '=': the AWS CLI refuses the whole file".to_string()),
+                (13, "indented header: the AWS CLI reads this line as a continuation of 'last' (line 12), mfa-exec as a section header".to_string()),
+            ]
+        );
+    }
+    // An edit keeps an indented key's indentation, and the rest byte for byte.
+    let mut doc = Document::read(text).unwrap();
+    doc.set("profile src", "region", "us-west-2").unwrap();
+    assert_eq!(
+        doc.render(),
+        text.replace("region = eu-west-1", "region = us-west-2")
+    );
+}

@@ -37,7 +37,21 @@ pub struct ConfigIndex<'a> {
     names: OnceCell<Vec<&'a str>>,
     /// The file as shown, shared by every [`Origin`] made here.
     file: Rc<str>,
+    /// The credentials file and its name as shown, when its settings are
+    /// merged into the profiles (as botocore does, issue 21 item 12): `[P]`
+    /// of the credentials file wins a setting over the config sections.
+    creds: Option<(&'a Document, Rc<str>)>,
     pub warnings: Vec<String>,
+}
+
+/// Keys of a credentials section that are not settings merged into the
+/// profile: the key pair and the session mfa-exec (or another tool) writes
+/// there, which resolution reads by its own rules (`source.rs`,
+/// `session.rs`).
+pub(super) fn credential_key(key: &str) -> bool {
+    crate::session::SESSION_KEYS
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(key))
 }
 
 /// A profile's config sections: `(header line, bare, section name)`.
@@ -61,6 +75,8 @@ struct Profile<'a> {
     groups: Vec<Group<'a>>,
     /// The name of each group, shared by the origins made from it.
     shared: Vec<Rc<str>>,
+    /// Whether `groups[0]` is the credentials file's `[P]` (its settings).
+    creds_first: bool,
 }
 
 impl<'a> Profile<'a> {
@@ -81,10 +97,11 @@ impl<'a> Profile<'a> {
         })
     }
 
-    /// The shared name of section `section` of this profile.
+    /// The shared name of config section `section` of this profile.
     fn shared(&self, section: &str) -> Rc<str> {
-        match self.groups.iter().position(|(n, _)| *n == section) {
-            Some(g) => self.shared[g].clone(),
+        let skip = self.creds_first as usize;
+        match self.groups[skip..].iter().position(|(n, _)| *n == section) {
+            Some(g) => self.shared[skip + g].clone(),
             None => Rc::from(section),
         }
     }
@@ -96,12 +113,24 @@ pub fn config_section_profile(section: &str) -> Option<(String, bool)> {
 }
 
 /// [`config_section_profile`], borrowed from `section`.
+///
+/// As botocore (`configloader.build_profile_map`): a section whose name
+/// starts with `profile` is split as a shell would (`shlex.split`), and is
+/// profile X when that gives exactly two words, the second X
+/// (`[profile "a b"]` is `a b`, `[profile a b]` is no profile);
+/// `[default]` is `default`; any other name without whitespace is a bare
+/// section (mfa-exec's decision for the seed layout; warned).
 pub(super) fn section_profile(section: &str) -> Option<(&str, bool)> {
-    let mut parts = section.splitn(2, char::is_whitespace);
-    let first = parts.next().unwrap_or("");
-    let rest = parts.next().map(str::trim).unwrap_or("");
-    if first == "profile" && !rest.is_empty() {
-        return Some((rest, false));
+    if section.starts_with("profile") {
+        if let Some(rest) = section.strip_prefix("profile ") {
+            if simple_word(rest) {
+                return Some((rest, false));
+            }
+        }
+        return match shlex_second(section) {
+            Shlex::Profile(p) => Some((p, false)),
+            Shlex::NotAProfile | Shlex::Unreadable(_) => None,
+        };
     }
     if section == "default" {
         return Some(("default", false));
@@ -113,17 +142,102 @@ pub(super) fn section_profile(section: &str) -> Option<(&str, bool)> {
     Some((section, true))
 }
 
+/// A word `shlex.split` leaves as it is: no whitespace, quote or backslash.
+fn simple_word(s: &str) -> bool {
+    !s.is_empty()
+        && !s
+            .bytes()
+            .any(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'' | b'\\'))
+}
+
+/// What `shlex.split` of a section name makes of it, for a profile.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Shlex<'s> {
+    /// Exactly two words; the second, as it stands in the name.
+    Profile(&'s str),
+    /// Not two words, or a shlex error (botocore: not a profile).
+    NotAProfile,
+    /// Two words, but the second is not a piece of the name (escapes,
+    /// joined quotes): botocore's profile name, which mfa-exec does not read.
+    Unreadable(String),
+}
+
+/// `shlex.split(section)` (POSIX mode, no comments), the second word.
+pub(super) fn shlex_second(section: &str) -> Shlex<'_> {
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    // In a word (or a quoted empty one).
+    let mut in_word = false;
+    let mut chars = section.chars();
+    let white = |c: char| matches!(c, ' ' | '\t' | '\r' | '\n');
+    while let Some(c) = chars.next() {
+        match c {
+            c if white(c) => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '\\' => {
+                let Some(n) = chars.next() else {
+                    return Shlex::NotAProfile;
+                };
+                word.push(n);
+                in_word = true;
+            }
+            '\'' | '"' => {
+                in_word = true;
+                loop {
+                    let Some(n) = chars.next() else {
+                        return Shlex::NotAProfile;
+                    };
+                    if n == c {
+                        break;
+                    }
+                    if c == '"' && n == '\\' {
+                        let Some(e) = chars.next() else {
+                            return Shlex::NotAProfile;
+                        };
+                        if e != '"' && e != '\\' {
+                            word.push('\\');
+                        }
+                        word.push(e);
+                        continue;
+                    }
+                    word.push(n);
+                }
+            }
+            c => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    if words.len() != 2 {
+        return Shlex::NotAProfile;
+    }
+    let second = words.pop().expect("two words");
+    match section.find(second.as_str()) {
+        Some(at) if !second.is_empty() => Shlex::Profile(&section[at..at + second.len()]),
+        _ => Shlex::Unreadable(second),
+    }
+}
+
 /// The profile of a `[profile P]` header whose name is not `profile P` with
-/// one space (so a lookup of `profile P` misses it); `None` for every other
-/// header. Cheap for the usual spelling.
+/// one space and a plain word (so a lookup of `profile P` misses it): a
+/// quoted name, more spaces; `None` for every other header. Cheap for the
+/// usual spelling.
 pub(super) fn irregular_profile_header(section: &str) -> Option<String> {
-    let rest = section.strip_prefix("profile")?;
-    if !rest.starts_with(char::is_whitespace) {
+    if !section.starts_with("profile") {
         return None;
     }
-    // Section names are trimmed: one space and a non-space is the usual form.
-    if rest.starts_with(' ') && !rest[1..].starts_with(char::is_whitespace) {
-        return None;
+    if let Some(rest) = section.strip_prefix("profile ") {
+        if simple_word(rest) {
+            return None;
+        }
     }
     config_section_profile(section)
         .filter(|(_, bare)| !bare)
@@ -134,23 +248,25 @@ pub(super) fn irregular_profile_header(section: &str) -> Option<String> {
 /// `section_profile(name) == Some((name, true))`, without splitting (asked
 /// for every profile `list` resolves).
 pub(super) fn bare_header_of(name: &str) -> bool {
-    name != "default" && !name.contains(char::is_whitespace)
+    name != "default" && !name.contains(char::is_whitespace) && !name.starts_with("profile")
 }
 
 /// Whether a `[profile name]` header belongs to profile `name`:
-/// `section_profile("profile {name}") == Some((name, false))`. The profile
-/// is what follows the space, trimmed: `name` must be non-empty and trimmed.
+/// `section_profile("profile {name}") == Some((name, false))`: a plain word
+/// (shlex leaves it as it is).
 pub(super) fn spelled_header_of(name: &str) -> bool {
-    !name.is_empty() && name.trim() == name
+    simple_word(name)
 }
 
-/// A header [`irregular_profile_header`] surely answers `None` for, by two
-/// byte tests (every header of a config is looked at on every run): not
-/// starting with `p`, or `profile` with one space and a visible character.
+/// A header [`irregular_profile_header`] surely answers `None` for (every
+/// header of a config is looked at on every run): not starting with `p`,
+/// or `profile` with one space and a plain word.
 #[inline]
 pub(super) fn usual_header(section: &str) -> bool {
     let b = section.as_bytes();
-    b.first() != Some(&b'p') || (b.len() > 8 && b[7] == b' ' && b[8].is_ascii_graphic())
+    b.first() != Some(&b'p')
+        || !section.starts_with("profile")
+        || section.strip_prefix("profile ").is_some_and(simple_word)
 }
 
 impl<'a> ConfigIndex<'a> {
@@ -168,6 +284,7 @@ impl<'a> ConfigIndex<'a> {
             spelled: Default::default(),
             names: OnceCell::new(),
             file: Rc::from(file.shown.as_str()),
+            creds: None,
             warnings: Vec::new(),
         };
         let own: Vec<&str> = idx
@@ -186,6 +303,27 @@ impl<'a> ConfigIndex<'a> {
             idx.warnings
                 .push(format!("{}:{}: {}", file.shown, w.line, w.message));
         }
+        for (name, line) in file.doc.header_iter().filter(|(n, _)| !usual_header(n)) {
+            if let Shlex::Unreadable(p) = shlex_second(name) {
+                idx.warnings.push(format!(
+                    "{}:{line}: the AWS CLI reads [{name}] as profile '{p}'; mfa-exec does not read profile names with escapes or joined quotes",
+                    file.shown
+                ));
+            }
+        }
+        idx
+    }
+
+    /// [`Self::build`], with the settings of the credentials file's `[P]`
+    /// merged into profile P over its config sections, as botocore merges
+    /// them (`Session.full_config`: the credentials file's keys update the
+    /// config profile's). The key pair and session keys are left out: they
+    /// are read by their own rules ([`credential_key`]).
+    pub fn build_merged(config: &'a AwsFile, credentials: &'a AwsFile) -> ConfigIndex<'a> {
+        let mut idx = ConfigIndex::build(config);
+        idx.creds = Some((&credentials.doc, Rc::from(credentials.shown.as_str())));
+        // `build` read `default` already: without the credentials' settings.
+        idx.memo.borrow_mut().clear();
         idx
     }
 
@@ -206,8 +344,30 @@ impl<'a> ConfigIndex<'a> {
         let doc: &'a Document = self.doc;
         let sections = self.find_sections(name);
         let mut groups: Vec<Group<'a>> = Vec::new();
+        let mut creds_first = false;
+        if let Some((creds, _)) = self.creds {
+            let keys: Vec<(usize, &'a str, &'a str)> = creds
+                .key_lines(name)
+                .filter(|(_, k, _)| !credential_key(k))
+                .collect();
+            if !keys.is_empty() {
+                // The section name is the profile's (borrowed from `name` would
+                // not live long enough: take the document's).
+                let section = creds
+                    .section_headers(name)
+                    .next()
+                    .map(|(_, s)| s)
+                    .expect("a section with key lines has a header");
+                groups.push((section, keys));
+                creds_first = true;
+            }
+        }
         for (_, _, section) in sections.iter().rev() {
-            if groups.iter().any(|(n, _)| n == section) {
+            // (The credentials group may have the name of a bare `[P]`.)
+            if groups[creds_first as usize..]
+                .iter()
+                .any(|(n, _)| n == section)
+            {
                 continue;
             }
             groups.push((section, doc.key_lines(section).collect()));
@@ -217,6 +377,7 @@ impl<'a> ConfigIndex<'a> {
             sections,
             groups,
             shared,
+            creds_first,
         });
         let mut memo = self.memo.borrow_mut();
         if memo.len() == MEMO {
@@ -290,8 +451,12 @@ impl<'a> ConfigIndex<'a> {
     pub fn get(&self, name: &str, key: &str) -> Option<Fact<String>> {
         let p = self.profile(name);
         let (g, line, value) = p.find_at(key)?;
+        let file = match &self.creds {
+            Some((_, creds)) if g == 0 && p.creds_first => creds.clone(),
+            _ => self.file.clone(),
+        };
         let origin = Origin::File {
-            file: self.file.clone(),
+            file,
             line,
             section: p.shared[g].clone(),
         };
@@ -323,12 +488,20 @@ impl<'a> ConfigIndex<'a> {
     /// order: the answer of asking [`Self::get`] for every profile, but only
     /// the sections holding such a key line are looked at.
     pub fn profiles_with(&self, key: &str, value: &str) -> Vec<(String, Fact<String>)> {
-        let candidates: BTreeSet<String> = self
+        let mut candidates: BTreeSet<String> = self
             .doc
             .sections_with_value(key, value)
             .into_iter()
             .filter_map(|s| config_section_profile(s).map(|(p, _)| p))
             .collect();
+        if let Some((creds, _)) = self.creds {
+            candidates.extend(
+                creds
+                    .sections_with_value(key, value)
+                    .into_iter()
+                    .map(str::to_string),
+            );
+        }
         candidates
             .into_iter()
             .filter_map(|p| {

@@ -217,6 +217,10 @@ fn header_shortcuts_agree_with_section_profile() {
         "profile",
         "profile a",
         "profile  a",
+        "profilex",
+        "\"q\"",
+        "'a b'",
+        "a\\b",
         "\u{a0}x",
         "x\u{a0}",
         "x\u{2003}y",
@@ -233,4 +237,36 @@ fn header_shortcuts_agree_with_section_profile() {
         let own = section_profile(&spelled).is_some_and(|(p, bare)| !bare && p == n);
         assert_eq!(spelled_header_of(n), own, "{n:?}");
     }
+}
+
+/// Issue 21 item 14: config headers name profiles as botocore's
+/// `build_profile_map` does (`shlex.split`, exactly two words).
+#[test]
+fn profile_headers_as_botocore_splits_them() {
+    use super::index::{section_profile, shlex_second, Shlex};
+    assert_eq!(section_profile("profile src"), Some(("src", false)));
+    assert_eq!(section_profile("profile \"src\""), Some(("src", false)));
+    assert_eq!(section_profile("profile 'a b'"), Some(("a b", false)));
+    assert_eq!(section_profile("profile  x"), Some(("x", false)));
+    assert_eq!(section_profile("profile a b"), None);
+    assert_eq!(section_profile("profile"), None);
+    assert_eq!(section_profile("profile \"open"), None);
+    assert_eq!(section_profile("profilefoo bar"), Some(("bar", false)));
+    assert_eq!(section_profile("default"), Some(("default", false)));
+    assert_eq!(section_profile("sso-session s"), None);
+    assert_eq!(section_profile("solo"), Some(("solo", true)));
+    assert_eq!(
+        shlex_second("profile \"a\"b"),
+        Shlex::Unreadable("ab".to_string())
+    );
+    let file = AwsFile {
+        path: "/h/.aws/config".into(),
+        shown: "~/.aws/config".into(),
+        doc: Document::parse("[profile \"src\"]\nregion = eu-west-1\n[profile a b]\nregion = x\n")
+            .unwrap(),
+    };
+    let idx = ConfigIndex::build(&file);
+    assert_eq!(idx.get("src", "region").unwrap().value, "eu-west-1");
+    assert!(!idx.contains("a b"));
+    assert_eq!(idx.names().collect::<Vec<_>>(), ["src"]);
 }

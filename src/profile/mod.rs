@@ -9,7 +9,10 @@
 //!   *under* them (the `profile` section wins a key both set). `[default]` and
 //!   `[profile default]` merge in file order, later wins, with a warning.
 //! - The *source chain* of P is P, then `source_profile` of P, then its
-//!   `source_profile`, …; a cycle is an error that shows the path.
+//!   `source_profile`, …; a cycle is an error that shows the path, but a
+//!   profile naming itself ends the chain: a role profile that is its own
+//!   source uses its own keys (as botocore), and its GetSessionToken session
+//!   goes to `[P-source-mfa]` (its role session is `[P-mfa]`).
 //! - An empty destination section (no keys, only comments) counts as absent.
 //! - The region has no `[default]` fallback (the AWS CLI does not use one either
 //!   for a named profile).

@@ -43,7 +43,7 @@ pub struct Resolver<'a> {
 
 impl<'a> Resolver<'a> {
     pub fn new(files: &'a AwsFiles) -> Resolver<'a> {
-        let config = ConfigIndex::build(&files.config);
+        let config = ConfigIndex::build_merged(&files.config, &files.credentials);
         let mut warnings = config.warnings.clone();
         for w in files.credentials.doc.warnings() {
             warnings.push(format!(
@@ -124,7 +124,8 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// P, then its `source_profile`, and so on; a cycle is an error.
+    /// P, then its `source_profile`, and so on; a cycle is an error, but a
+    /// profile naming itself ends the chain (botocore: it uses its own keys).
     pub(super) fn chain(&self, name: &str) -> R<Vec<String>> {
         let mut chain = vec![name.to_string()];
         // The value borrows the document, not the chain: no copy of the
@@ -132,6 +133,19 @@ impl<'a> Resolver<'a> {
         while let Some((_, _, next)) = self.config.find(chain.last().expect("P"), "source_profile")
         {
             let cur = chain.last().expect("P");
+            if next == cur {
+                // A profile may name itself as its source_profile: botocore
+                // then uses its own keys (a role profile with the keys and
+                // the role in one place, issue 21 item 13). The chain ends.
+                break;
+            }
+            // botocore reads no further than a source profile with keys of
+            // its own: they win over its role_arn and source_profile.
+            // (P itself is followed even so: SPEC §2 takes the source's
+            // keys before P's config keys; a recorded, explained difference.)
+            if chain.len() > 1 && self.has_static_keys(cur) {
+                break;
+            }
             if let Some(pos) = chain.iter().position(|c| c == next) {
                 let mut path: Vec<&str> = chain[pos..].iter().map(String::as_str).collect();
                 path.push(next);
@@ -153,6 +167,67 @@ impl<'a> Resolver<'a> {
             chain.push(next.to_string());
         }
         Ok(chain)
+    }
+
+    /// Whether profile `p` has keys of its own, as botocore's
+    /// `_has_static_credentials` asks (a key id or secret in its config
+    /// section or its credentials section), less a session: `[P]` of the
+    /// credentials file is where mfa-exec caches P's session, which is
+    /// never a source's keys (SPEC §2).
+    fn has_static_keys(&self, p: &str) -> bool {
+        let creds = super::source::PairKeys::of(self.creds(), p);
+        let in_creds = creds.token.is_none() && (creds.id.is_some() || creds.secret.is_some());
+        let in_config = !self.config.has(p, "aws_session_token")
+            && !self.config.has(p, "aws_security_token")
+            && ["aws_access_key_id", "aws_secret_access_key"]
+                .iter()
+                .any(|k| self.config.has(p, k));
+        in_creds || in_config
+    }
+
+    /// Where mfa-exec deliberately reads profile `name` differently from
+    /// botocore (SPEC §9.1), beyond the files' own warnings: a bare config
+    /// `[P]` beside `[profile P]` (botocore ignores it, mfa-exec reads its
+    /// keys under), and a `source_profile` without `role_arn` (botocore
+    /// ignores it, mfa-exec takes the keys and device along it), for P and
+    /// every profile of its source chain. Shown by `explain`; a run does
+    /// not repeat them.
+    pub fn dialect_notes(&self, name: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        // P and the profiles along its source chain: a bare section of a
+        // source changes what P resolves to as much as one of P's own.
+        let chain = self.chain(name).unwrap_or_else(|_| vec![name.to_string()]);
+        for p in &chain {
+            let own = self.config.profile_sections(p);
+            let beside = own.iter().any(|(_, b, _)| !*b);
+            for &(line, _, s) in own.iter().filter(|(_, b, _)| *b) {
+                out.push(if beside {
+                    format!(
+                        "{}:{line}: [{s}] is a bare section; the AWS CLI ignores it in the config file, mfa-exec reads its keys under [profile {s}]",
+                        self.files.config.shown
+                    )
+                } else {
+                    format!(
+                        "{}:{line}: [{s}] is a bare section; the AWS CLI ignores it in the config file (use [profile {s}])",
+                        self.files.config.shown
+                    )
+                });
+            }
+        }
+        for p in &chain {
+            if self.config.has(p, "role_arn") {
+                continue;
+            }
+            if let Some(sp) = self.config.get(p, "source_profile") {
+                if sp.value != *p {
+                    out.push(format!(
+                        "profile '{p}' has source_profile = {} ({}) but no role_arn: the AWS CLI ignores it there; mfa-exec takes the long-term keys and the MFA device along it",
+                        sp.value, sp.origin
+                    ));
+                }
+            }
+        }
+        out
     }
 
     /// Resolves `req.profile` into a checked plan.
@@ -214,6 +289,13 @@ impl<'a> Resolver<'a> {
         // Index of the first profile of the chain without role_arn.
         let mut root = None;
         for (i, p) in chain.iter().enumerate() {
+            // A source profile with keys of its own is used for them, its
+            // role_arn not assumed: botocore's static credentials take
+            // precedence in a source profile (`_resolve_credentials_from_profile`).
+            if i > 0 && self.has_static_keys(p) {
+                root = Some(i);
+                break;
+            }
             match self.config.get(p, "role_arn") {
                 Some(arn) => {
                     if !valid_role_arn(&arn.value) {
@@ -239,6 +321,12 @@ impl<'a> Resolver<'a> {
                         external_id: self.config.get(p, "external_id").map(|f| f.value),
                         session_name: self.config.get(p, "role_session_name").map(|f| f.value),
                     });
+                    if i + 1 == chain.len() {
+                        // The last profile of the chain with a role_arn is its
+                        // own source (`source_profile` names itself): its keys.
+                        root = Some(i);
+                        break;
+                    }
                 }
                 None => {
                     root = Some(i);
@@ -309,6 +397,10 @@ impl<'a> Resolver<'a> {
         // profile) has its destination already.
         let source_destination = if roles.is_empty() && source.profile == name {
             destination.clone()
+        } else if self.config.has(&source.profile, "role_arn") {
+            // A role profile that is its own source: its role session is
+            // `[P-mfa]`, so its GetSessionToken session goes beside it.
+            format!("{}-source-mfa", source.profile)
         } else {
             self.nonrole_destination(&source.profile)
         };

@@ -27,7 +27,8 @@ fn has_marker(doc: &Document, section: &str) -> bool {
 pub(super) struct PairKeys<'a> {
     pub(super) id: Option<(&'a str, usize)>,
     pub(super) secret: Option<(&'a str, usize)>,
-    pub(super) token: Option<(&'a str, usize)>,
+    /// `(value, line, key name)`: `aws_session_token` or `aws_security_token`.
+    pub(super) token: Option<(&'a str, usize, &'static str)>,
 }
 
 impl<'a> PairKeys<'a> {
@@ -43,14 +44,22 @@ impl<'a> PairKeys<'a> {
                 &mut out.id
             } else if is(k, "aws_secret_access_key") {
                 &mut out.secret
-            } else if is(k, "aws_session_token") {
-                // An empty `aws_session_token =` is no token (botocore signs
-                // without one; issue 21 item 10).
-                if v.trim().is_empty() {
-                    out.token = None;
+            } else if is(k, "aws_session_token") || is(k, "aws_security_token") {
+                // botocore reads either as the session token (issue 21 item
+                // 11) and takes `aws_security_token` when both are there; an
+                // empty value is no token (botocore signs without one; item 10).
+                let name = if is(k, "aws_session_token") {
+                    "aws_session_token"
+                } else {
+                    "aws_security_token"
+                };
+                if name == "aws_session_token"
+                    && out.token.is_some_and(|(_, _, n)| n == "aws_security_token")
+                {
                     continue;
                 }
-                &mut out.token
+                out.token = (!v.trim().is_empty()).then_some((v, line, name));
+                continue;
             } else {
                 continue;
             };
@@ -83,7 +92,7 @@ impl Resolver<'_> {
 
     /// [`Self::long_term_keys`] of `name`, whose chain is `chain`.
     pub(super) fn long_term_keys_of(&self, name: &str, chain: &[String]) -> R<KeySource> {
-        let mut session_only: Option<String> = None;
+        let mut session_only: Option<(String, &'static str)> = None;
         // One buffer for `P-long-term`, reused along the chain.
         let mut lt = String::new();
         for (i, p) in chain.iter().enumerate() {
@@ -97,9 +106,9 @@ impl Resolver<'_> {
                 return Ok(k);
             }
             let map = PairKeys::of(self.creds(), p);
-            if map.token.is_some() {
+            if let Some((_, _, token_key)) = map.token {
                 if i > 0 && map.id.is_some() && session_only.is_none() {
-                    session_only = Some(p.clone());
+                    session_only = Some((p.clone(), token_key));
                 }
             } else if let Some(k) = self.keys_in_creds(p, p, map)? {
                 return Ok(k);
@@ -135,10 +144,10 @@ impl Resolver<'_> {
             .flat_map(|p| [format!("[{p}-long-term]"), format!("[{p}]")])
             .collect();
         let cfg: Vec<String> = chain.iter().map(|p| format!("[profile {p}]")).collect();
-        if let Some(s) = session_only {
+        if let Some((s, token_key)) = session_only {
             return Err(err_hint(
                 format!(
-                    "[{s}] in {} holds only session credentials (aws_session_token); STS refuses GetSessionToken with them",
+                    "[{s}] in {} holds only session credentials ({token_key}); STS refuses GetSessionToken with them",
                     self.files.credentials.shown
                 ),
                 format!("put the long-term keys of '{s}' in [{s}] or [{s}-long-term]"),

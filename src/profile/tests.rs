@@ -309,3 +309,115 @@ fn bad_role_arn() {
         e.message
     );
 }
+
+/// Issue 21 item 11: `aws_security_token` is a session token (as botocore
+/// reads it), so a pair with it is never long-term keys.
+#[test]
+fn security_token_is_a_session() {
+    let config =
+        "[profile test]\nsource_profile = base\nmfa_serial = arn:aws:iam::123456789012:mfa/t\n";
+    let creds = "[base]\naws_access_key_id = ASIABASE000000000000\naws_secret_access_key = s\naws_security_token = t\n";
+    let e = resolve(config, creds, req("test")).unwrap_err();
+    assert_eq!(e.message, "[base] in ~/.aws/credentials holds only session credentials (aws_security_token); STS refuses GetSessionToken with them");
+    // In the config file too: no long-term pair there.
+    let config = "[profile test]\nmfa_serial = arn:aws:iam::123456789012:mfa/t\naws_access_key_id = ASIABASE000000000000\naws_secret_access_key = s\naws_security_token = t\n";
+    let e = resolve(config, "", req("test")).unwrap_err();
+    assert!(
+        e.message
+            .starts_with("no long-term keys for profile 'test'"),
+        "{}",
+        e.message
+    );
+    // Long-term keys in [base-long-term] are still found past the session.
+    let creds = format!("[base-long-term]\naws_access_key_id = AKIABASE000000000000\naws_secret_access_key = s\n{creds}");
+    let config =
+        "[profile test]\nsource_profile = base\nmfa_serial = arn:aws:iam::123456789012:mfa/t\n";
+    let p = resolve(config, &creds, req("test")).unwrap();
+    assert_eq!(p.source.section, "base-long-term");
+}
+
+/// Issue 21 item 12: settings in the credentials file's `[P]` are P's, over
+/// its config sections (botocore's `full_config` merge), with their origin.
+#[test]
+fn credentials_settings_are_merged() {
+    let config = "[profile r]\nsource_profile = base\nregion = us-east-2\n";
+    let creds = "[base]\naws_access_key_id = AKIABASE000000000000\naws_secret_access_key = s\nmfa_serial = arn:aws:iam::123456789012:mfa/base\n\n[r]\nrole_arn = arn:aws:iam::123456789012:role/R\nregion = eu-west-1\n";
+    let p = resolve(config, creds, req("r")).unwrap();
+    assert_eq!(p.roles.len(), 1);
+    assert_eq!(
+        p.roles[0].role_arn.origin.to_string(),
+        "~/.aws/credentials:7 [r]"
+    );
+    let region = p.region.unwrap();
+    assert_eq!(region.value, "eu-west-1");
+    assert_eq!(region.origin.to_string(), "~/.aws/credentials:8 [r]");
+    let serial = p.serial.unwrap();
+    assert_eq!(serial.value, "arn:aws:iam::123456789012:mfa/base");
+    assert_eq!(serial.origin.to_string(), "~/.aws/credentials:4 [base]");
+    // A profile only in the credentials file, with its settings there.
+    // (A non-role profile's session never goes into a [P] of settings: the
+    // keys are here, so it goes to [solo-mfa].)
+    let creds = "[solo]\naws_access_key_id = AKIASOLO000000000000\naws_secret_access_key = s\nmfa_serial = arn:aws:iam::123456789012:mfa/solo\nregion = sa-east-1\n";
+    let p = resolve("", creds, req("solo")).unwrap();
+    assert_eq!(
+        p.serial.unwrap().value,
+        "arn:aws:iam::123456789012:mfa/solo"
+    );
+    assert_eq!(p.region.unwrap().value, "sa-east-1");
+    assert_eq!(p.source.section, "solo");
+    assert_eq!(p.destination, "solo-mfa");
+}
+
+/// Issue 21 item 13: a role profile whose source_profile is itself uses its
+/// own keys (botocore), not a cycle error.
+#[test]
+fn role_profile_sourced_by_itself() {
+    let config = "[profile r]\nrole_arn = arn:aws:iam::123456789012:role/R\nsource_profile = r\nmfa_serial = arn:aws:iam::123456789012:mfa/r\n";
+    let creds = "[r]\naws_access_key_id = AKIAR000000000000000\naws_secret_access_key = s\n";
+    let p = resolve(config, creds, req("r")).unwrap();
+    assert_eq!(p.roles.len(), 1);
+    assert_eq!(p.roles[0].profile, "r");
+    assert_eq!(p.source.profile, "r");
+    assert_eq!(p.source.section, "r");
+    assert_eq!(p.destination, "r-mfa");
+    assert_eq!(p.source_destination, "r-source-mfa");
+    // A role whose source is it: its keys are used, its role not assumed
+    // (botocore: static keys win in a source profile).
+    let config = format!(
+        "{config}[profile top]\nrole_arn = arn:aws:iam::123456789012:role/T\nsource_profile = r\n"
+    );
+    let p = resolve(&config, creds, req("top")).unwrap();
+    assert_eq!(
+        p.roles
+            .iter()
+            .map(|h| h.profile.as_str())
+            .collect::<Vec<_>>(),
+        ["top"]
+    );
+    assert_eq!(p.source.profile, "r");
+    // Still a cycle when it goes through another profile.
+    let config = "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/A\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::123456789012:role/B\nsource_profile = a\n";
+    let e = resolve(config, creds, req("a")).unwrap_err();
+    assert_eq!(
+        e.message,
+        "source_profile cycle: a -> b -> a (in ~/.aws/config)"
+    );
+}
+
+/// The credentials file's `[P]` and a bare config `[P]` are two groups: a
+/// setting of either is found (the credentials one first).
+#[test]
+fn credentials_group_beside_a_bare_section() {
+    let config =
+        "[testAccount]\nmfa_arn = arn:aws:iam::123456789012:mfa/test\nregion = eu-west-3\n";
+    let creds = "[testAccount]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = s\nx_note = keep me\n";
+    let p = resolve(config, creds, req("testAccount")).unwrap();
+    assert_eq!(
+        p.serial.unwrap().value,
+        "arn:aws:iam::123456789012:mfa/test"
+    );
+    assert_eq!(
+        p.region.unwrap().origin.to_string(),
+        "~/.aws/config:3 [testAccount]"
+    );
+}

@@ -153,7 +153,7 @@ fn move_is_lossless_idempotent_and_round_trips() {
     // Again: says so, changes nothing.
     let before = env.snapshot();
     let out = run(&env, &["keys", "move", "testAccount", "--to", "keyring"]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     assert_eq!(
         stderr_of(&out),
         "mfa-exec: the long-term keys of 'testAccount' are already in keyring (mfa-exec/testAccount) (mfa_exec_keys = keyring, ~/.aws/config:4 [testAccount]); nothing to change\n"

@@ -11,6 +11,7 @@ mod commands;
 mod configure;
 mod configure_safety;
 mod desktop;
+mod dialect;
 mod docs;
 mod explain;
 mod generated;

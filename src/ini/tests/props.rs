@@ -60,6 +60,8 @@ fn key_entry() -> impl Strategy<Value = Vec<String>> {
             select(vec![
                 "  max_concurrent_requests = 20",
                 "\tx",
+                "\x1f y",
+                "      more = deeper",
                 "    signature_version = s3v4",
                 "  # comment inside",
                 "",
@@ -135,8 +137,18 @@ fn document() -> impl Strategy<Value = String> {
 fn odd_item() -> impl Strategy<Value = Vec<String>> {
     select(vec![
         "\u{a0}x = 1",
-        "k = a\rb",
+        "k = a\r ",
         "key: value",
+        // The botocore dialect (issue 21 item 14): indented keys, Python's
+        // whitespace \x1c-\x1f, [DEFAULT].
+        "  region = indented",
+        "\tk = v",
+        "\x1ck = v",
+        "k = v\x1d",
+        "k\x1e= v\x1f",
+        "[DEFAULT]",
+        "[\x1cprod]",
+        "   deeper = x",
         "KEY = v",
         "x = [not a header]",
         "region = prod",
@@ -154,7 +166,6 @@ fn odd_item() -> impl Strategy<Value = Vec<String>> {
         "[\u{a0}prod]",
         "[prod\u{a0}]",
         "[é]",
-        "[pr\rod]",
         "[prod] \r",
         "_k = v",
         "9=x",
@@ -172,6 +183,8 @@ fn odd_item() -> impl Strategy<Value = Vec<String>> {
 /// Malformed lines, each an error wherever it stands.
 const BAD: &[&str] = &[
     "nonsense",
+    "k = a\rb",
+    "[pr\rod]",
     "[unterminated",
     "[]",
     "= v",
