@@ -564,6 +564,17 @@ fn nobody_bin(env: &TestEnv) -> Result<PathBuf, String> {
     let bin = dir.join("mfa-exec");
     fs::copy(bin_path(), &bin).unwrap();
     env.set_mode(&bin, 0o755);
+    // A child another test thread forked while the copy was open for writing
+    // holds that descriptor until it execs: exec'ing the copy then fails with
+    // ETXTBSY. Once one run gets past that, no writer is left.
+    for _ in 0..200 {
+        match StdCommand::new(&bin).arg("--version").output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            _ => break,
+        }
+    }
     Ok(bin)
 }
 
