@@ -170,12 +170,12 @@ impl Resolver<'_> {
         // writes one into [default], without an expiry): say it is a session
         // (issue 25 item 7).
         let own = PairKeys::of(self.creds(), name);
-        if let (Some((id, line)), Some(_)) = (own.id, own.token) {
+        if let (Some((id, line)), Some((_, _, token_key))) = (own.id, own.token) {
             if !has_marker(self.creds(), name) {
                 let key = if id.starts_with("ASIA") {
-                    "an ASIA… key and aws_session_token"
+                    format!("an ASIA… key and {token_key}")
                 } else {
-                    "aws_session_token"
+                    token_key.to_string()
                 };
                 // read_session finds a session only with an expiry.
                 let expiry = if crate::session::read_session(self.creds(), name).is_some() {

@@ -617,7 +617,7 @@ fn explain_reads_the_botocore_layout() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         v["problem"]["message"],
-        "no long-term keys for profile 'old': searched [old-long-term], [old] in ~/.aws/credentials, and [profile old] in ~/.aws/config"
+        "no long-term keys for profile 'old': [old] in ~/.aws/credentials:7 holds a session (aws_security_token, no expiry, as 'aws configure mfa-login' writes), not long-term keys; STS refuses GetSessionToken with a session"
     );
     env.write_config("[profile r]\n  role_arn = arn:aws:iam::123456789012:role/R\n  source_profile = r\n  mfa_serial = arn:aws:iam::123456789012:mfa/r\n[DEFAULT]\nregion = us-west-1\n");
     env.assert_unchanged(&snap);
