@@ -352,8 +352,10 @@ complete_words() { # WORDS...: prints the candidates for the last word, one a li
     ' complete_words "$root/completions/mfa-exec.bash" "$@"
 }
 t_completion() {
-    # A third profile only in the credentials file, and one in both files.
-    printf '\n[tester-only-creds]\naws_access_key_id = AKIAEXAMPLE2\naws_secret_access_key = x\n' >>"$creds"
+    # A third profile only in the credentials file (its device there too, as
+    # botocore merges it; completion offers only profiles that can run), and
+    # one in both files.
+    printf '\n[tester-only-creds]\naws_access_key_id = AKIAEXAMPLE2\naws_secret_access_key = x\nmfa_serial = arn:aws:iam::123456789012:mfa/tester\n' >>"$creds"
     local got
     got=$(complete_words mfa-exec te)
     echo "mfa-exec te<TAB> -> $(echo $got)"
