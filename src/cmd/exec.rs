@@ -25,11 +25,13 @@ pub fn run(env: Env, ui: Ui, a: &RunArgs) -> Result<i32> {
         env.get("MFA_EXEC_TOKEN_CODE"),
     )?;
     let command = child::command_or_shell(&env, &a.command);
-    // A serve never passes the inherited static keys through.
+    // A serve never passes the inherited static keys through. The variable is
+    // read as resolution reads it; a malformed value skips the pass-through,
+    // so resolution reports it.
     let serving = a.server
         || env
             .get("MFA_EXEC_SERVER")
-            .is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
+            .is_some_and(|v| crate::profile::parse_bool(v) != Some(false));
     if let Some(vars) = pass_through(&env, &name, session).filter(|_| !serving) {
         ui.info(&format!(
             "already inside mfa-exec {name} with a fresh session; passing through"

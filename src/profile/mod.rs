@@ -54,7 +54,7 @@ pub use index::{config_section_profile, ConfigIndex};
 pub use plan::{
     AwsFile, AwsFiles, Fact, KeySource, Keys, Origin, Plan, PromptMode, Request, RoleHop,
 };
-pub use resolve::{Resolver, PROMPT_TIMEOUT_DEFAULT};
+pub use resolve::{parse_bool, Resolver, PROMPT_TIMEOUT_DEFAULT};
 pub use validate::{valid_role_arn, valid_serial};
 
 use crate::error::Fail;

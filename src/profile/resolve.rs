@@ -22,8 +22,9 @@ use std::rc::Rc;
 /// The config setting that turns `--server` on for a profile.
 pub const SERVER_SETTING: &str = "mfa_exec_server";
 
-/// `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, any case.
-fn parse_bool(v: &str) -> Option<bool> {
+/// `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, any case (`mfa_exec_server`,
+/// `MFA_EXEC_SERVER`; `cmd::exec` asks it before the pass-through).
+pub fn parse_bool(v: &str) -> Option<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Some(true),
         "false" | "0" | "no" | "off" => Some(false),

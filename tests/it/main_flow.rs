@@ -538,6 +538,44 @@ fn nested_same_profile_passes_through() {
     assert_eq!(sts.count(), 1);
 }
 
+/// `MFA_EXEC_SERVER` read as resolution reads it: `no` / `off` is not a serve,
+/// so a nested run of the same profile still passes straight through.
+#[test]
+fn nested_run_with_server_off_passes_through() {
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let bin = bin_path();
+    for off in ["no", "off", "0", "FALSE"] {
+        let out = env
+            .cmd_with_sts(
+                &[
+                    "test",
+                    "-t",
+                    "123456",
+                    "--",
+                    bin.to_str().unwrap(),
+                    "-v",
+                    "test",
+                    "--",
+                    "true",
+                ],
+                &sts,
+            )
+            .env("MFA_EXEC_SERVER", off)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{off}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(
+                "mfa-exec: already inside mfa-exec test with a fresh session; passing through\n"
+            ),
+            "MFA_EXEC_SERVER={off}: {err}"
+        );
+    }
+    assert_eq!(sts.count(), 1);
+}
+
 #[test]
 fn force_refreshes_and_min_remaining_rejected() {
     let sts = FakeSts::start();
