@@ -127,6 +127,10 @@ impl RunArgs {
     }
 }
 
+/// The values of `--prompt` and `mfa_exec_prompt` (SPEC §9.3): clap's
+/// `value_parser`, the fast path and `PromptMode` read this one list.
+pub const PROMPT_VALUES: [&str; 5] = ["auto", "terminal", "zenity", "kdialog", "osascript"];
+
 /// Options that change how a profile resolves (also taken by `explain`).
 #[derive(Debug, Clone, Default, Args)]
 pub struct ResolveArgs {
@@ -150,7 +154,7 @@ pub struct ResolveArgs {
     #[arg(
         long,
         value_name = "HOW",
-        value_parser = ["auto", "terminal", "zenity", "kdialog", "osascript"]
+        value_parser = PROMPT_VALUES
     )]
     pub prompt: Option<String>,
 }

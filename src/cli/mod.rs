@@ -29,7 +29,7 @@ mod args;
 mod subcommands;
 pub mod usage;
 
-pub use args::{ProfileArg, ResolveArgs, RunArgs, SessionArgs};
+pub use args::{ProfileArg, ResolveArgs, RunArgs, SessionArgs, PROMPT_VALUES};
 pub use subcommands::{
     ClearArgs, CompletionsArgs, ConfigureArgs, CredentialProcessArgs, ExplainArgs, ExportArgs,
     ExportFormat, KeyPlace, KeysArgs, KeysCommand, KeysMoveArgs, KeysRotateArgs, ListArgs,
@@ -268,10 +268,6 @@ fn fast_path(args: &[OsString]) -> Option<Cli> {
         }
     })
 }
-
-/// `--prompt`'s values (clap's `value_parser` in `args.rs`; the differential
-/// test holds both to the same list).
-const PROMPT_VALUES: [&str; 5] = ["auto", "terminal", "zenity", "kdialog", "osascript"];
 
 /// How many of `words` are global flags (`-v`, `-q`, ...): `exec` is the
 /// subcommand only as the first word after them.

@@ -115,7 +115,7 @@ pub enum PromptMode {
 
 impl PromptMode {
     /// Every value, as written in the setting.
-    pub const NAMES: [&'static str; 5] = ["auto", "terminal", "zenity", "kdialog", "osascript"];
+    pub const NAMES: [&'static str; 5] = crate::cli::PROMPT_VALUES;
 
     /// The value as written (exactly, after trimming).
     pub fn parse(s: &str) -> Option<PromptMode> {
