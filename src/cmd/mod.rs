@@ -175,6 +175,8 @@ impl App {
             prompt_timeout: Duration::from_secs(plan.prompt_timeout.value),
             desktop: crate::otp::dialog::Desktop::from_env(&self.env),
             cancel_code: crate::otp::dialog::cancel_code(self.credential_process),
+            renewal: None,
+            declined: Default::default(),
         }
     }
 

@@ -122,6 +122,8 @@ fn codes(flag: &str) -> CodeSource {
         prompt_timeout: Duration::from_secs(1),
         desktop: Default::default(),
         cancel_code: 130,
+        renewal: None,
+        declined: Default::default(),
     }
 }
 

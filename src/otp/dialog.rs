@@ -294,6 +294,65 @@ pub fn choose(
     }
 }
 
+/// The dialog a `--server` renewal may open (SPEC §9.2 with §9.3): never the
+/// terminal, which is the command's while it runs, whatever `auto` would pick
+/// in the foreground. `terminal` opens none; `auto` the first program found
+/// when a display is there; a named program when it is there.
+pub fn for_renewal(mode: PromptMode, desktop: &Desktop) -> Option<(Program, PathBuf)> {
+    let usable = |p: Program| {
+        if p != Program::Osascript && desktop.display.is_none() {
+            return None;
+        }
+        desktop.find(p).map(|path| (p, path))
+    };
+    match mode {
+        PromptMode::Terminal => None,
+        PromptMode::Zenity => usable(Program::Zenity),
+        PromptMode::Kdialog => usable(Program::Kdialog),
+        PromptMode::Osascript => usable(Program::Osascript),
+        PromptMode::Auto => {
+            desktop.display?;
+            Desktop::candidates().iter().find_map(|&p| usable(p))
+        }
+    }
+}
+
+/// The process group of the dialog open now, so that [`close_open`] (the
+/// thread that sees a `--server` command exit) can close it: mfa-exec then
+/// exits with the command instead of waiting for an answer nobody needs.
+static OPEN: std::sync::Mutex<Option<u32>> = std::sync::Mutex::new(None);
+/// Set by [`close_open`]: no dialog opens after it, and the one open is
+/// taken for cancelled.
+static CLOSING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Closes the dialog open now, if any, and keeps any other from opening.
+pub fn close_open() {
+    CLOSING.store(true, std::sync::atomic::Ordering::SeqCst);
+    if let Some(pgid) = *OPEN.lock().unwrap_or_else(|e| e.into_inner()) {
+        kill_group(pgid);
+    }
+}
+
+fn closing() -> bool {
+    CLOSING.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Registers a dialog's process group in [`OPEN`] while it lives.
+struct Registered;
+
+impl Registered {
+    fn new(pgid: u32) -> Registered {
+        *OPEN.lock().unwrap_or_else(|e| e.into_inner()) = Some(pgid);
+        Registered
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        *OPEN.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
 /// How one dialog ended.
 enum Outcome {
     Answer(String),
@@ -310,7 +369,13 @@ impl CodeSource {
         retry: bool,
         claim: &dyn Fn(&str) -> Claim,
     ) -> Result<String> {
-        let base = format!("MFA code for {} ({}):", self.profile, self.serial);
+        let base = match &self.renewal {
+            Some(context) => format!(
+                "{context}\n\nMFA code for {} ({}):",
+                self.profile, self.serial
+            ),
+            None => format!("MFA code for {} ({}):", self.profile, self.serial),
+        };
         let mut note = retry.then(|| {
             "STS rejected that code (wrong or already used); wait for the next one".to_string()
         });
@@ -323,13 +388,14 @@ impl CodeSource {
             let answer = match self.run_dialog(program, path, &text)? {
                 Outcome::Answer(a) => a,
                 Outcome::Cancelled => {
+                    self.declined.set(true);
                     return Err(fail(format!(
                         "the {} dialog for the MFA code of profile '{}' was cancelled; nothing was sent",
                         program.name(),
                         self.profile
                     ))
                     .code(self.cancel_code)
-                    .into())
+                    .into());
                 }
             };
             let Some(code) = normalize(&answer) else {
@@ -371,6 +437,9 @@ impl CodeSource {
             .as_secs_f64()
             .ceil() as u64;
         let name = program.name();
+        if closing() {
+            return Ok(Outcome::Cancelled);
+        }
         let mut c = Command::new(path);
         c.args(program.args(text))
             .env_clear()
@@ -397,6 +466,7 @@ impl CodeSource {
         })?;
         let _relay = SignalRelay::arm(child.id(), None);
         drop(held);
+        let registered = Registered::new(child.id());
         let stderr = read_capped(child.stderr.take().expect("piped"));
         let stdout = child.stdout.take().expect("piped");
         let left = deadline.saturating_duration_since(Instant::now());
@@ -409,10 +479,19 @@ impl CodeSource {
                 return Err(e);
             }
         };
+        drop(registered);
+        if closing() {
+            // The command it was opened for has ended (see `close_open`).
+            kill_group(child.id());
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(Outcome::Cancelled);
+        }
         let Some((status, out, held_open)) = collected else {
             kill_group(child.id());
             let _ = child.kill();
             let _ = child.wait();
+            self.declined.set(true);
             let hint = if budget {
                 format!(
                     "the caller of credential-process waits 60 s at most; run 'mfa-exec {}' in a terminal first",

@@ -123,6 +123,13 @@ pub struct CodeSource {
     /// The exit code of a cancelled dialog: 130 (Ctrl-C), 125 in
     /// credential-process.
     pub cancel_code: i32,
+    /// A `--server` renewal's (SPEC §9.2): the first line of the dialog it may
+    /// open (which session ends when). A renewal never asks on the terminal,
+    /// the command's, but a desktop dialog when one can open
+    /// ([`dialog::for_renewal`]), then `no_input` rules.
+    pub renewal: Option<String>,
+    /// Set when a dialog was cancelled, closed or left unanswered.
+    pub declined: std::cell::Cell<bool>,
 }
 
 impl CodeSource {
@@ -168,6 +175,13 @@ impl CodeSource {
             CodeOrigin::Env => given(&self.env, "MFA_EXEC_TOKEN_CODE"),
             CodeOrigin::Process => self.process_code(claim, ui),
             CodeOrigin::Prompt => {
+                if self.renewal.is_some() {
+                    if let Some((program, path)) =
+                        dialog::for_renewal(self.prompt.value, &self.desktop)
+                    {
+                        return self.dialog_code(program, &path, retry, claim);
+                    }
+                }
                 if self.no_input {
                     return Err(fail(format!(
                         "{NO_INPUT_PREFIX} {} and --no-input forbids asking",

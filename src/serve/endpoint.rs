@@ -137,6 +137,11 @@ impl Endpoint {
             .clone()
     }
 
+    /// True once [`Self::stop`] was called (the command ended).
+    pub fn stopped(&self) -> bool {
+        self.shared.stop.load(Ordering::SeqCst)
+    }
+
     /// Closes the listener (idempotent): no new connection is accepted after
     /// this returns.
     pub fn stop(&self) {

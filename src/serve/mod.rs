@@ -52,7 +52,7 @@ pub fn run(
         endpoint.url(),
         session.expires_rfc3339(),
         human(renewer.lead()),
-        how_renewed(plan)
+        how_renewed(app, plan)
     ));
     shadowed(app);
     let region = plan.region.as_ref().map(|r| r.value.as_str());
@@ -74,6 +74,8 @@ pub fn run(
             let status = child.wait();
             signals::clear_child();
             ep.stop();
+            // A renewal's dialog waits for nobody now.
+            crate::otp::dialog::close_open();
             let _ = tx.send(status);
         })
         .context("cannot start the thread that waits for the command")?;
@@ -106,23 +108,39 @@ fn shadowed(app: &App) {
 }
 
 /// How the served session is renewed, in words (`--verbose`, `explain`).
-pub fn how_renewed(plan: &Plan) -> String {
+pub fn how_renewed(app: &App, plan: &Plan) -> String {
     if plan.is_role() && !plan.direct_assume() && plan.serial.is_some() {
-        format!(
-            "with AssumeRole from the MFA session of {} (no code while that lasts)",
-            plan.source.profile
-        )
-    } else if plan.is_role() && plan.serial.is_none() {
-        "with AssumeRole from the long-term keys (no MFA device)".to_string()
-    } else if plan.mfa_process.is_some() {
-        format!(
-            "with a code from mfa_process when there is no terminal, else when a fresher session appears in the credentials file (run 'mfa-exec {} -f -- true' in another terminal when asked)",
+        return format!(
+            "with AssumeRole from the MFA session of {} (no code while that lasts{})",
+            plan.source.profile,
+            match dialog_for(app, plan) {
+                Some(d) => format!("; then the code is asked in a {d} dialog"),
+                None => String::new(),
+            }
+        );
+    }
+    if plan.is_role() && plan.serial.is_none() {
+        return "with AssumeRole from the long-term keys (no MFA device)".to_string();
+    }
+    let code = match dialog_for(app, plan) {
+        Some(d) => format!(
+            "with a code asked in a {d} dialog (not answered: when a fresher session appears in the credentials file; run 'mfa-exec {} -f -- true' in another terminal)",
             plan.profile
-        )
-    } else {
-        format!(
+        ),
+        None => format!(
             "when a fresher session appears in the credentials file (renewing needs a code: run 'mfa-exec {} -f -- true' in another terminal when asked)",
             plan.profile
-        )
+        ),
+    };
+    if plan.mfa_process.is_some() {
+        format!("with a code from mfa_process when there is no terminal, else {code}")
+    } else {
+        code
     }
+}
+
+/// The desktop dialog a renewal that needs a code would open, if any.
+fn dialog_for(app: &App, plan: &Plan) -> Option<&'static str> {
+    let desktop = crate::otp::dialog::Desktop::from_env(&app.env);
+    crate::otp::dialog::for_renewal(plan.prompt.value, &desktop).map(|(p, _)| p.name())
 }

@@ -20,9 +20,12 @@
 //! source and device) is adopted.
 //!
 //! When a code would be needed (a GetSessionToken profile, a role whose
-//! source session runs out, a direct role longer than an hour), one line on
-//! stderr says when the served session ends and to run `mfa-exec P -f -- true`
-//! in another terminal; the credentials file is then watched (every
+//! source session runs out, a direct role longer than an hour), a desktop
+//! dialog asks for it when one can open ([`otp::dialog::for_renewal`]: never
+//! the terminal, which is the child's), its first line saying which session
+//! ends when; one dialog per renewal, closed when the child exits. When none
+//! can open, or it gave no code, one line on stderr says when the served
+//! session ends and to run `mfa-exec P -f -- true` in another terminal; the credentials file is then watched (every
 //! [`POLL`]) and a fresher session adopted as soon as it appears. A code from
 //! `--token-code` or `MFA_EXEC_TOKEN_CODE` was spent on the first session and is
 //! never used again. `mfa_process` gives the code when mfa-exec has no
@@ -90,12 +93,15 @@ pub enum Outcome {
     Fresh(Session),
     /// Renewing needs a one-time code, and none may be asked for.
     NeedsCode,
+    /// The desktop dialog that asked for the code was cancelled, closed or
+    /// left unanswered.
+    Declined,
     /// STS, the lock or the disk failed.
     Failed(anyhow::Error),
 }
 
 /// One renewal through the normal flow (see the module doc).
-pub fn attempt(app: &App, plan: &Plan, lead: u64) -> Outcome {
+pub fn attempt(app: &App, plan: &Plan, lead: u64, dialog: Option<String>) -> Outcome {
     let mut p = plan.clone();
     // A little more than the lead, so that the served session, due now, is
     // never taken for fresh at the boundary second.
@@ -120,6 +126,7 @@ pub fn attempt(app: &App, plan: &Plan, lead: u64) -> Outcome {
     codes.flag = None;
     codes.env = None;
     codes.no_input = true;
+    codes.renewal = dialog;
     if has_terminal() {
         codes.process = None;
     }
@@ -140,6 +147,7 @@ pub fn attempt(app: &App, plan: &Plan, lead: u64) -> Outcome {
     };
     match flow::obtain(&p, &file.doc, &opts, &deps) {
         Ok(s) => Outcome::Fresh(s),
+        Err(_) if codes.declined.get() => Outcome::Declined,
         Err(e) if otp::needed_input(&e) => Outcome::NeedsCode,
         Err(e) => Outcome::Failed(e),
     }
@@ -193,6 +201,9 @@ pub struct Renewer<'a> {
     next: DateTime<Utc>,
     told: bool,
     file: Stamp,
+    /// A desktop dialog may ask for a code (until one was declined; again
+    /// after the next renewal).
+    dialog: bool,
 }
 
 impl<'a> Renewer<'a> {
@@ -206,6 +217,7 @@ impl<'a> Renewer<'a> {
             next: served.expires - chrono::Duration::seconds(lead as i64),
             told: false,
             file: Stamp(None),
+            dialog: true,
         }
     }
 
@@ -237,8 +249,21 @@ impl<'a> Renewer<'a> {
         let served = endpoint.served();
         let ui = self.app.ui;
         let profile = &self.plan.profile;
-        match attempt(self.app, self.plan, self.lead) {
+        let dialog = self.dialog.then(|| {
+            format!(
+                "The session of {profile} that the running command uses ends at {}.",
+                served.expires_rfc3339()
+            )
+        });
+        let outcome = attempt(self.app, self.plan, self.lead, dialog);
+        if endpoint.stopped() {
+            // The command ended meanwhile (and closed any dialog): nothing
+            // more to say or serve.
+            return;
+        }
+        match outcome {
             Outcome::Fresh(s) => {
+                self.dialog = true;
                 if s.expires > served.expires {
                     ui.info(&format!(
                         "serving a renewed session of {profile}, which ends at {}",
@@ -273,6 +298,20 @@ impl<'a> Renewer<'a> {
                     ));
                     self.told = true;
                 }
+                self.state = State::NeedsCode;
+                self.file = current;
+                self.next =
+                    Utc::now() + chrono::Duration::from_std(retry_every(POLL)).unwrap_or_default();
+            }
+            Outcome::Declined => {
+                // One dialog per renewal: then the other terminal, as when
+                // no dialog can open.
+                self.dialog = false;
+                ui.warn(&format!(
+                    "the session of {profile} ends at {} and renewing it needs an MFA code, which the dialog did not give; run 'mfa-exec {profile} -f -- true' in another terminal",
+                    served.expires_rfc3339()
+                ));
+                self.told = true;
                 self.state = State::NeedsCode;
                 self.file = current;
                 self.next =

@@ -94,6 +94,18 @@ impl Served {
     }
 }
 
+/// A test that fails before `finish` must not leave the server (and its
+/// command, which waits for `done`) running: they hold the harness's pipes.
+impl Drop for Served {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = std::fs::write(self.home.join("done"), "");
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn wait_child(child: &mut Child, timeout: Duration) -> i32 {
     let start = Instant::now();
     loop {
@@ -1059,4 +1071,184 @@ const [url, seconds] = process.argv.slice(2);
     let calls: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     assert!(calls >= 10, "{calls}");
     check_refreshes(&sts, calls, 300);
+}
+
+/// The text of the dialog process `pid` (the argument after zenity's `--text`).
+fn dialog_text(pid: u32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).expect("the dialog's argv");
+    let argv: Vec<String> = raw
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    argv.iter()
+        .position(|a| a == "--text")
+        .and_then(|i| argv.get(i + 1).cloned())
+        .unwrap_or_else(|| panic!("no --text in {argv:?}"))
+}
+
+/// A GetSessionToken profile whose sessions last 15 min 40 s: renewal needs a
+/// code 20 s after the first session, with a display and no terminal.
+fn dialog_serve(x: &Xvfb, sts: &FakeSts) -> (TestEnv, Served, serde_json::Value) {
+    let env = TestEnv::seeded()
+        .with_env("MFA_EXEC_TEST_RENEW_RETRY_MS", "200")
+        .with_env("DISPLAY", &x.display);
+    let s = Served::start(
+        &env,
+        sts,
+        &["test", "-t", "123456", "--duration", "940", "--server"],
+        &waiting_child(0),
+    );
+    let first = s.creds();
+    (env, s, first)
+}
+
+use crate::support::desktop::{target_dir, Xvfb};
+
+/// When a renewal needs a code and a display is there, a real zenity window
+/// asks for it (never the terminal, the command's): its text says which
+/// session ends when; the code typed goes to STS once; the renewed session is
+/// served and written; nothing is printed.
+#[test]
+fn renewal_that_needs_a_code_asks_in_a_desktop_dialog() {
+    let Some(x) = Xvfb::start() else { return };
+    let sts = FakeSts::start();
+    let (env, s, first) = dialog_serve(&x, &sts);
+    let k1 = first["AccessKeyId"].as_str().unwrap().to_string();
+    let d = x.find_dialog(Duration::from_secs(60));
+    assert_eq!(
+        dialog_text(d.pid),
+        format!(
+            "The session of test that the running command uses ends at {}.\n\nMFA code for test (arn:aws:iam::123456789012:mfa/test):",
+            first["Expiration"].as_str().unwrap()
+        )
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    x.screenshot(&target_dir().join("desktop-dialog-server.png"));
+    assert_eq!(sts.count(), 1, "nothing sent before the code is typed");
+    x.type_text("654321");
+    x.key("Return");
+    let v = wait_for_new_key(&s, &k1);
+    assert_eq!(sts.count_action("GetSessionToken"), 2);
+    let last = sts.requests().last().unwrap().clone();
+    assert_eq!(last.param("TokenCode"), Some("654321"));
+    assert_eq!(
+        v["AccessKeyId"].as_str(),
+        Some(sts.last_issued().unwrap().access_key_id.as_str())
+    );
+    let (code, err) = s.finish();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err, "", "a dialog that gave the code needs no line");
+    assert!(env.read_credentials().contains(&format!(
+        "aws_access_key_id = {}",
+        v["AccessKeyId"].as_str().unwrap()
+    )));
+}
+
+/// Escape: one line (the other terminal), no second dialog for this renewal,
+/// and the session another run makes is adopted.
+#[test]
+fn a_cancelled_renewal_dialog_falls_back_to_the_other_terminal() {
+    let Some(x) = Xvfb::start() else { return };
+    let sts = FakeSts::start();
+    let (env, s, first) = dialog_serve(&x, &sts);
+    let k1 = first["AccessKeyId"].as_str().unwrap().to_string();
+    let d = x.find_dialog(Duration::from_secs(60));
+    x.key("Escape");
+    // The poll runs every 200 ms: a second dialog would be up by now.
+    let start = Instant::now();
+    // SAFETY: kill(pid, 0) only checks the process exists.
+    while unsafe { libc::kill(d.pid as i32, 0) } == 0 {
+        assert!(start.elapsed() < Duration::from_secs(30), "dialog stayed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        x.try_find_dialog(Duration::from_secs(3)).is_none(),
+        "one dialog per renewal"
+    );
+    assert_eq!(sts.count(), 1, "nothing sent");
+    env.cmd_with_sts(&["test", "-f", "-t", "654321", "--", "true"], &sts)
+        .assert()
+        .success();
+    let v = wait_for_new_key(&s, &k1);
+    assert_eq!(
+        v["AccessKeyId"].as_str(),
+        Some(sts.last_issued().unwrap().access_key_id.as_str())
+    );
+    let (code, err) = s.finish();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "mfa-exec: warning: the session of test ends at {} and renewing it needs an MFA code, which the dialog did not give; run 'mfa-exec test -f -- true' in another terminal\n",
+            first["Expiration"].as_str().unwrap()
+        )
+    );
+}
+
+/// The command ends while the dialog is open: the dialog is closed and
+/// mfa-exec exits with the command's status at once, not at the dialog's
+/// timeout (an hour here), without a line and without writing anything.
+#[test]
+fn the_renewal_dialog_closes_when_the_command_exits() {
+    let Some(x) = Xvfb::start() else { return };
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded()
+        .with_env("MFA_EXEC_TEST_RENEW_RETRY_MS", "200")
+        .with_env("DISPLAY", &x.display);
+    env.write_config(&SEED_CONFIG.replace(
+        "[profile test]\n",
+        "[profile test]\nmfa_exec_prompt_timeout = 1h\n",
+    ));
+    let s = Served::start(
+        &env,
+        &sts,
+        &["test", "-t", "123456", "--duration", "940", "--server"],
+        &waiting_child(3),
+    );
+    let d = x.find_dialog(Duration::from_secs(60));
+    let before = env.read_credentials();
+    let (code, err) = s.finish();
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(err, "");
+    // SAFETY: kill(pid, 0) only checks the process exists.
+    assert_ne!(
+        unsafe { libc::kill(d.pid as i32, 0) },
+        0,
+        "dialog left open"
+    );
+    assert_eq!(sts.count(), 1);
+    assert_eq!(env.read_credentials(), before);
+}
+
+/// `explain` names the dialog a renewal would open, and `terminal` none.
+#[test]
+fn explain_names_the_renewal_dialog() {
+    let env = TestEnv::seeded().with_env("DISPLAY", ":97");
+    let bin = env.home().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let zenity = bin.join("zenity");
+    std::fs::write(&zenity, "#!/bin/sh\nexit 1\n").unwrap();
+    let mut perm = std::fs::metadata(&zenity).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&zenity, perm).unwrap();
+    let env = env
+        .with_env("PATH", &format!("{}:/usr/bin:/bin", bin.display()))
+        .with_env("MFA_EXEC_SERVER", "1");
+    let explain = |extra: &[&str]| -> String {
+        let mut args = vec!["explain", "test"];
+        args.extend_from_slice(extra);
+        let out = env.cmd(&args).assert().success().get_output().clone();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = explain(&[]);
+    assert!(
+        text.contains("with a code asked in a zenity dialog (not answered: when a fresher session appears in the credentials file; run 'mfa-exec test -f -- true' in another terminal)"),
+        "{text}"
+    );
+    let text = explain(&["--prompt", "terminal"]);
+    assert!(
+        text.contains("when a fresher session appears in the credentials file (renewing needs a code: run 'mfa-exec test -f -- true' in another terminal when asked)"),
+        "{text}"
+    );
+    assert!(!text.contains("dialog ("), "{text}");
 }
