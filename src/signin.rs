@@ -359,6 +359,16 @@ impl Https {
     }
 }
 
+/// The proxy answered CONNECT with 407.
+pub const TUNNEL_AUTH: &str = "the proxy asks for credentials (HTTP 407)";
+/// The proxy answered CONNECT with another refusal (403, 502, ...).
+pub const TUNNEL_REFUSED: &str = "the proxy refused to open a tunnel";
+/// The proxy closed the connection instead of answering CONNECT.
+pub const TUNNEL_CLOSED: &str = "the proxy closed the connection instead of opening a tunnel";
+
+/// Another failure of the tunnel.
+pub const TUNNEL_OTHER: &str = "the proxy refused the connection";
+
 /// A connection failure as a fixed phrase.
 fn classify(e: &aws_smithy_runtime_api::client::result::ConnectorError) -> SigninError {
     if e.is_timeout() {
@@ -369,19 +379,31 @@ fn classify(e: &aws_smithy_runtime_api::client::result::ConnectorError) -> Signi
         aws_smithy_types::error::display::DisplayErrorContext(e)
     )
     .to_ascii_lowercase();
-    SigninError::Unreachable(if text.contains("refused") {
-        "connection refused"
-    } else if text.contains("dns") || text.contains("resolve") || text.contains("lookup") {
-        "the host name does not resolve"
-    } else if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
-        "the TLS handshake failed"
-    } else if text.contains("reset") || text.contains("closed") || text.contains("eof") {
-        "the connection was closed"
-    } else if text.contains("proxy") || text.contains("tunnel") {
-        "the proxy refused the connection"
-    } else {
-        "network error"
-    })
+    // The proxy's answers to CONNECT first (hyper-util's "tunnel error: ..."):
+    // "unexpected end of file" must not read as the endpoint's closed
+    // connection, nor a 403 as a refused TCP connect.
+    SigninError::Unreachable(
+        if text.contains("tunnel error: proxy authorization required") {
+            TUNNEL_AUTH
+        } else if text.contains("tunnel error: unexpected end of file") {
+            TUNNEL_CLOSED
+        } else if text.contains("tunnel error: unsuccessful") {
+            TUNNEL_REFUSED
+        } else if text.contains("refused") {
+            "connection refused"
+        } else if text.contains("dns") || text.contains("resolve") || text.contains("lookup") {
+            "the host name does not resolve"
+        } else if text.contains("certificate") || text.contains("tls") || text.contains("handshake")
+        {
+            "the TLS handshake failed"
+        } else if text.contains("reset") || text.contains("closed") || text.contains("eof") {
+            "the connection was closed"
+        } else if text.contains("proxy") || text.contains("tunnel") {
+            TUNNEL_OTHER
+        } else {
+            "network error"
+        },
+    )
 }
 
 #[cfg(test)]

@@ -313,6 +313,21 @@ fn describe(e: &SigninError, asked: &Asked, proxy: Option<&crate::sts::Proxy>) -
                 None => fail(format!("{at} is unreachable: {why}")).hint(network),
             }
         }
+        // The proxy's own refusal of CONNECT: the proxy is at fault, and
+        // named (as for STS, SPEC §8.2).
+        SigninError::Unreachable(
+            why @ (signin::TUNNEL_AUTH
+            | signin::TUNNEL_REFUSED
+            | signin::TUNNEL_CLOSED
+            | signin::TUNNEL_OTHER),
+        ) => match proxy {
+            Some(p) => {
+                let what = why.strip_prefix("the proxy ").unwrap_or(why);
+                fail(format!("the proxy {p} {what} to {at}"))
+                    .hint("check the proxy (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY) and its rules for the sign-in host, or bypass it with NO_PROXY")
+            }
+            None => fail(format!("{at} is unreachable: {why}")).hint(network),
+        },
         SigninError::Unreachable(why) => fail(format!("{at} is unreachable: {why}")).hint(network),
         SigninError::TimedOut => fail(format!("{at} did not answer in time")).hint(network),
     }

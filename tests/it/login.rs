@@ -623,6 +623,14 @@ fn login_federation_token_denied() {
 
 /// A proxy on 127.0.0.1 that records each request line and answers 403.
 fn refusing_proxy() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    answering_proxy(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+}
+
+/// A proxy on 127.0.0.1 that records each request line and answers `reply`
+/// (nothing: it closes the connection).
+fn answering_proxy(
+    reply: &'static [u8],
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     use std::io::{BufRead, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -634,7 +642,7 @@ fn refusing_proxy() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
             let mut line = String::new();
             let _ = std::io::BufReader::new(&conn).read_line(&mut line);
             log.lock().unwrap().push(line.trim_end().to_string());
-            let _ = conn.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+            let _ = conn.write_all(reply);
         }
     });
     (url, seen)
@@ -657,7 +665,7 @@ fn login_honours_the_proxy_variables() {
     assert_eq!(stdout, "");
     assert_eq!(
         stderr,
-        "mfa-exec: error: the AWS sign-in endpoint at https://signin.example.com/federation is unreachable: the proxy refused the connection\nhint: check the network and the proxy variables (HTTPS_PROXY, NO_PROXY), or the endpoint (--signin-url, MFA_EXEC_SIGNIN_URL)\n"
+        format!("mfa-exec: error: the proxy {proxy} (from HTTPS_PROXY) refused to open a tunnel to the AWS sign-in endpoint at https://signin.example.com/federation\nhint: check the proxy (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY) and its rules for the sign-in host, or bypass it with NO_PROXY\n")
     );
     assert_eq!(
         seen.lock().unwrap().clone(),
@@ -830,4 +838,43 @@ fn login_role_404_says_the_url_is_wrong() {
     assert_eq!(text(&out.stdout), "");
     assert_eq!(signin.count(), 1);
     env.assert_unchanged(&before);
+}
+
+/// Issue 21: the proxy's own answer to CONNECT (407, another refusal, a
+/// closed connection) names the proxy and what it did, never "the endpoint is
+/// unreachable"; exit 125, nothing on stdout, one CONNECT sent.
+#[test]
+fn login_names_the_proxy_that_refuses_connect() {
+    let cases: [(&[u8], &str); 3] = [
+        (
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\nContent-Length: 0\r\n\r\n",
+            "asks for credentials (HTTP 407)",
+        ),
+        (
+            b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n",
+            "refused to open a tunnel",
+        ),
+        (b"", "closed the connection instead of opening a tunnel"),
+    ];
+    for (reply, what) in cases {
+        let sts = FakeSts::start();
+        let (proxy, seen) = answering_proxy(reply);
+        let env = TestEnv::seeded()
+            .with_env("HTTPS_PROXY", &proxy)
+            .with_env("NO_PROXY", "127.0.0.1");
+        let (code, stdout, stderr) =
+            login_test(&env, &sts, "https://signin.example.com/federation");
+        assert_eq!(code, Some(125), "{what}: {stderr}");
+        assert_eq!(stdout, "", "{what}");
+        assert_eq!(
+            stderr,
+            format!("mfa-exec: error: the proxy {proxy} (from HTTPS_PROXY) {what} to the AWS sign-in endpoint at https://signin.example.com/federation\nhint: check the proxy (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY) and its rules for the sign-in host, or bypass it with NO_PROXY\n"),
+            "{what}"
+        );
+        assert_eq!(
+            seen.lock().unwrap().clone(),
+            ["CONNECT signin.example.com:443 HTTP/1.1"],
+            "{what}"
+        );
+    }
 }

@@ -288,3 +288,79 @@ fn role_without_device_assumes_without_mfa() {
     assert_eq!(r.param("SerialNumber"), None);
     assert_eq!(sts.count(), 1);
 }
+
+/// Issue 21 item 13: a role profile whose `source_profile` is itself signs
+/// GetSessionToken with its own keys (as botocore does), keeps that session
+/// in `[P-source-mfa]` and the role's in `[P-mfa]`, leaves its keys byte for
+/// byte, and a second run is served from the cache.
+#[test]
+fn a_role_that_is_its_own_source_uses_its_own_keys() {
+    let sts = FakeSts::start();
+    let env = TestEnv::new();
+    env.write_config(&format!(
+        "[profile selfish]\nrole_arn = arn:aws:iam::210987654321:role/admin\nsource_profile = selfish\nmfa_serial = {SEED_SERIAL}\nregion = eu-west-1\n"
+    ));
+    let keys = "# my keys\n[selfish]\naws_access_key_id = AKIASELFEXAMPLE00001\naws_secret_access_key = selfSecretExample0000000000000000000000\n";
+    env.write_credentials(keys);
+    env.cmd_with_sts(
+        &[
+            "selfish",
+            "-t",
+            "123456",
+            "--",
+            "sh",
+            "-c",
+            "echo $AWS_ACCESS_KEY_ID",
+        ],
+        &sts,
+    )
+    .assert()
+    .success()
+    .stdout(format!("{}\n", sts.issued()[1].access_key_id));
+    let reqs = sts.requests();
+    let actions: Vec<_> = reqs.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["GetSessionToken", "AssumeRole"]);
+    let issued = sts.issued();
+    assert_eq!(
+        reqs[0].access_key_id.as_deref(),
+        Some("AKIASELFEXAMPLE00001")
+    );
+    assert_eq!(reqs[0].param("SerialNumber"), Some(SEED_SERIAL));
+    assert_eq!(reqs[0].param("TokenCode"), Some("123456"));
+    assert_eq!(
+        reqs[1].access_key_id.as_deref(),
+        Some(issued[0].access_key_id.as_str()),
+        "the role is assumed with the MFA session, not the long-term key"
+    );
+    assert_eq!(
+        reqs[1].param("RoleArn"),
+        Some("arn:aws:iam::210987654321:role/admin")
+    );
+    assert_eq!(reqs[1].param("TokenCode"), None);
+    let creds = env.read_credentials();
+    assert!(
+        creds.starts_with(keys),
+        "the keys stay as they were:\n{creds}"
+    );
+    let section = |name: &str| -> String {
+        let start = creds
+            .find(&format!("[{name}]\n"))
+            .unwrap_or_else(|| panic!("[{name}] in\n{creds}"));
+        let rest = &creds[start + name.len() + 3..];
+        rest[..rest.find("\n[").unwrap_or(rest.len())].to_string()
+    };
+    assert!(
+        section("selfish-source-mfa")
+            .contains(&format!("aws_access_key_id = {}", issued[0].access_key_id)),
+        "{creds}"
+    );
+    assert!(
+        section("selfish-mfa")
+            .contains(&format!("aws_access_key_id = {}", issued[1].access_key_id)),
+        "{creds}"
+    );
+    env.cmd_with_sts(&["selfish", "--no-input", "--", "true"], &sts)
+        .assert()
+        .success();
+    assert_eq!(sts.count(), 2, "the second run is served from the cache");
+}
