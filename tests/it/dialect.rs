@@ -11,6 +11,7 @@
 //!
 //! | where botocore reads … | mfa-exec | warning (file:line) |
 //! |---|---|---|
+//! | a file starting with a UTF-8 BOM as unreadable | skips the BOM | `the file starts with a UTF-8 byte order mark (BOM): the AWS CLI refuses the whole file …` (line 1) |
 //! | a lone CR as a line end | refuses the file | the parse error `a carriage return (CR) inside the line …` |
 //! | a repeated section or key as an error (strict configparser) | later wins | `… repeats line N …; later wins` |
 //! | a `k =` block line without `=` as an error | reads the rest | `this line of the 'k' block … the AWS CLI refuses the whole file` |
@@ -186,6 +187,10 @@ fn section(rng: &mut Rng, out: &mut String, name: &str, config: bool, nl: &str) 
 fn file(rng: &mut Rng, config: bool) -> String {
     let nl = if rng.pct(15) { "\r\n" } else { "\n" };
     let mut out = String::new();
+    if rng.pct(2) {
+        // A UTF-8 BOM: botocore refuses the file, mfa-exec warns at line 1.
+        out.push('\u{feff}');
+    }
     if rng.pct(10) {
         out.push_str(&format!("# {}{nl}", if config { "config" } else { "keys" }));
     }
@@ -282,12 +287,19 @@ fn compare(config: &str, creds: &str, boto: &BotoCase) -> Vec<String> {
             };
             let r = Resolver::new(&files);
             let w = warnings_of(&files, &r, None);
-            if !w
-                .iter()
-                .any(|w| w.contains("repeats") || w.contains("refuses the whole file"))
-            {
+            // The warning is about the file botocore names ("Unable to parse
+            // config file: <dir>/credentials"), with its line.
+            let named = if e.ends_with("/credentials") {
+                "credentials:"
+            } else {
+                "config:"
+            };
+            if !w.iter().any(|w| {
+                w.starts_with(named)
+                    && (w.contains("repeats") || w.contains("refuses the whole file"))
+            }) {
                 bad.push(format!(
-                    "botocore refuses the files ({e}), mfa-exec reads them without a warning: {w:?}"
+                    "botocore refuses the files ({e}), mfa-exec reads them without a warning about {named}: {w:?}"
                 ));
             }
             return bad;
@@ -620,5 +632,53 @@ fn explain_reads_the_botocore_layout() {
         "no long-term keys for profile 'old': [old] in ~/.aws/credentials:7 holds a session (aws_security_token, no expiry, as 'aws configure mfa-login' writes), not long-term keys; STS refuses GetSessionToken with a session"
     );
     env.write_config("[profile r]\n  role_arn = arn:aws:iam::123456789012:role/R\n  source_profile = r\n  mfa_serial = arn:aws:iam::123456789012:mfa/r\n[DEFAULT]\nregion = us-west-1\n");
+    env.assert_unchanged(&snap);
+}
+
+/// A UTF-8 BOM (issue 21): botocore refuses the file ("Unable to parse
+/// config file"); mfa-exec reads it and warns at line 1 of each file that
+/// has one (as `explain` shows it, text and JSON); nothing on disk changes.
+#[test]
+fn a_bom_is_warned_at_line_1() {
+    use crate::support::*;
+    let env = TestEnv::new();
+    env.write_config(
+        "\u{feff}[profile b]\nmfa_serial = arn:aws:iam::123456789012:mfa/b\nregion = eu-west-1\n",
+    );
+    env.write_credentials(
+        "\u{feff}[b]\naws_access_key_id = AKIAB000000000000000\naws_secret_access_key = s\n",
+    );
+    let snap = env.snapshot();
+    let out = env.cmd(&["explain", "b"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let bom = "the file starts with a UTF-8 byte order mark (BOM): the AWS CLI refuses the whole file (\"Unable to parse config file\"); mfa-exec skips the BOM (save the file as UTF-8 without a BOM)";
+    for file in ["config", "credentials"] {
+        assert!(
+            text.contains(&format!("warning         ~/.aws/{file}:1: {bom}\n")),
+            "{text}"
+        );
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("region ")
+                && l.ends_with("eu-west-1  (~/.aws/config:3 [profile b])")),
+        "{text}"
+    );
+    let out = env.cmd(&["explain", "b", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warns: Vec<&str> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        warns,
+        [
+            format!("~/.aws/config:1: {bom}"),
+            format!("~/.aws/credentials:1: {bom}")
+        ]
+    );
     env.assert_unchanged(&snap);
 }
