@@ -15,7 +15,7 @@
 //! | a lone CR as a line end | refuses the file | the parse error `a carriage return (CR) inside the line …` |
 //! | a repeated section or key as an error (strict configparser) | later wins | `… repeats line N …; later wins` |
 //! | a `k =` block line without `=` as an error | reads the rest | `this line of the 'k' block … the AWS CLI refuses the whole file` |
-//! | a continued value as `first\nrest` | the first line only | `continuation of 'k' (line N) …` |
+//! | a continued value as `first\nrest` | the first line only (decided: botocore's joined value of a key mfa-exec reads is one no AWS API accepts) | `continuation of 'k' (line N) …` |
 //! | `[DEFAULT]` keys in every section | a section of its own | `section [DEFAULT]: …` |
 //! | `[ x ]` as the name ` x ` | `x` | `[x] has whitespace inside its brackets …` |
 //! | a bare config `[P]` as no profile | P's, under `[profile P]` | `[P] is a bare section …` |
