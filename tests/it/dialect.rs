@@ -986,3 +986,30 @@ fn an_sso_profile_with_keys_is_warned() {
     );
     env.assert_unchanged(&snap);
 }
+
+/// A run over a credentials file with a BOM: the warning on stderr (each
+/// run), and the session written after the BOM and the user's lines, which
+/// stay byte for byte.
+#[test]
+fn a_run_warns_about_a_bom_and_keeps_it() {
+    use crate::support::*;
+    let sts = FakeSts::start();
+    let env = TestEnv::seeded();
+    let creds = format!("\u{feff}{SEED_CREDENTIALS}");
+    env.write_credentials(&creds);
+    let out = env
+        .cmd_with_sts(&["test", "-t", "123456", "--", "true"], &sts)
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.starts_with("mfa-exec: warning: ~/.aws/credentials:1: the file starts with a UTF-8 byte order mark (BOM): the AWS CLI refuses the whole file (\"Unable to parse config file\"); mfa-exec skips the BOM (save the file as UTF-8 without a BOM)\n"),
+        "{err}"
+    );
+    assert_eq!(sts.count(), 1);
+    let after = env.read_credentials();
+    assert!(after.starts_with(&creds), "{after:?}");
+    assert!(after[creds.len()..].contains("[test]"), "{after:?}");
+    assert_eq!(after.matches('\u{feff}').count(), 1, "{after:?}");
+}
