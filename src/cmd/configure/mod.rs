@@ -31,7 +31,9 @@
 //!   says so (`region of profile 'P' is set in ~/.aws/credentials:N [P] (the
 //!   credentials file wins over ~/.aws/config): changed there`): a config
 //!   value a run would ignore is never written. A `role_arn` there makes P a
-//!   role profile (refused, naming that file and line).
+//!   role profile (refused, naming that file and line). Likewise with
+//!   `--keyring`, an `mfa_exec_keys` in the credentials file's `[S]` is set
+//!   to `keyring` there too.
 //! - The device defaults to the current one, else one derived from a `user_arn`
 //!   key (`arn:aws:iam::A:user/N` → `arn:aws:iam::A:mfa/N`).
 //! - No secret is ever shown: in the preview every secret access key and session
@@ -178,9 +180,18 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
         }
         Ok(())
     };
+    // `mfa_exec_keys` of the source in the credentials file wins over the
+    // config's: with --keyring it is changed there too.
+    let creds_key_setting = keyring.is_some()
+        && creds_doc
+            .get(&ans.source, crate::keys::KEY_SETTING)
+            .is_some();
     let creds_edit = |doc: &mut Document| -> Result<()> {
         for (k, v) in &creds_sets {
             doc.set(&p, k, v)?;
+        }
+        if creds_key_setting {
+            doc.set(&ans.source, crate::keys::KEY_SETTING, "keyring")?;
         }
         if let (Some((id, secret)), None) = (&ans.new_keys, &keyring) {
             doc.set(&ans.source, "aws_access_key_id", id)?;
