@@ -602,7 +602,10 @@ fn compare(config: &str, creds: &str, boto: &BotoCase) -> Vec<String> {
         // A session as a role's source: botocore signs AssumeRole with it;
         // mfa-exec wants long-term keys there (it may need GetSessionToken;
         // README: "an error of its own").
-        let session_source = |_: &mfa_exec::error::Fail| b.credentials.token == Some(true);
+        let session_source = |e: &mfa_exec::error::Fail| {
+            b.credentials.token == Some(true)
+                && (e.message.contains("session") || e.message.contains("no long-term keys"))
+        };
         // Row "source_profile without role_arn is ignored".
         let along_source = w.iter().any(|w| w.contains("but no role_arn"));
         // Row "an IAM Identity Center profile with keys".
