@@ -34,7 +34,9 @@ pub fn run(env: Env, ui: Ui, a: &CredentialProcessArgs) -> Result<i32> {
             .map(std::time::Duration::from_millis)
             .unwrap_or(CREDENTIAL_PROCESS_BUDGET),
     );
-    let idx = ConfigIndex::build(&app.files.config);
+    // What a run reads: the credentials file's [P] settings win (botocore
+    // merges them, and so does resolution).
+    let idx = ConfigIndex::build_merged(&app.files.config, &app.files.credentials);
     if let Some(cp) = idx.get(&name, "credential_process") {
         let words: Vec<&str> = cp.value.split_whitespace().collect();
         let calls_self = words

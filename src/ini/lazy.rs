@@ -431,6 +431,12 @@ impl Lazy {
                 }
             }
         }
+        if lazy.src.starts_with(BOM) {
+            more.push(Warning {
+                line: 1,
+                message: dialect::bom(),
+            });
+        }
         for h in lazy.occurrences_of("DEFAULT").collect::<Vec<_>>() {
             more.push(Warning {
                 line: lazy.headers[h].line(),

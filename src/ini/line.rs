@@ -448,6 +448,12 @@ pub(super) fn classify(text: &str, cont: Option<usize>) -> Result<LineKind, &'st
 /// differently from mfa-exec (issue 21 item 14; SPEC §9.1: never a silent
 /// difference). Worded once here for both forms of a document.
 pub(super) mod dialect {
+    /// A UTF-8 byte order mark before the first line (issue 21): Python reads
+    /// it as a character of line 1, and configparser refuses the file.
+    pub(in crate::ini) fn bom() -> String {
+        "the file starts with a UTF-8 byte order mark (BOM): the AWS CLI refuses the whole file (\"Unable to parse config file\"); mfa-exec skips the BOM (save the file as UTF-8 without a BOM)".to_string()
+    }
+
     /// A `[DEFAULT]` header.
     pub(in crate::ini) fn default_section() -> String {
         "section [DEFAULT]: the AWS CLI (configparser) copies its keys into every section; mfa-exec reads it as a section of its own".to_string()

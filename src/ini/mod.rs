@@ -15,7 +15,9 @@
 //!
 //! - Input is `&str` (UTF-8). A leading UTF-8 BOM (`U+FEFF`) is kept and
 //!   re-emitted; it is not part of the first line's content and does not make
-//!   a line.
+//!   a line. It is warned about at line 1: Python reads it as a character of
+//!   the first line and configparser refuses the whole file (botocore:
+//!   "Unable to parse config file"), whatever follows it.
 //! - Lines end with `\n` or `\r\n`; each line keeps its own ending, so mixed
 //!   endings survive. The last line may have no ending, and keeps having none
 //!   after any edit (the line that used to be last gains an ending, the new

@@ -368,6 +368,12 @@ impl Document {
             return l.warnings.clone();
         }
         let mut out = Vec::new();
+        if self.bom {
+            out.push(Warning {
+                line: 1,
+                message: dialect::bom(),
+            });
+        }
         // Keys of the current section occurrence: (key, line).
         let mut seen: Vec<(&str, usize)> = Vec::new();
         let mut current: Option<&str> = None;

@@ -140,6 +140,36 @@ fn bom_is_not_part_of_first_line() {
     assert_eq!(set("\u{feff}", "a", "k", "w"), "\u{feff}[a]\nk = w\n");
 }
 
+/// botocore cannot read a file that starts with a BOM: both forms warn at
+/// line 1 (never a silent difference), and an edit keeps the BOM.
+#[test]
+fn bom_is_warned_at_line_1() {
+    let bom = Warning {
+        line: 1,
+        message: "the file starts with a UTF-8 byte order mark (BOM): the AWS CLI refuses the whole file (\"Unable to parse config file\"); mfa-exec skips the BOM (save the file as UTF-8 without a BOM)".into(),
+    };
+    for text in [
+        "\u{feff}",
+        "\u{feff}\n",
+        "\u{feff}[a]\nk = v\n",
+        "\u{feff}# c\r\n[a]\r\n",
+    ] {
+        assert_eq!(doc(text).warnings(), vec![bom.clone()], "{text:?}");
+        assert_eq!(
+            Document::read(text).unwrap().warnings(),
+            vec![bom.clone()],
+            "{text:?}"
+        );
+    }
+    let mut d = Document::read("\u{feff}[a]\nk = v\n[a]\n").unwrap();
+    assert_eq!(d.warnings()[0], bom);
+    assert_eq!(d.warnings().len(), 2);
+    d.set("b", "k", "w").unwrap();
+    assert!(d.render().starts_with('\u{feff}'));
+    assert_eq!(d.warnings()[0], bom);
+    assert!(doc("[a]\nk = \u{feff}v\n").warnings().is_empty());
+}
+
 #[test]
 fn header_names() {
     let d = doc("[profile prod]\n[ test ]\n[x] trailing ] more\n[a]b] ; c\n  [indented]\n");

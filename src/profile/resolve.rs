@@ -191,13 +191,26 @@ impl<'a> Resolver<'a> {
     /// `[P]` beside `[profile P]` (botocore ignores it, mfa-exec reads its
     /// keys under), and a `source_profile` without `role_arn` (botocore
     /// ignores it, mfa-exec takes the keys and device along it), for P and
-    /// every profile of its source chain. Shown by `explain`; a run does
-    /// not repeat them.
+    /// every profile of its source chain; an IAM Identity Center profile
+    /// with long-term keys (botocore's SSO provider comes before the
+    /// credentials file, mfa-exec takes the keys). Shown by `explain`; a run
+    /// does not repeat them.
     pub fn dialect_notes(&self, name: &str) -> Vec<String> {
         let mut out = Vec::new();
         // P and the profiles along its source chain: a bare section of a
         // source changes what P resolves to as much as one of P's own.
         let chain = self.chain(name).unwrap_or_else(|_| vec![name.to_string()]);
+        for p in &chain {
+            if let Some(super::Foreign::Sso(key, f)) = self.foreign(p) {
+                let lt = format!("{p}-long-term");
+                if self.has_static_keys(p) || crate::keys::pair_in(self.creds(), &lt).is_some() {
+                    out.push(format!(
+                        "profile '{p}' has {key} ({}): the AWS CLI signs it in with IAM Identity Center, before any keys; mfa-exec uses its long-term keys",
+                        f.origin
+                    ));
+                }
+            }
+        }
         for p in &chain {
             let own = self.config.profile_sections(p);
             let beside = own.iter().any(|(_, b, _)| !*b);

@@ -104,6 +104,23 @@ fn credential_process_refuses_to_call_itself() {
         .stderr("mfa-exec: error: profile 'work' (~/.aws/config:11 [profile work]) runs 'mfa-exec credential-process work' for itself, which would loop\nhint: point it at the profile with the keys and MFA device, e.g. credential_process = mfa-exec credential-process <that profile>\n");
 }
 
+/// The self-loop check reads what a run reads: a credential_process in the
+/// credentials file's `[P]` (which botocore merges into P) counts.
+#[test]
+fn credential_process_in_the_credentials_file_refuses_to_call_itself() {
+    let env = TestEnv::seeded();
+    env.write_credentials(&format!(
+        "{SEED_CREDENTIALS}\n[work]\ncredential_process = /usr/local/bin/mfa-exec credential-process work\n"
+    ));
+    let snap = env.snapshot();
+    env.cmd(&["credential-process", "work"])
+        .assert()
+        .code(125)
+        .stdout("")
+        .stderr("mfa-exec: error: profile 'work' (~/.aws/credentials:7 [work]) runs 'mfa-exec credential-process work' for itself, which would loop\nhint: point it at the profile with the keys and MFA device, e.g. credential_process = mfa-exec credential-process <that profile>\n");
+    env.assert_unchanged(&snap);
+}
+
 #[test]
 fn export_survives_eval_in_bash_and_fish() {
     let env = TestEnv::seeded();

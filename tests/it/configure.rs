@@ -193,3 +193,104 @@ fn interactive_through_a_terminal() {
         "only the changed keys are added, in place (the device already resolves through testAccount's mfa_arn)"
     );
 }
+
+/// Issue 21: a setting in the credentials file's `[P]` wins over the config
+/// (botocore merges it; so does a run). configure reads it as the current
+/// value, and changes it there rather than writing a config value a run
+/// would ignore; it says so before the preview.
+#[test]
+fn a_setting_in_the_credentials_file_is_changed_where_it_lives() {
+    let env = TestEnv::new();
+    // Settings beside another tool's session in [work] (where the session
+    // of work goes: mfa-exec may replace that session).
+    let creds = format!("{SEED_CREDENTIALS}\n[work]\naws_access_key_id = ASIAWORK000000000000\naws_secret_access_key = s\naws_session_token = t\nmfa_serial = {SEED_SERIAL}\nregion = us-east-2\n");
+    env.write_config(SEED_CONFIG);
+    env.write_credentials(&creds);
+    // The current values are the ones a run reads: only the source is new.
+    env.cmd(&["configure", "work", "--source-profile", "testAccount", "--yes", "--no-input"])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("~/.aws/config:\n  + \n  + [profile work]\n  + source_profile = testAccount\nmfa-exec: profile 'work' configured; try: mfa-exec work -- aws sts get-caller-identity\n");
+    let config = format!("{SEED_CONFIG}\n[profile work]\nsource_profile = testAccount\n");
+    assert_eq!(env.read_config(), config);
+    assert_eq!(env.read_credentials(), creds);
+    let snap = env.snapshot();
+    env.cmd(&[
+        "configure",
+        "work",
+        "--source-profile",
+        "testAccount",
+        "--region",
+        "us-east-2",
+        "--yes",
+        "--no-input",
+    ])
+    .assert()
+    .success()
+    .stderr("mfa-exec: profile 'work' is already configured that way; nothing to change\n");
+    env.assert_unchanged(&snap);
+    // A new region goes where the region lives; the config is not touched.
+    env.cmd(&[
+        "configure",
+        "work",
+        "--source-profile",
+        "testAccount",
+        "--region",
+        "eu-west-1",
+        "--yes",
+        "--no-input",
+    ])
+    .assert()
+    .success()
+    .stdout("")
+    .stderr("mfa-exec: region of profile 'work' is set in ~/.aws/credentials:11 [work] (the credentials file wins over ~/.aws/config): changed there\n~/.aws/credentials:\n  [work]\n  - region = us-east-2\n  + region = eu-west-1\nmfa-exec: profile 'work' configured; try: mfa-exec work -- aws sts get-caller-identity\n");
+    assert_eq!(env.read_config(), config);
+    assert_eq!(
+        env.read_credentials(),
+        creds.replace("us-east-2", "eu-west-1")
+    );
+    let out = env.cmd(&["explain", "work"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("region ")
+            && l.ends_with("eu-west-1  (~/.aws/credentials:11 [work])")),
+        "{text}"
+    );
+    // A setting only the config has still goes to the config.
+    env.cmd(&[
+        "configure",
+        "work",
+        "--source-profile",
+        "testAccount",
+        "--duration",
+        "1h",
+        "--yes",
+        "--no-input",
+    ])
+    .assert()
+    .success()
+    .stderr("~/.aws/config:\n  [profile work]\n  + duration_seconds = 3600\nmfa-exec: profile 'work' configured; try: mfa-exec work -- aws sts get-caller-identity\n");
+    assert_eq!(
+        env.read_config(),
+        format!("{config}duration_seconds = 3600\n")
+    );
+}
+
+/// A role_arn in the credentials file's `[P]` makes P a role profile to a
+/// run (and to botocore): configure refuses it, naming that file and line.
+#[test]
+fn a_role_in_the_credentials_file_is_refused() {
+    let env = TestEnv::seeded();
+    env.write_credentials(&format!(
+        "{SEED_CREDENTIALS}\n[r]\nrole_arn = arn:aws:iam::210987654321:role/admin\nsource_profile = testAccount\n"
+    ));
+    let snap = env.snapshot();
+    env.cmd(&["configure", "r", "--mfa-serial", SEED_SERIAL, "--source-profile", "testAccount", "--yes", "--no-input"])
+        .assert()
+        .code(125)
+        .stdout("")
+        .stderr("mfa-exec: error: profile 'r' is a role profile (~/.aws/credentials:7 [r]); configure sets up GetSessionToken profiles\nhint: edit role profiles by hand: role_arn, source_profile, mfa_serial\n");
+    env.assert_unchanged(&snap);
+}

@@ -496,6 +496,55 @@ fn configure_keyring_stores_new_keys_there() {
     env.assert_unchanged(&before);
 }
 
+/// Issue 21: `mfa_exec_keys` in the credentials file's [S] wins over the
+/// config's (botocore merges it; so does a run): `configure --keyring`
+/// changes it there too, so the keys it stores are the ones a run uses.
+#[test]
+fn configure_keyring_changes_a_setting_in_the_credentials_file() {
+    let ss = secret_service!();
+    let env = ss.attach(TestEnv::new());
+    env.write_credentials("[dev-long-term]\nmfa_exec_keys = file\n");
+    let mut cmd = env.std_cmd(&[
+        "configure",
+        "dev",
+        "--access-key-id",
+        SEED_KEY_ID,
+        "--secret-from-stdin",
+        "--mfa-serial",
+        SEED_SERIAL,
+        "--keyring",
+        "--yes",
+        "--no-input",
+    ]);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{SEED_SECRET}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("~/.aws/credentials:\n  [dev-long-term]\n  - mfa_exec_keys = file\n  + mfa_exec_keys = keyring\n"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(ss.lookup("dev-long-term").as_deref(), Some(SEED_JSON));
+    assert_eq!(
+        env.read_credentials(),
+        "[dev-long-term]\nmfa_exec_keys = keyring\n"
+    );
+    assert_eq!(
+        env.read_config(),
+        format!("[profile dev]\nsource_profile = dev-long-term\nmfa_serial = {SEED_SERIAL}\n\n[profile dev-long-term]\nmfa_exec_keys = keyring\n")
+    );
+}
+
 // ---- keys rotate: against the fake STS, scripted with IAM's answers --------
 
 pub(crate) const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";

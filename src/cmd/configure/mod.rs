@@ -24,6 +24,16 @@
 //!   `[S-long-term]` on its own: by SPEC §2 `[S-long-term]` comes first among
 //!   S's own long-term keys, so that would silently change the identity of
 //!   profile S (and orphan its cached session), not just set up P.
+//! - The current values are the ones a run reads: the settings of the
+//!   credentials file's `[P]` win over its config sections (botocore merges
+//!   them, and so does resolution; issue 21). A value configure changes that
+//!   lives there is changed there, in place, and a note before the preview
+//!   says so (`region of profile 'P' is set in ~/.aws/credentials:N [P] (the
+//!   credentials file wins over ~/.aws/config): changed there`): a config
+//!   value a run would ignore is never written. A `role_arn` there makes P a
+//!   role profile (refused, naming that file and line). Likewise with
+//!   `--keyring`, an `mfa_exec_keys` in the credentials file's `[S]` is set
+//!   to `keyring` there too.
 //! - The device defaults to the current one, else one derived from a `user_arn`
 //!   key (`arn:aws:iam::A:user/N` → `arn:aws:iam::A:mfa/N`).
 //! - No secret is ever shown: in the preview every secret access key and session
@@ -75,7 +85,9 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
         return Err(fail("--no-input needs --yes (there is nobody to confirm)").into());
     }
     let tty = Tty::open(a.no_input);
-    let idx = ConfigIndex::build(&app.files.config);
+    // What a run reads: the settings of the credentials file's [P] win over
+    // its config sections (botocore merges them; so does resolution).
+    let idx = ConfigIndex::build_merged(&app.files.config, &app.files.credentials);
     let mut current = BTreeMap::new();
     current.insert("source_profile", idx.get(&p, "source_profile"));
     current.insert(
@@ -108,9 +120,19 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
             .and_then(|f| f.as_ref())
             .map(|f| f.value.clone())
     };
+    // A setting the credentials file's [P] holds wins over the config: a
+    // value written into the config would be ignored, so it is changed in
+    // [P] of the credentials file, where it lives (said before the preview).
+    let creds_doc = &app.files.credentials.doc;
+    let lives_in_creds = |k: &str| creds_doc.get(&p, k).is_some();
     let mut config_sets: Vec<(&str, String)> = Vec::new();
-    let mut want = |k: &'static str, v: String| {
-        if !section_exists || cur(k).as_deref() != Some(v.as_str()) {
+    let mut creds_sets: Vec<(&str, String)> = Vec::new();
+    let mut want = |k: &'static str, v: String, same: bool| {
+        if lives_in_creds(k) {
+            if !same {
+                creds_sets.push((k, v));
+            }
+        } else if !section_exists || !same {
             config_sets.push((k, v));
         }
     };
@@ -120,18 +142,33 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
     let resolves_to_device = section_exists
         && cur("source_profile").as_deref() == Some(ans.source.as_str())
         && resolved_serial(&app, &p).as_deref() == Some(ans.serial.as_str());
-    want("source_profile", ans.source.clone());
+    let same = |k: &str, v: &str| cur(k).as_deref() == Some(v);
+    want(
+        "source_profile",
+        ans.source.clone(),
+        same("source_profile", &ans.source),
+    );
     if !resolves_to_device {
-        want("mfa_serial", ans.serial.clone());
+        want(
+            "mfa_serial",
+            ans.serial.clone(),
+            same("mfa_serial", &ans.serial),
+        );
     }
     if let Some(r) = &ans.region {
-        want("region", r.clone());
+        want("region", r.clone(), same("region", r));
     }
     if let Some(d) = ans.duration {
         let keep = cur("duration_seconds").and_then(|c| crate::duration::parse_duration(&c).ok())
             == Some(d);
-        if !keep || !section_exists {
-            config_sets.push(("duration_seconds", d.to_string()));
+        want("duration_seconds", d.to_string(), keep);
+    }
+    for (k, _) in &creds_sets {
+        if let Some(Some(f)) = current.get(k) {
+            app.ui.note(&format!(
+                "{k} of profile '{p}' is set in {} (the credentials file wins over {}): changed there",
+                f.origin, app.files.config.shown
+            ));
         }
     }
     let config_edit = |doc: &mut Document| -> Result<()> {
@@ -143,7 +180,19 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
         }
         Ok(())
     };
+    // `mfa_exec_keys` of the source in the credentials file wins over the
+    // config's: with --keyring it is changed there too.
+    let creds_key_setting = keyring.is_some()
+        && creds_doc
+            .get(&ans.source, crate::keys::KEY_SETTING)
+            .is_some();
     let creds_edit = |doc: &mut Document| -> Result<()> {
+        for (k, v) in &creds_sets {
+            doc.set(&p, k, v)?;
+        }
+        if creds_key_setting {
+            doc.set(&ans.source, crate::keys::KEY_SETTING, "keyring")?;
+        }
         if let (Some((id, secret)), None) = (&ans.new_keys, &keyring) {
             doc.set(&ans.source, "aws_access_key_id", id)?;
             doc.set(&ans.source, "aws_secret_access_key", secret)?;

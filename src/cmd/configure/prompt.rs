@@ -83,7 +83,7 @@ fn long_term_profiles(app: &App) -> Vec<String> {
 
 /// Profiles whose config says `mfa_exec_keys = keyring`.
 fn keyring_profiles(app: &App) -> Vec<String> {
-    let idx = ConfigIndex::build(&app.files.config);
+    let idx = ConfigIndex::build_merged(&app.files.config, &app.files.credentials);
     crate::profile::Resolver::new(&app.files)
         .all_profiles()
         .into_iter()
@@ -315,7 +315,7 @@ pub(super) fn gather(
     }
 
     // MFA device.
-    let idx = ConfigIndex::build(&app.files.config);
+    let idx = ConfigIndex::build_merged(&app.files.config, &app.files.credentials);
     let user_arn = idx
         .get(p, "user_arn")
         .or_else(|| idx.get(&ans.source, "user_arn"))
