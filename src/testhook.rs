@@ -28,7 +28,9 @@
 //! `MFA_EXEC_TEST_FAULT=<op>#<n>[,<op>#<n>...]` makes the `n`-th call (from 1)
 //! of [`io`] for `op` in this process fail with EIO, after saying
 //! `mfa-exec: test-hook: fail <op>#<n>` on stderr (so a sweep knows the fault
-//! was reached, and stops when it is not). Ops: `read` (every read of an AWS
+//! was reached, and stops when it is not). The item `trace` makes every call
+//! that does not fail say `mfa-exec: test-hook: op <op>#<n>` (so a sweep of
+//! double faults knows which calls come after the first fault). Ops: `read` (every read of an AWS
 //! file, `store::load_file` and the reads of the write path), `create` (the
 //! temp file), `write`, `fsync`, `rename` (the write path, `store/atomic.rs`),
 //! `keyring-get`, `keyring-set`, `keyring-delete` (`keystore.rs`, before the
@@ -162,6 +164,12 @@ pub fn io(op: &str) -> std::io::Result<()> {
         item.split_once('#')
             .is_some_and(|(o, k)| o == op && k.parse::<u32>() == Ok(n))
     });
+    if !hit && spec.split(',').any(|item| item == "trace") {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "mfa-exec: test-hook: op {op}#{n}");
+        let _ = err.flush();
+    }
     if hit {
         use std::io::Write;
         let mut err = std::io::stderr().lock();

@@ -6,6 +6,7 @@
 //! only said when nothing changed.
 
 use crate::keyring::*;
+use crate::support::keyring::SecretService;
 use crate::support::*;
 
 fn rotate_with(env: &TestEnv, sts: &FakeSts, fault: &str) -> std::process::Output {
@@ -255,4 +256,72 @@ fn rotate_unanswered_delete_of_the_new_key_is_checked() {
         assert_eq!(sts.count_action("ListAccessKeys"), 2);
         assert_eq!(pair_of(&env), (SEED_KEY_ID.into(), SEED_SECRET.into()));
     }
+}
+
+/// `keys move testAccount --to keyring` with the config write failing after
+/// the keyring entry was written, and failing its roll-back too.
+fn move_to_keyring_with(
+    ss: &SecretService,
+    pause: &str,
+    fault: &str,
+) -> (TestEnv, std::process::Output) {
+    let env = ss.attach(TestEnv::seeded());
+    ss.clear("testAccount");
+    let out = env
+        .cmd(&["keys", "move", "testAccount", "--to", "keyring"])
+        .env("MFA_EXEC_TEST_PAUSE", pause)
+        .env("MFA_EXEC_TEST_FAULT", fault)
+        .output()
+        .unwrap();
+    (env, out)
+}
+
+/// Issue 21 (remainder of items 1-10): a roll-back of `keys move` whose own
+/// step fails. The move stops rolling back there and says what is where; it
+/// never deletes the keyring entry the config names (main did: the config
+/// said keyring and the entry was gone, so the profile had no keys).
+#[test]
+fn move_roll_back_that_fails_says_what_is_where() {
+    let ss = crate::secret_service!();
+    let json = format!(r#"{{"AccessKeyId":"{SEED_KEY_ID}","SecretAccessKey":"{SEED_SECRET}"}}"#);
+
+    // The config write fails (rename#1), then removing the new entry again.
+    let (env, out) = move_to_keyring_with(&ss, "", "rename#1,keyring-delete#1");
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        stderr_of(&out),
+        "mfa-exec: test-hook: fail rename#1\nmfa-exec: test-hook: fail keyring-delete#1\nmfa-exec: error: cannot replace ~/.aws/config: Input/output error; the file is unchanged; putting things back failed too (cannot remove keyring (mfa-exec/testAccount) in the Secret Service keyring: it failed (injected: Input/output error (os error 5))): the keys (key id AKIA************MPLE) are still in [testAccount] of ~/.aws/credentials, which ~/.aws/config still names, and keyring (mfa-exec/testAccount) in the Secret Service keyring holds a copy of them; run 'mfa-exec keys move testAccount --to keyring' again to finish the move once the cause is fixed\n"
+    );
+    assert_eq!(env.read_config(), SEED_CONFIG);
+    assert_eq!(env.read_credentials(), SEED_CREDENTIALS);
+    assert_eq!(ss.lookup("testAccount").as_deref(), Some(json.as_str()));
+    let again = run(&env, &["keys", "move", "testAccount", "--to", "keyring"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr_of(&again));
+    assert_eq!(env.read_credentials(), "# long-term keys\n");
+    assert_eq!(ss.lookup("testAccount").as_deref(), Some(json.as_str()));
+
+    // The config says keyring, a later step fails, and putting the config
+    // back fails too: the entry stays (the config names it), both named.
+    let (env, out) = move_to_keyring_with(&ss, "keys-config:fail", "rename#2");
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        stderr_of(&out),
+        "mfa-exec: test-hook: fail rename#2\nmfa-exec: error: injected failure at keys-config; putting things back failed too (cannot replace ~/.aws/config: Input/output error; the file is unchanged): ~/.aws/config says mfa_exec_keys = keyring and keyring (mfa-exec/testAccount) in the Secret Service keyring holds the keys (key id AKIA************MPLE), so the move stands; [testAccount] of ~/.aws/credentials still holds a copy of them; run 'mfa-exec keys move testAccount --to keyring' again to finish the move once the cause is fixed\n"
+    );
+    assert_eq!(
+        env.read_config(),
+        SEED_CONFIG.replace(
+            "mfa_arn = arn:aws:iam::123456789012:mfa/test\n",
+            "mfa_arn = arn:aws:iam::123456789012:mfa/test\nmfa_exec_keys = keyring\n"
+        )
+    );
+    assert_eq!(env.read_credentials(), SEED_CREDENTIALS);
+    assert_eq!(ss.lookup("testAccount").as_deref(), Some(json.as_str()));
+    let again = run(&env, &["keys", "move", "testAccount", "--to", "keyring"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr_of(&again));
+    assert_eq!(
+        stderr_of(&again),
+        "mfa-exec: the long-term keys of 'testAccount' are in keyring (mfa-exec/testAccount); removed the copy left in [testAccount] of ~/.aws/credentials\n"
+    );
+    assert_eq!(env.read_credentials(), "# long-term keys\n");
 }
