@@ -23,7 +23,11 @@
 //! `rotate-created` (new key created in IAM, not yet stored), `rotate-stored`
 //! (stored where the old key was), `rotate-verified` (STS accepted it; the old
 //! key not yet deleted). `keyring-call` (`keystore.rs`, inside every keyring
-//! call's thread) stands in for a keyring that does not answer.
+//! call's thread) stands in for a keyring that does not answer;
+//! `keyring-set-call` and `keyring-delete-call` (the same thread, just before
+//! the write or removal is made) for one that answers a write late, so that
+//! it lands after mfa-exec gave up waiting (with
+//! `MFA_EXEC_TEST_KEYRING_TIMEOUT_MS`).
 //!
 //! `MFA_EXEC_TEST_FAULT=<op>#<n>[,<op>#<n>...]` makes the `n`-th call (from 1)
 //! of [`io`] for `op` in this process fail with EIO, after saying
@@ -125,6 +129,22 @@ pub fn budget_ms() -> Option<u64> {
 #[cfg(not(debug_assertions))]
 #[inline(always)]
 pub fn budget_ms() -> Option<u64> {
+    None
+}
+
+/// `MFA_EXEC_TEST_KEYRING_TIMEOUT_MS=<millis>` replaces the 30 s a keyring
+/// call may take (`keystore::TIMEOUT`), so a test of a late answer is short.
+/// Debug builds only; `None` otherwise.
+#[cfg(debug_assertions)]
+pub fn keyring_timeout_ms() -> Option<u64> {
+    std::env::var("MFA_EXEC_TEST_KEYRING_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+}
+
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub fn keyring_timeout_ms() -> Option<u64> {
     None
 }
 

@@ -77,6 +77,17 @@ impl<'a> Undo<'a> {
 /// what is where, instead of the "nothing was moved" of `e` (issue 21: a
 /// roll-back that fails is never reported as nothing changed).
 fn roll_back(e: anyhow::Error, undos: Vec<Undo<'_>>, p: &str, to: &str) -> anyhow::Error {
+    roll_back_or(e, undos, p, to, |e| e)
+}
+
+/// [`roll_back`], with `done` shaping the error when every undo worked.
+fn roll_back_or(
+    e: anyhow::Error,
+    undos: Vec<Undo<'_>>,
+    p: &str,
+    to: &str,
+    done: impl FnOnce(anyhow::Error) -> anyhow::Error,
+) -> anyhow::Error {
     for u in undos {
         if let Err(ue) = (u.run)() {
             let first = format!("{e:#}").replace("; nothing was moved", "");
@@ -91,7 +102,7 @@ fn roll_back(e: anyhow::Error, undos: Vec<Undo<'_>>, p: &str, to: &str) -> anyho
             .into();
         }
     }
-    e
+    done(e)
 }
 
 pub fn move_keys(app: &App, ring: &dyn Keyring, a: &KeysMoveArgs) -> Result<i32> {
@@ -247,8 +258,11 @@ fn to_keyring(app: &App, ring: &dyn Keyring, src: &KeySource, pair: &LongTermKey
             ),
         )
     };
-    let stored = ring
-        .set(p, &pair.to_json())
+    let written = ring.set(p, &pair.to_json());
+    // A write without an answer may still land after the entry was removed
+    // again (the keyring thread cannot be stopped).
+    let late = written.as_ref().is_err_and(|e| e.timed_out());
+    let stored = written
         .map_err(|e| keyring_fail(ring, "write", p, &e))
         .and_then(|()| keys::load(ring, p))
         .and_then(|back| {
@@ -263,7 +277,16 @@ fn to_keyring(app: &App, ring: &dyn Keyring, src: &KeySource, pair: &LongTermKey
             }
         });
     if let Err(e) = stored {
-        return Err(roll_back(e.into(), vec![ring_undo(false)], p, "keyring"));
+        let e: anyhow::Error = e.into();
+        if !late {
+            return Err(roll_back(e, vec![ring_undo(false)], p, "keyring"));
+        }
+        return Err(roll_back_or(e, vec![ring_undo(false)], p, "keyring", |e| {
+            fail(format!(
+                "{e:#}; the keys stay in {origin_place}, which {config_shown} still names, but the write may still land, so {entry} may get a copy of them; run 'mfa-exec keys move {p} --to keyring' again once the keyring answers"
+            ))
+            .into()
+        }));
     }
     if let Err(e) = step("keys-stored") {
         return Err(roll_back(e, vec![ring_undo(true)], p, "keyring"));
