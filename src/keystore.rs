@@ -90,6 +90,13 @@ pub const BACKEND: &str = "the macOS login Keychain";
 /// never answers; the user then gets an error instead of a hang.
 pub const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// [`TIMEOUT`], or the test hook's shorter one (debug builds).
+fn timeout() -> std::time::Duration {
+    crate::testhook::keyring_timeout_ms()
+        .map(std::time::Duration::from_millis)
+        .unwrap_or(TIMEOUT)
+}
+
 type StoreCell = Arc<OnceLock<Result<Arc<keyring_core::CredentialStore>, KeyringError>>>;
 
 /// The platform's keyring, opened on first use.
@@ -138,16 +145,17 @@ impl OsKeyring {
             };
             let _ = tx.send(r);
         });
+        let limit = timeout();
         let (wait, within) = match self.budget {
             Some((end, budget)) => {
                 let left = end.saturating_duration_since(std::time::Instant::now());
-                if left < TIMEOUT {
+                if left < limit {
                     (left, Some(budget))
                 } else {
-                    (TIMEOUT, None)
+                    (limit, None)
                 }
             }
-            None => (TIMEOUT, None),
+            None => (limit, None),
         };
         rx.recv_timeout(wait).unwrap_or_else(|_| {
             let when = match within {
@@ -155,7 +163,7 @@ impl OsKeyring {
                     "before the end of the run's {} budget",
                     crate::duration::human(b.as_secs())
                 ),
-                None => format!("in {} s", TIMEOUT.as_secs()),
+                None => format!("in {} s", limit.as_secs()),
             };
             Err(KeyringError {
                 kind: ErrorKind::Locked,
@@ -271,6 +279,8 @@ impl Keyring for OsKeyring {
         let secret = secret.clone();
         let acct = account.to_string();
         self.with_entry(account, move |entry| {
+            // A test stands in for a keyring that answers a write late here.
+            crate::testhook::pause("keyring-set-call");
             entry
                 .set_secret(secret.expose().as_bytes())
                 .map_err(map_error)?;
@@ -288,9 +298,13 @@ impl Keyring for OsKeyring {
     fn delete(&self, account: &str) -> Result<(), KeyringError> {
         injected("keyring-delete")?;
         crate::error::mark_changed();
-        self.with_entry(account, |entry| match entry.delete_credential() {
-            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
-            Err(e) => Err(map_error(e)),
+        self.with_entry(account, |entry| {
+            // A test stands in for a keyring that answers a removal late here.
+            crate::testhook::pause("keyring-delete-call");
+            match entry.delete_credential() {
+                Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+                Err(e) => Err(map_error(e)),
+            }
         })
     }
 }

@@ -23,12 +23,18 @@
 //! `rotate-created` (new key created in IAM, not yet stored), `rotate-stored`
 //! (stored where the old key was), `rotate-verified` (STS accepted it; the old
 //! key not yet deleted). `keyring-call` (`keystore.rs`, inside every keyring
-//! call's thread) stands in for a keyring that does not answer.
+//! call's thread) stands in for a keyring that does not answer;
+//! `keyring-set-call` and `keyring-delete-call` (the same thread, just before
+//! the write or removal is made) for one that answers a write late, so that
+//! it lands after mfa-exec gave up waiting (with
+//! `MFA_EXEC_TEST_KEYRING_TIMEOUT_MS`).
 //!
 //! `MFA_EXEC_TEST_FAULT=<op>#<n>[,<op>#<n>...]` makes the `n`-th call (from 1)
 //! of [`io`] for `op` in this process fail with EIO, after saying
 //! `mfa-exec: test-hook: fail <op>#<n>` on stderr (so a sweep knows the fault
-//! was reached, and stops when it is not). Ops: `read` (every read of an AWS
+//! was reached, and stops when it is not). The item `trace` makes every call
+//! that does not fail say `mfa-exec: test-hook: op <op>#<n>` (so a sweep of
+//! double faults knows which calls come after the first fault). Ops: `read` (every read of an AWS
 //! file, `store::load_file` and the reads of the write path), `create` (the
 //! temp file), `write`, `fsync`, `rename` (the write path, `store/atomic.rs`),
 //! `keyring-get`, `keyring-set`, `keyring-delete` (`keystore.rs`, before the
@@ -126,6 +132,22 @@ pub fn budget_ms() -> Option<u64> {
     None
 }
 
+/// `MFA_EXEC_TEST_KEYRING_TIMEOUT_MS=<millis>` replaces the 30 s a keyring
+/// call may take (`keystore::TIMEOUT`), so a test of a late answer is short.
+/// Debug builds only; `None` otherwise.
+#[cfg(debug_assertions)]
+pub fn keyring_timeout_ms() -> Option<u64> {
+    std::env::var("MFA_EXEC_TEST_KEYRING_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+}
+
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub fn keyring_timeout_ms() -> Option<u64> {
+    None
+}
+
 /// `MFA_EXEC_TEST_RENEW_RETRY_MS=<millis>` replaces the 30 s retry and the 2 s
 /// poll of `--server`'s renewal (`serve::renew`), so a test sees a retry
 /// without waiting. Debug builds only; `None` otherwise.
@@ -162,6 +184,12 @@ pub fn io(op: &str) -> std::io::Result<()> {
         item.split_once('#')
             .is_some_and(|(o, k)| o == op && k.parse::<u32>() == Ok(n))
     });
+    if !hit && spec.split(',').any(|item| item == "trace") {
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "mfa-exec: test-hook: op {op}#{n}");
+        let _ = err.flush();
+    }
     if hit {
         use std::io::Write;
         let mut err = std::io::stderr().lock();

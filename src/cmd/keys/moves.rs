@@ -57,6 +57,54 @@ fn restore_setting(
     Ok(())
 }
 
+/// One step of a roll-back: the undo, and what is where when it fails (the
+/// steps after it are then not run: each assumes the ones before it worked).
+struct Undo<'a> {
+    run: Box<dyn Fn() -> Result<()> + 'a>,
+    left: String,
+}
+
+impl<'a> Undo<'a> {
+    fn new(run: impl Fn() -> Result<()> + 'a, left: String) -> Undo<'a> {
+        Undo {
+            run: Box::new(run),
+            left,
+        }
+    }
+}
+
+/// Runs `undos` in order after `e`. When one fails, the error says so and
+/// what is where, instead of the "nothing was moved" of `e` (issue 21: a
+/// roll-back that fails is never reported as nothing changed).
+fn roll_back(e: anyhow::Error, undos: Vec<Undo<'_>>, p: &str, to: &str) -> anyhow::Error {
+    roll_back_or(e, undos, p, to, |e| e)
+}
+
+/// [`roll_back`], with `done` shaping the error when every undo worked.
+fn roll_back_or(
+    e: anyhow::Error,
+    undos: Vec<Undo<'_>>,
+    p: &str,
+    to: &str,
+    done: impl FnOnce(anyhow::Error) -> anyhow::Error,
+) -> anyhow::Error {
+    for u in undos {
+        if let Err(ue) = (u.run)() {
+            let first = format!("{e:#}").replace("; nothing was moved", "");
+            let again = format!("{ue:#}").replace("; nothing was moved", "");
+            // In the message, not a hint: a hint naming the command that
+            // failed is dropped (`without_hint_naming`), and here running it
+            // again is what finishes the job.
+            return fail(format!(
+                "{first}; putting things back failed too ({again}): {}; run 'mfa-exec keys move {p} --to {to}' again to finish the move once the cause is fixed",
+                u.left
+            ))
+            .into();
+        }
+    }
+    done(e)
+}
+
 pub fn move_keys(app: &App, ring: &dyn Keyring, a: &KeysMoveArgs) -> Result<i32> {
     let p = a.profile.as_str();
     let r = Resolver::new(&app.files);
@@ -190,13 +238,31 @@ fn to_keyring(app: &App, ring: &dyn Keyring, src: &KeySource, pair: &LongTermKey
             }
         }
     }
-    let undo_ring = || {
-        if before.is_none() {
-            let _ = ring.delete(p);
-        }
+    let id = mask_key_id(&pair.access_key_id);
+    let entry = format!("{} in {}", keyring_place(p), ring.backend());
+    let origin_place = src.place();
+    let config_shown = &app.files.config.shown;
+    // The undo of the keyring write; `written`: the entry was read back
+    // holding the keys (else a failed write may or may not have landed).
+    let ring_undo = |written: bool| {
+        Undo::new(
+            || match &before {
+                None => ring
+                    .delete(p)
+                    .map_err(|e| keyring_fail(ring, "remove", p, &e).into()),
+                Some(_) => Ok(()),
+            },
+            format!(
+                "the keys (key id {id}) are still in {origin_place}, which {config_shown} still names, and {entry} {} a copy of them",
+                if written { "holds" } else { "may hold" }
+            ),
+        )
     };
-    let stored = ring
-        .set(p, &pair.to_json())
+    let written = ring.set(p, &pair.to_json());
+    // A write without an answer may still land after the entry was removed
+    // again (the keyring thread cannot be stopped).
+    let late = written.as_ref().is_err_and(|e| e.timed_out());
+    let stored = written
         .map_err(|e| keyring_fail(ring, "write", p, &e))
         .and_then(|()| keys::load(ring, p))
         .and_then(|back| {
@@ -211,12 +277,19 @@ fn to_keyring(app: &App, ring: &dyn Keyring, src: &KeySource, pair: &LongTermKey
             }
         });
     if let Err(e) = stored {
-        undo_ring();
-        return Err(e.into());
+        let e: anyhow::Error = e.into();
+        if !late {
+            return Err(roll_back(e, vec![ring_undo(false)], p, "keyring"));
+        }
+        return Err(roll_back_or(e, vec![ring_undo(false)], p, "keyring", |e| {
+            fail(format!(
+                "{e:#}; the keys stay in {origin_place}, which {config_shown} still names, but the write may still land, so {entry} may get a copy of them; run 'mfa-exec keys move {p} --to keyring' again once the keyring answers"
+            ))
+            .into()
+        }));
     }
     if let Err(e) = step("keys-stored") {
-        undo_ring();
-        return Err(e);
+        return Err(roll_back(e, vec![ring_undo(true)], p, "keyring"));
     }
 
     // The config says keyring (and, for keys in the config, loses them too).
@@ -230,15 +303,21 @@ fn to_keyring(app: &App, ring: &dyn Keyring, src: &KeySource, pair: &LongTermKey
     let restore = |doc: &mut Document| restore_setting(doc, p, &was);
     let cfg_done = match apply(&config, &config_edit) {
         Ok(d) => d,
-        Err(e) => {
-            undo_ring();
-            return Err(e);
-        }
+        Err(e) => return Err(roll_back(e, vec![ring_undo(true)], p, "keyring")),
     };
+    let copy_left = if in_config {
+        String::new()
+    } else {
+        format!("; {origin_place} still holds a copy of them")
+    };
+    let cfg_undo = Undo::new(
+        || cfg_done.undo(&restore),
+        format!(
+            "{config_shown} says {KEY_SETTING} = keyring and {entry} holds the keys (key id {id}), so the move stands{copy_left}"
+        ),
+    );
     if let Err(e) = step("keys-config") {
-        let _ = cfg_done.undo(&restore);
-        undo_ring();
-        return Err(e);
+        return Err(roll_back(e, vec![cfg_undo, ring_undo(true)], p, "keyring"));
     }
     if !in_config {
         let put_back = |doc: &mut Document| -> Result<()> {
@@ -252,12 +331,18 @@ fn to_keyring(app: &App, ring: &dyn Keyring, src: &KeySource, pair: &LongTermKey
             Err(e) => Some((e, None)),
         };
         if let Some((e, done)) = failed {
-            if let Some(d) = done {
-                let _ = d.undo(&put_back);
+            let mut undos = Vec::new();
+            if let Some(d) = &done {
+                undos.push(Undo::new(
+                    move || d.undo(&put_back),
+                    format!(
+                        "{config_shown} says {KEY_SETTING} = keyring and {entry} holds the keys (key id {id}), so the move is done; {origin_place} no longer holds them"
+                    ),
+                ));
             }
-            let _ = cfg_done.undo(&restore);
-            undo_ring();
-            return Err(e);
+            undos.push(cfg_undo);
+            undos.push(ring_undo(true));
+            return Err(roll_back(e, undos, p, "keyring"));
         }
     }
     app.ui.note(&format!(
@@ -367,7 +452,17 @@ fn to_file(app: &App, ring: &dyn Keyring, p: &str, account: &str) -> Result<i32>
         }
         Ok(())
     };
+    let id = mask_key_id(&pair.access_key_id);
+    let entry = format!("{} in {}", keyring_place(account), ring.backend());
+    let file_place = format!("[{section}] of {}", app.files.credentials.shown);
+    let config_shown = &app.files.config.shown;
     let file_done = apply(&app.store, &put)?;
+    let file_undo = Undo::new(
+        || file_done.undo(&take_back),
+        format!(
+            "the keys (key id {id}) are still in {entry}, which {config_shown} still names ({KEY_SETTING} = keyring), and {file_place} holds a copy of them"
+        ),
+    );
     let read_back = app.store.load().and_then(|f| {
         if keys::pair_in(&f.doc, &section).as_ref() == Some(&pair) {
             Ok(())
@@ -380,21 +475,21 @@ fn to_file(app: &App, ring: &dyn Keyring, p: &str, account: &str) -> Result<i32>
         }
     });
     if let Err(e) = read_back.and_then(|()| step("keys-stored")) {
-        let _ = file_done.undo(&take_back);
-        return Err(e);
+        return Err(roll_back(e, vec![file_undo], p, "file"));
     }
     let restore = |doc: &mut Document| restore_setting(doc, p, &was);
     let cfg_done = match apply(&config, &unset) {
         Ok(d) => d,
-        Err(e) => {
-            let _ = file_done.undo(&take_back);
-            return Err(e);
-        }
+        Err(e) => return Err(roll_back(e, vec![file_undo], p, "file")),
     };
+    let cfg_undo = Undo::new(
+        || cfg_done.undo(&restore),
+        format!(
+            "{config_shown} no longer says {KEY_SETTING} = keyring and {file_place} holds the keys (key id {id}), so the move stands; {entry} still holds a copy of them"
+        ),
+    );
     if let Err(e) = step("keys-config") {
-        let _ = cfg_done.undo(&restore);
-        let _ = file_done.undo(&take_back);
-        return Err(e);
+        return Err(roll_back(e, vec![cfg_undo, file_undo], p, "file"));
     }
     let deleted = ring
         .delete(account)
@@ -402,11 +497,21 @@ fn to_file(app: &App, ring: &dyn Keyring, p: &str, account: &str) -> Result<i32>
         .and_then(|()| step("keys-removed"));
     if let Err(e) = deleted {
         // The keyring entry may be gone; put it back before undoing the rest.
-        if ring.set(account, &pair.to_json()).is_ok() {
-            let _ = cfg_done.undo(&restore);
-            let _ = file_done.undo(&take_back);
-        }
-        return Err(e);
+        let ring_undo = Undo::new(
+            || {
+                ring.set(account, &pair.to_json())
+                    .map_err(|e| keyring_fail(ring, "write", account, &e).into())
+            },
+            format!(
+                "{config_shown} no longer says {KEY_SETTING} = keyring and {file_place} holds the keys (key id {id}), so the move stands; {entry} may still hold a copy of them"
+            ),
+        );
+        return Err(roll_back(
+            e,
+            vec![ring_undo, cfg_undo, file_undo],
+            p,
+            "file",
+        ));
     }
     app.ui.note(&format!(
         "moved the long-term keys of '{p}' (key id {}) from {} in {} to [{section}] of {}",

@@ -211,6 +211,18 @@ pub(super) fn rotate(app: &App, ring: &dyn Keyring, a: &KeysRotateArgs) -> Resul
     match store_new(app, ring, &src, &old, &new) {
         Ok(()) => {}
         Err(Unstored::Not(e)) => return Err(drop_new(e)),
+        Err(Unstored::Late(e)) => {
+            // The write may land after this run gave up on it: whichever
+            // pair the place holds in the end, both keys stay.
+            return Err(fail(format!(
+                "{e:#}; the write may still land, so both keys stay active in IAM: the old key {old_id} (in {place} until the write lands) and the new key {new_id} (in {place} once it does)"
+            ))
+            .hint(format!(
+                "check which key works with 'mfa-exec {p} --force -- aws sts get-caller-identity', then delete the other: mfa-exec {p} -- aws iam delete-access-key --user-name {user} --access-key-id {} (or {})",
+                new.access_key_id, old.access_key_id
+            ))
+            .into());
+        }
         Err(Unstored::Unknown(e)) => {
             // The new pair may be what the place holds now: deleting either
             // key could lock the user out, so both stay (issue 21 item 1).
@@ -289,6 +301,8 @@ enum Unstored {
     /// The new pair was written and the place could not be shown to hold the
     /// old one again: neither key may be deleted.
     Unknown(anyhow::Error),
+    /// The write got no answer in time and may still land.
+    Late(anyhow::Error),
 }
 
 /// Stores `new` where `old` lives (the same keyring entry, or the same file
@@ -311,7 +325,7 @@ fn store_new(
                 // A write without an answer may still land later: whatever
                 // the entry holds now, deleting either key is not safe.
                 if ke.timed_out() {
-                    return Err(Unstored::Unknown(e));
+                    return Err(Unstored::Late(e));
                 }
                 // A write that failed half-way (the secret set, not its
                 // attributes) may have replaced the entry.

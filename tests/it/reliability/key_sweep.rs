@@ -453,3 +453,329 @@ fn configure_with_each_file_operation_failing() {
         ),
     );
 }
+
+/// The fault points a run reaches after `first` failed: the calls a run with
+/// `<first>,trace` makes after it (the roll-back's file operations and
+/// keyring calls).
+fn after_fault(out: &std::process::Output, first: &str) -> Vec<String> {
+    let stderr = stderr_of(out);
+    let mark = match first.strip_prefix("step:") {
+        Some(point) => format!("injected failure at {point}"),
+        None => format!("test-hook: fail {first}\n"),
+    };
+    let Some(i) = stderr.find(&mark) else {
+        return Vec::new();
+    };
+    stderr[i..]
+        .lines()
+        .filter_map(|l| l.strip_prefix("mfa-exec: test-hook: op "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The steps of `keys move` a test can fail after they worked.
+const STEPS: &[&str] = &["keys-stored", "keys-config", "keys-removed"];
+
+/// Did the first fault (`op#n`, or `step:<point>`) happen?
+fn first_fired(out: &std::process::Output, first: &str) -> bool {
+    match first.strip_prefix("step:") {
+        Some(point) => stderr_of(out).contains(&format!("injected failure at {point}")),
+        None => fired(out, first),
+    }
+}
+
+/// `keys move testAccount --to <to>` with the first fault and `more`
+/// (another `op#n`, `trace`, or nothing) in `MFA_EXEC_TEST_FAULT`.
+fn move_with(env: &TestEnv, to: &str, first: &str, more: &str) -> std::process::Output {
+    let mut cmd = env.cmd(&["keys", "move", "testAccount", "--to", to]);
+    match first.strip_prefix("step:") {
+        Some(point) => {
+            cmd.env("MFA_EXEC_TEST_PAUSE", format!("{point}:fail"));
+            cmd.env("MFA_EXEC_TEST_FAULT", more);
+        }
+        None if more.is_empty() => {
+            cmd.env("MFA_EXEC_TEST_FAULT", first);
+        }
+        None => {
+            cmd.env("MFA_EXEC_TEST_FAULT", format!("{first},{more}"));
+        }
+    }
+    cmd.output().unwrap()
+}
+
+/// Every first fault of `keys move` (both directions), then every fault of
+/// the roll-back that follows it (issue 21: `let _ = undo(...)` said
+/// "nothing was moved" when the undo itself failed). After each pair: the
+/// place the config names holds the keys; "nothing was moved/changed" only
+/// when both places are as they were; a copy left in the place the config
+/// does not name is named in the output; running the move again finishes it.
+#[test]
+fn move_with_each_roll_back_step_failing_too() {
+    let ss = secret_service!();
+    let seed = (SEED_KEY_ID.to_string(), SEED_SECRET.to_string());
+    let mut bad = Vec::new();
+    let mut rows = Vec::new();
+    for to in ["keyring", "file"] {
+        let prepare = || {
+            let env = ss.attach(TestEnv::seeded());
+            ss.clear("testAccount");
+            if to == "file" {
+                let moved = run(&env, &["keys", "move", "testAccount", "--to", "keyring"]);
+                assert_eq!(moved.status.code(), Some(0), "{}", stderr_of(&moved));
+            }
+            env
+        };
+        let want = if to == "keyring" {
+            (Some(seed.clone()), None)
+        } else {
+            (None, Some(seed.clone()))
+        };
+        let (mut pairs, mut failed_undos) = (0, 0);
+        // First faults: each file operation and keyring call, and each step
+        // of the move failing after it worked (`<point>:fail`).
+        let mut firsts = Vec::new();
+        for op in RING_OPS.iter().chain(OPS) {
+            for n in 1..=MAX_N {
+                let first = format!("{op}#{n}");
+                let traced = move_with(&prepare(), to, &first, "trace");
+                if !first_fired(&traced, &first) {
+                    break;
+                }
+                firsts.push((first, traced));
+            }
+        }
+        for point in STEPS {
+            let first = format!("step:{point}");
+            let traced = move_with(&prepare(), to, &first, "trace");
+            assert!(
+                first_fired(&traced, &first),
+                "{first}: {}",
+                stderr_of(&traced)
+            );
+            firsts.push((first, traced));
+        }
+        for (first, traced) in firsts {
+            {
+                for second in after_fault(&traced, &first) {
+                    let env = prepare();
+                    let before = env.snapshot();
+                    let ring_before = ss.lookup("testAccount");
+                    let out = move_with(&env, to, &first, &second);
+                    let what = format!("--to {to}, {first} then {second}");
+                    if !fired(&out, &second) {
+                        bad.push(format!("{what}: the second fault was not reached"));
+                        continue;
+                    }
+                    pairs += 1;
+                    let stderr = stderr_of(&out);
+                    if stderr.contains("putting things back failed too") {
+                        failed_undos += 1;
+                    }
+                    let says_keyring = env.read_config().contains("mfa_exec_keys = keyring");
+                    let (ring, file) = (ring_pair(&ss), file_pair(&env));
+                    let named = if says_keyring { &ring } else { &file };
+                    if named.as_ref() != Some(&seed) {
+                        bad.push(format!(
+                            "{what}: the place the config names holds {named:?}:\n{stderr}"
+                        ));
+                    }
+                    let unchanged =
+                        env.snapshot() == before && ss.lookup("testAccount") == ring_before;
+                    if stderr.contains("nothing") && !unchanged {
+                        bad.push(format!(
+                            "{what}: said nothing changed, but the files or the keyring changed:\n{stderr}"
+                        ));
+                    }
+                    if out.status.code() != Some(0) && !unchanged {
+                        if !says_keyring
+                            && ring.is_some()
+                            && !stderr.contains("keyring (mfa-exec/testAccount)")
+                        {
+                            bad.push(format!(
+                                "{what}: a copy in the keyring is not named:\n{stderr}"
+                            ));
+                        }
+                        if says_keyring
+                            && file.is_some()
+                            && !stderr.contains("[testAccount] of ~/.aws/credentials")
+                        {
+                            bad.push(format!(
+                                "{what}: a copy in the file is not named:\n{stderr}"
+                            ));
+                        }
+                        if !stderr.contains(&format!(
+                            "run 'mfa-exec keys move testAccount --to {to}' again"
+                        )) {
+                            bad.push(format!("{what}: changed things, and does not say to run the move again:\n{stderr}"));
+                        }
+                    }
+                    let again = run(&env, &["keys", "move", "testAccount", "--to", to]);
+                    let done = (ring_pair(&ss), file_pair(&env));
+                    if again.status.code() != Some(0) || done != want {
+                        bad.push(format!(
+                            "{what}: the move run again: exit {:?}, keyring {:?}, file {:?}:\n{}",
+                            again.status.code(),
+                            done.0,
+                            done.1,
+                            stderr_of(&again)
+                        ));
+                    }
+                }
+            }
+        }
+        rows.push(format!(
+            "--to {to}: {pairs} pairs, {failed_undos} with a roll-back step failing"
+        ));
+    }
+    eprintln!("{}", rows.join("\n"));
+    assert!(bad.is_empty(), "{}", bad.join("\n\n"));
+    super::record(
+        "keys-move-double-faults",
+        &format!(
+            "{}; the invariants held after every run, and running the move again finished it",
+            rows.join(", ")
+        ),
+    );
+}
+
+/// Every first fault of `keys rotate` (file-held and keyring-held keys), then
+/// every fault of what follows it (putting the old pair back, reading it
+/// back): after each pair the invariants of [`rotate_invariants`].
+#[test]
+fn rotate_with_each_roll_back_step_failing_too() {
+    let ss = secret_service!();
+    let mut bad = Vec::new();
+    let mut rows = Vec::new();
+    for held in ["file", "keyring"] {
+        let prepare = || {
+            let env = ss.attach(TestEnv::seeded());
+            ss.clear("testAccount");
+            if held == "keyring" {
+                let moved = run(&env, &["keys", "move", "testAccount", "--to", "keyring"]);
+                assert_eq!(moved.status.code(), Some(0), "{}", stderr_of(&moved));
+            }
+            let sts = FakeSts::start();
+            script_iam(&sts, &[SEED_KEY_ID], 1);
+            (env, sts)
+        };
+        let place = |env: &TestEnv| {
+            if held == "keyring" {
+                ring_pair(&ss)
+            } else {
+                file_pair(env)
+            }
+        };
+        let ops: Vec<&str> = if held == "keyring" {
+            RING_OPS.iter().chain(OPS).copied().collect()
+        } else {
+            OPS.to_vec()
+        };
+        let (mut pairs, mut unknown) = (0, 0);
+        for op in ops {
+            for n in 1..=MAX_N {
+                let first = format!("{op}#{n}");
+                let (env, sts) = prepare();
+                let traced = rotate_run(&env, &sts, &format!("{first},trace"));
+                if !fired(&traced, &first) {
+                    break;
+                }
+                for second in after_fault(&traced, &first) {
+                    let (env, sts) = prepare();
+                    let fault = format!("{first},{second}");
+                    let out = rotate_run(&env, &sts, &fault);
+                    if !fired(&out, &second) {
+                        bad.push(format!("{held}, {fault}: the second fault was not reached"));
+                        continue;
+                    }
+                    pairs += 1;
+                    if stderr_of(&out).contains("both keys stay active") {
+                        unknown += 1;
+                    }
+                    bad.extend(rotate_invariants(
+                        &format!("{held}, {fault}"),
+                        place(&env),
+                        &out,
+                        &sts,
+                        sts.count_action("CreateAccessKey"),
+                    ));
+                }
+            }
+        }
+        rows.push(format!(
+            "{held}-held keys: {pairs} pairs, {unknown} leaving both keys active and named"
+        ));
+    }
+    eprintln!("{}", rows.join("\n"));
+    assert!(bad.is_empty(), "{}", bad.join("\n\n"));
+    super::record(
+        "keys-rotate-double-faults",
+        &format!("{}; the invariants held after every run", rows.join(", ")),
+    );
+}
+
+/// `configure`'s two-file commit with each first fault followed by each
+/// fault after it (the put-back of the file already replaced): a failure
+/// that changed a file says which file holds what, never "neither file was
+/// changed"; one that did not, leaves both byte for byte.
+#[test]
+fn configure_with_each_roll_back_step_failing_too() {
+    let clean = TestEnv::seeded();
+    let out = configure_run(&clean, "");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let done = clean.snapshot();
+    let mut bad = Vec::new();
+    let (mut pairs, mut half) = (0, 0);
+    for op in OPS {
+        for n in 1..=MAX_N {
+            let first = format!("{op}#{n}");
+            let traced = configure_run(&TestEnv::seeded(), &format!("{first},trace"));
+            if !fired(&traced, &first) {
+                break;
+            }
+            for second in after_fault(&traced, &first) {
+                let fault = format!("{first},{second}");
+                let env = TestEnv::seeded();
+                let before = env.snapshot();
+                let out = configure_run(&env, &fault);
+                if !fired(&out, &second) {
+                    bad.push(format!("{fault}: the second fault was not reached"));
+                    continue;
+                }
+                pairs += 1;
+                let stderr = stderr_of(&out);
+                let now = env.snapshot();
+                if out.status.code() == Some(0) {
+                    if now != done {
+                        bad.push(format!(
+                            "{fault}: exit 0 but the files are not both written"
+                        ));
+                    }
+                } else if now != before {
+                    half += 1;
+                    let config_new =
+                        now.config == done.config && now.credentials == before.credentials;
+                    let creds_new =
+                        now.credentials == done.credentials && now.config == before.config;
+                    let said = |new: &str, old: &str| {
+                        stderr.contains(&format!("{new} could not be put back"))
+                            && stderr.contains(&format!("it holds the new content, {old} the old"))
+                    };
+                    let ok = (config_new && said("~/.aws/config", "~/.aws/credentials"))
+                        || (creds_new && said("~/.aws/credentials", "~/.aws/config"));
+                    if !ok || stderr.contains("neither file was changed") {
+                        bad.push(format!("{fault}: changed the files and said:\n{stderr}"));
+                    }
+                } else if stderr.contains("could not be put back") {
+                    bad.push(format!("{fault}: nothing changed, but said:\n{stderr}"));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n\n"));
+    super::record(
+        "configure-double-faults",
+        &format!(
+            "{pairs} pairs, {half} leaving one file new and the other old, each said as such; every other failed run left both files byte for byte as they were"
+        ),
+    );
+}
