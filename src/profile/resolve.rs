@@ -199,7 +199,7 @@ impl<'a> Resolver<'a> {
         let mut out = Vec::new();
         // P and the profiles along its source chain: a bare section of a
         // source changes what P resolves to as much as one of P's own.
-        let chain = self.chain(name).unwrap_or_else(|_| vec![name.to_string()]);
+        let chain = self.chain_so_far(name);
         for p in &chain {
             if let Some(super::Foreign::Sso(key, f)) = self.foreign(p) {
                 let lt = format!("{p}-long-term");
@@ -241,7 +241,63 @@ impl<'a> Resolver<'a> {
                 }
             }
         }
+        // A source (not P) holding a session, with a source_profile or a
+        // role of its own: botocore signs the next AssumeRole with that
+        // session and reads no further; mfa-exec takes long-term keys (SPEC
+        // §2), so it follows the source's own source_profile (and may fail
+        // there) or reads it as the role profile it also is.
+        for p in chain.iter().skip(1) {
+            let sp = self
+                .config
+                .get(p, "source_profile")
+                .filter(|sp| sp.value != *p);
+            if sp.is_none() && !self.config.has(p, "role_arn") {
+                continue;
+            }
+            let pair = super::source::PairKeys::of(self.creds(), p);
+            let in_config = || {
+                let token = self
+                    .config
+                    .find(p, "aws_session_token")
+                    .or_else(|| self.config.find(p, "aws_security_token"));
+                matches!(token, Some((t, _, _)) if !t.trim().is_empty())
+                    && self.config.has(p, "aws_access_key_id")
+            };
+            let at = match pair.token {
+                Some((t, line, _)) if pair.id.is_some() && !t.trim().is_empty() => {
+                    format!("{}:{line} [{p}]", self.files.credentials.shown)
+                }
+                _ if in_config() => format!("{} [profile {p}]", self.files.config.shown),
+                _ => continue,
+            };
+            let then = match sp {
+                Some(sp) => format!("follows its source_profile = {} ({})", sp.value, sp.origin),
+                None => "reads it as a role profile, which needs a source_profile".to_string(),
+            };
+            out.push(format!(
+                "profile '{p}' holds session credentials ({at}): the AWS CLI signs with them as the source and reads no further; mfa-exec needs long-term keys and {then}"
+            ));
+        }
         out
+    }
+
+    /// P and its sources as far as [`Self::chain`] gets before an error (a
+    /// cycle, a missing profile): for notes that must not need a good chain.
+    fn chain_so_far(&self, name: &str) -> Vec<String> {
+        let mut chain = vec![name.to_string()];
+        while let Some((_, _, next)) = self.config.find(chain.last().expect("P"), "source_profile")
+        {
+            let cur = chain.last().expect("P");
+            if next == cur
+                || (chain.len() > 1 && self.has_static_keys(cur))
+                || chain.iter().any(|c| c == next)
+                || !self.exists(next)
+            {
+                break;
+            }
+            chain.push(next.to_string());
+        }
+        chain
     }
 
     /// Resolves `req.profile` into a checked plan.
