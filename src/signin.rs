@@ -366,8 +366,8 @@ pub const TUNNEL_REFUSED: &str = "the proxy refused to open a tunnel";
 /// The proxy closed the connection instead of answering CONNECT.
 pub const TUNNEL_CLOSED: &str = "the proxy closed the connection instead of opening a tunnel";
 
-/// Another failure of the tunnel.
-pub const TUNNEL_OTHER: &str = "the proxy refused the connection";
+/// Another failure while the tunnel was set up (a reset, TLS to the proxy).
+pub const TUNNEL_OTHER: &str = "the proxy could not open a tunnel";
 
 /// A connection failure as a fixed phrase.
 fn classify(e: &aws_smithy_runtime_api::client::result::ConnectorError) -> SigninError {
@@ -393,6 +393,11 @@ fn classify(e: &aws_smithy_runtime_api::client::result::ConnectorError) -> Signi
             "connection refused"
         } else if text.contains("dns") || text.contains("resolve") || text.contains("lookup") {
             "the host name does not resolve"
+        } else if text.contains("tunnel error") {
+            // Anything else while the tunnel was being set up (a reset, a
+            // TLS failure to an https:// proxy): the proxy's, before any
+            // byte of the request.
+            TUNNEL_OTHER
         } else if text.contains("certificate") || text.contains("tls") || text.contains("handshake")
         {
             "the TLS handshake failed"

@@ -54,7 +54,7 @@ pub fn run(env: Env, ui: Ui, a: &RunArgs) -> Result<i32> {
     let program = child::lookup(&command, &inherited)?;
     let s = app.session(&plan, session, LOCK_TIMEOUT)?;
     if plan.server.value {
-        return crate::serve::run(&app, &plan, &program, &command, s);
+        return crate::serve::run(&app, &plan, &program, &command, s, session.no_input);
     }
     let region = plan.region.as_ref().map(|r| r.value.as_str());
     let vars = child::child_env(&app.env, &plan.profile, &s, region);

@@ -175,7 +175,7 @@ fn facts(app: &App, plan: &Plan) -> Vec<Fact> {
             format!(
                 "the command gets its credentials from a local endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI on 127.0.0.1), not static keys; they are renewed {} before they end, {}",
                 human(crate::serve::renew::lead(plan.duration.value)),
-                crate::serve::how_renewed(app, plan)
+                crate::serve::how_renewed(app, plan, false)
             ),
             Some(&plan.server.origin),
         ));

@@ -177,6 +177,7 @@ impl App {
             cancel_code: crate::otp::dialog::cancel_code(self.credential_process),
             renewal: None,
             declined: Default::default(),
+            shown: Default::default(),
         }
     }
 

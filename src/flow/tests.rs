@@ -124,6 +124,7 @@ fn codes(flag: &str) -> CodeSource {
         cancel_code: 130,
         renewal: None,
         declined: Default::default(),
+        shown: Default::default(),
     }
 }
 

@@ -36,7 +36,9 @@
 //!
 //! Never reads the terminal, and never sends or stores a code.
 
-use super::process::{collect, kill_group, unhold_in_child, HeldSignals, SignalRelay};
+use super::process::{
+    closing, collect, kill_group, unhold_in_child, HeldSignals, Registered, SignalRelay,
+};
 use super::{normalize, CodeSource, TRIES};
 use crate::env::Env;
 use crate::error::{exit, fail, Fail};
@@ -317,40 +319,10 @@ pub fn for_renewal(mode: PromptMode, desktop: &Desktop) -> Option<(Program, Path
     }
 }
 
-/// The process group of the dialog open now, so that [`close_open`] (the
-/// thread that sees a `--server` command exit) can close it: mfa-exec then
-/// exits with the command instead of waiting for an answer nobody needs.
-static OPEN: std::sync::Mutex<Option<u32>> = std::sync::Mutex::new(None);
-/// Set by [`close_open`]: no dialog opens after it, and the one open is
-/// taken for cancelled.
-static CLOSING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Closes the dialog open now, if any, and keeps any other from opening.
+/// Closes the dialog (or `mfa_process`) a `--server` renewal has open, if
+/// any, and keeps any other from opening (the command it was for has ended).
 pub fn close_open() {
-    CLOSING.store(true, std::sync::atomic::Ordering::SeqCst);
-    if let Some(pgid) = *OPEN.lock().unwrap_or_else(|e| e.into_inner()) {
-        kill_group(pgid);
-    }
-}
-
-fn closing() -> bool {
-    CLOSING.load(std::sync::atomic::Ordering::SeqCst)
-}
-
-/// Registers a dialog's process group in [`OPEN`] while it lives.
-struct Registered;
-
-impl Registered {
-    fn new(pgid: u32) -> Registered {
-        *OPEN.lock().unwrap_or_else(|e| e.into_inner()) = Some(pgid);
-        Registered
-    }
-}
-
-impl Drop for Registered {
-    fn drop(&mut self) {
-        *OPEN.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    }
+    super::process::close_jobs();
 }
 
 /// How one dialog ended.
@@ -440,6 +412,7 @@ impl CodeSource {
         if closing() {
             return Ok(Outcome::Cancelled);
         }
+        self.shown.set(true);
         let mut c = Command::new(path);
         c.args(program.args(text))
             .env_clear()

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 pub mod dialog;
 mod process;
+pub use process::serving_signals;
 mod prompt;
 
 use dialog::{Choice, Desktop};
@@ -130,6 +131,8 @@ pub struct CodeSource {
     pub renewal: Option<String>,
     /// Set when a dialog was cancelled, closed or left unanswered.
     pub declined: std::cell::Cell<bool>,
+    /// Set when a dialog was opened (or its program tried).
+    pub shown: std::cell::Cell<bool>,
 }
 
 impl CodeSource {

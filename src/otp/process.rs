@@ -24,7 +24,7 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 impl CodeSource {
@@ -128,6 +128,8 @@ impl CodeSource {
         // ends the job too, and gives the terminal back.
         let _relay = SignalRelay::arm(child.id(), back.as_ref().map(|b| b.tty.as_raw_fd()));
         drop(held);
+        // Under --server, ended by `close_jobs` when the command exits.
+        let _registered = Registered::new(child.id());
         let stdout = child.stdout.take().expect("piped");
         let collected = match collect(&mut child, stdout, limit, OUTPUT_MAX) {
             Ok(c) => c,
@@ -417,32 +419,102 @@ impl Drop for HeldSignals {
     }
 }
 
-/// While `mfa_process` runs: a signal that would end mfa-exec ends the job
-/// first (SIGKILL to its group), gives the terminal back, then ends mfa-exec
-/// as the signal would have. The handlers are put back when dropped.
+/// Set once `--server` handles the signals itself (it forwards them to its
+/// command, `serve::signals`): a job started for a renewal then leaves the
+/// handlers alone, and is ended through [`close_jobs`] when the command exits.
+static SERVING: AtomicBool = AtomicBool::new(false);
+
+/// Called by `--server` after installing its signal handlers.
+pub fn serving_signals() {
+    SERVING.store(true, Ordering::SeqCst);
+}
+
+/// The process group of the job (`mfa_process`, a dialog) running now, so
+/// that [`close_jobs`] (the thread that sees a `--server` command exit) can
+/// end it: mfa-exec then exits with the command instead of waiting for an
+/// answer nobody needs.
+static OPEN: std::sync::Mutex<Option<u32>> = std::sync::Mutex::new(None);
+/// Set by [`close_jobs`]: no job starts after it, and the one running is
+/// taken for cancelled.
+static CLOSING: AtomicBool = AtomicBool::new(false);
+
+/// Ends the job running now, if any, and keeps any other from starting.
+pub fn close_jobs() {
+    CLOSING.store(true, Ordering::SeqCst);
+    if let Some(pgid) = *OPEN.lock().unwrap_or_else(|e| e.into_inner()) {
+        kill_group(pgid);
+    }
+}
+
+/// Whether [`close_jobs`] was called.
+pub(super) fn closing() -> bool {
+    CLOSING.load(Ordering::SeqCst)
+}
+
+/// Registers a job's process group in [`OPEN`] while it lives. A
+/// [`close_jobs`] that came between the caller's check of [`closing`] and
+/// this registration found nothing to end: the job is ended here.
+pub(super) struct Registered;
+
+impl Registered {
+    pub(super) fn new(pgid: u32) -> Registered {
+        *OPEN.lock().unwrap_or_else(|e| e.into_inner()) = Some(pgid);
+        if closing() {
+            kill_group(pgid);
+        }
+        Registered
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        *OPEN.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// While `mfa_process` or a dialog runs: a signal that would end mfa-exec
+/// ends the job first (SIGKILL to its group), gives the terminal back, then
+/// ends mfa-exec as the signal would have. The handlers (their whole
+/// `sigaction`, flags included) are put back when dropped. Under `--server`
+/// nothing is changed: its handlers forward the signal to the command, whose
+/// exit ends the job ([`close_jobs`]).
 pub(super) struct SignalRelay {
-    previous: [libc::sighandler_t; 4],
+    previous: Option<[libc::sigaction; 4]>,
 }
 
 impl SignalRelay {
     pub(super) fn arm(pgid: u32, tty: Option<i32>) -> SignalRelay {
+        if SERVING.load(Ordering::SeqCst) {
+            return SignalRelay { previous: None };
+        }
         JOB_PGID.store(pgid as i32, Ordering::SeqCst);
         JOB_TTY.store(tty.unwrap_or(-1), Ordering::SeqCst);
-        let mut previous = [libc::SIG_DFL; 4];
-        for (i, sig) in RELAYED.iter().enumerate() {
-            // SAFETY: installs an async-signal-safe handler.
-            previous[i] =
-                unsafe { libc::signal(*sig, on_job_signal as *const () as libc::sighandler_t) };
+        // SAFETY: zeroed sigactions are valid; the handler is async-signal-safe.
+        let previous = unsafe {
+            let mut previous: [libc::sigaction; 4] = std::mem::zeroed();
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_job_signal as *const () as usize;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            for (i, sig) in RELAYED.iter().enumerate() {
+                libc::sigaction(*sig, &sa, &mut previous[i]);
+            }
+            previous
+        };
+        SignalRelay {
+            previous: Some(previous),
         }
-        SignalRelay { previous }
     }
 }
 
 impl Drop for SignalRelay {
     fn drop(&mut self) {
+        let Some(previous) = &self.previous else {
+            return;
+        };
         for (i, sig) in RELAYED.iter().enumerate() {
-            // SAFETY: puts back what `arm` replaced.
-            unsafe { libc::signal(*sig, self.previous[i]) };
+            // SAFETY: puts back the whole action `arm` replaced.
+            unsafe { libc::sigaction(*sig, &previous[i], std::ptr::null_mut()) };
         }
         JOB_PGID.store(0, Ordering::SeqCst);
         JOB_TTY.store(-1, Ordering::SeqCst);

@@ -43,16 +43,17 @@ pub fn run(
     program: &Path,
     command: &[OsString],
     session: Session,
+    no_input: bool,
 ) -> Result<i32> {
     let endpoint = Arc::new(endpoint::Endpoint::start(session.clone())?);
-    let mut renewer = renew::Renewer::new(app, plan, &session);
+    let mut renewer = renew::Renewer::new(app, plan, &session, no_input);
     app.ui.info(&format!(
         "serving the session of {} at {} (AWS_CONTAINER_CREDENTIALS_FULL_URI, token in AWS_CONTAINER_AUTHORIZATION_TOKEN); it ends at {} and is renewed {} before it ends, {}",
         plan.profile,
         endpoint.url(),
         session.expires_rfc3339(),
         human(renewer.lead()),
-        how_renewed(app, plan)
+        how_renewed(app, plan, no_input)
     ));
     shadowed(app);
     let region = plan.region.as_ref().map(|r| r.value.as_str());
@@ -64,6 +65,8 @@ pub fn run(
         endpoint.token(),
     );
     signals::install()?;
+    // A renewal's mfa_process or dialog leaves these handlers alone.
+    crate::otp::serving_signals();
     let mut child = child::spawn(program, command, vars)?;
     signals::set_child(child.id());
     let (tx, rx) = mpsc::channel();
@@ -108,12 +111,13 @@ fn shadowed(app: &App) {
 }
 
 /// How the served session is renewed, in words (`--verbose`, `explain`).
-pub fn how_renewed(app: &App, plan: &Plan) -> String {
+/// `no_input`: the run's `--no-input` (no dialog either).
+pub fn how_renewed(app: &App, plan: &Plan, no_input: bool) -> String {
     if plan.is_role() && !plan.direct_assume() && plan.serial.is_some() {
         return format!(
             "with AssumeRole from the MFA session of {} (no code while that lasts{})",
             plan.source.profile,
-            match dialog_for(app, plan) {
+            match dialog_for(app, plan).filter(|_| !no_input) {
                 Some(d) => format!("; then the code is asked in a {d} dialog"),
                 None => String::new(),
             }
@@ -122,7 +126,7 @@ pub fn how_renewed(app: &App, plan: &Plan) -> String {
     if plan.is_role() && plan.serial.is_none() {
         return "with AssumeRole from the long-term keys (no MFA device)".to_string();
     }
-    let code = match dialog_for(app, plan) {
+    let code = match dialog_for(app, plan).filter(|_| !no_input) {
         Some(d) => format!(
             "with a code asked in a {d} dialog (not answered: when a fresher session appears in the credentials file; run 'mfa-exec {} -f -- true' in another terminal)",
             plan.profile

@@ -23,10 +23,14 @@
 //! source session runs out, a direct role longer than an hour), a desktop
 //! dialog asks for it when one can open ([`otp::dialog::for_renewal`]: never
 //! the terminal, which is the child's), its first line saying which session
-//! ends when; one dialog per renewal, closed when the child exits. When none
-//! can open, or it gave no code, one line on stderr says when the served
-//! session ends and to run `mfa-exec P -f -- true` in another terminal; the credentials file is then watched (every
-//! [`POLL`]) and a fresher session adopted as soon as it appears. A code from
+//! ends when; one dialog per renewal (also when what followed it failed: its
+//! program, STS refusing the codes), closed when the child exits, none under
+//! the run's `--no-input`. The dialog or `mfa_process` leaves the signal
+//! handlers alone (`otp::serving_signals`): a signal sent to mfa-exec still
+//! goes to the child. When none can open, or it gave no session, one line on
+//! stderr says when the served session ends and to run `mfa-exec P -f -- true`
+//! in another terminal; the credentials file is then watched (every [`POLL`])
+//! and a fresher session adopted as soon as it appears. A code from
 //! `--token-code` or `MFA_EXEC_TOKEN_CODE` was spent on the first session and is
 //! never used again. `mfa_process` gives the code when mfa-exec has no
 //! controlling terminal (CI, a service); with one, it is not run during a
@@ -96,6 +100,8 @@ pub enum Outcome {
     /// The desktop dialog that asked for the code was cancelled, closed or
     /// left unanswered.
     Declined,
+    /// A dialog gave a code (or was tried) and the renewal failed after it.
+    DialogFailed(anyhow::Error),
     /// STS, the lock or the disk failed.
     Failed(anyhow::Error),
 }
@@ -148,6 +154,10 @@ pub fn attempt(app: &App, plan: &Plan, lead: u64, dialog: Option<String>) -> Out
     match flow::obtain(&p, &file.doc, &opts, &deps) {
         Ok(s) => Outcome::Fresh(s),
         Err(_) if codes.declined.get() => Outcome::Declined,
+        // A dialog was shown, and what followed failed (no code after three
+        // tries, STS refused it, the dialog program failed, the network
+        // after the code was sent): no second dialog for this renewal.
+        Err(e) if codes.shown.get() => Outcome::DialogFailed(e),
         Err(e) if otp::needed_input(&e) => Outcome::NeedsCode,
         Err(e) => Outcome::Failed(e),
     }
@@ -201,13 +211,15 @@ pub struct Renewer<'a> {
     next: DateTime<Utc>,
     told: bool,
     file: Stamp,
-    /// A desktop dialog may ask for a code (until one was declined; again
-    /// after the next renewal).
+    /// A desktop dialog may ask for a code (until one was opened and gave
+    /// no session; again after the next renewal).
     dialog: bool,
+    /// The run's `--no-input`: no dialog either.
+    no_input: bool,
 }
 
 impl<'a> Renewer<'a> {
-    pub fn new(app: &'a App, plan: &'a Plan, served: &Session) -> Renewer<'a> {
+    pub fn new(app: &'a App, plan: &'a Plan, served: &Session, no_input: bool) -> Renewer<'a> {
         let lead = lead_of(plan, served);
         Renewer {
             app,
@@ -218,6 +230,7 @@ impl<'a> Renewer<'a> {
             told: false,
             file: Stamp(None),
             dialog: true,
+            no_input,
         }
     }
 
@@ -249,7 +262,7 @@ impl<'a> Renewer<'a> {
         let served = endpoint.served();
         let ui = self.app.ui;
         let profile = &self.plan.profile;
-        let dialog = self.dialog.then(|| {
+        let dialog = (self.dialog && !self.no_input).then(|| {
             format!(
                 "The session of {profile} that the running command uses ends at {}.",
                 served.expires_rfc3339()
@@ -309,6 +322,18 @@ impl<'a> Renewer<'a> {
                 self.dialog = false;
                 ui.warn(&format!(
                     "the session of {profile} ends at {} and renewing it needs an MFA code, which the dialog did not give; run 'mfa-exec {profile} -f -- true' in another terminal",
+                    served.expires_rfc3339()
+                ));
+                self.told = true;
+                self.state = State::NeedsCode;
+                self.file = current;
+                self.next =
+                    Utc::now() + chrono::Duration::from_std(retry_every(POLL)).unwrap_or_default();
+            }
+            Outcome::DialogFailed(e) => {
+                self.dialog = false;
+                ui.warn(&format!(
+                    "could not renew the session of {profile} with a code from the dialog: {e:#}; the session ends at {}; run 'mfa-exec {profile} -f -- true' in another terminal",
                     served.expires_rfc3339()
                 ));
                 self.told = true;

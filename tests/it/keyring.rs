@@ -884,7 +884,11 @@ fn move_to_keyring_with_another_setting_in_the_section_keeps_the_profile_usable(
     );
 }
 
-fn configure_with_secret(env: &TestEnv, args: &[&str], secret: &str) -> std::process::Output {
+pub(crate) fn configure_with_secret(
+    env: &TestEnv,
+    args: &[&str],
+    secret: &str,
+) -> std::process::Output {
     use std::io::Write;
     let mut cmd = env.std_cmd(args);
     cmd.stdin(Stdio::piped())

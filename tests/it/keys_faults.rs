@@ -388,9 +388,9 @@ fn move_to_keyring_with_a_write_that_lands_late() {
 }
 
 /// The removal from the keyring in `keys move --to file` answers late (it
-/// lands 2.5 s after it was asked for) and putting the entry back does not
-/// answer: the move stands, the entry may still hold a copy, and running the
-/// move again removes it.
+/// lands 2.5 s after it was asked for; a write would not answer either): no
+/// roll-back is tried (no write is asked for), the move stands, the entry may
+/// still hold a copy, and running the move again removes it.
 #[test]
 fn move_to_file_with_a_removal_that_lands_late() {
     let ss = crate::secret_service!();
@@ -410,7 +410,43 @@ fn move_to_file_with_a_removal_that_lands_late() {
     assert_eq!(out.status.code(), Some(125));
     assert_eq!(
         stderr_of(&out),
-        "mfa-exec: test-hook: pause at keyring-delete-call\nmfa-exec: test-hook: pause at keyring-set-call\nmfa-exec: error: cannot remove keyring (mfa-exec/testAccount) in the Secret Service keyring: it is locked and could not be unlocked (no answer in 2 s; it may be waiting for an unlock prompt nobody can see); putting things back failed too (cannot write keyring (mfa-exec/testAccount) in the Secret Service keyring: it is locked and could not be unlocked (no answer in 2 s; it may be waiting for an unlock prompt nobody can see)): ~/.aws/config no longer says mfa_exec_keys = keyring and [testAccount] of ~/.aws/credentials holds the keys (key id AKIA************MPLE), so the move stands; keyring (mfa-exec/testAccount) in the Secret Service keyring may still hold a copy of them; run 'mfa-exec keys move testAccount --to file' again to finish the move once the cause is fixed\n"
+        "mfa-exec: test-hook: pause at keyring-delete-call\nmfa-exec: error: cannot remove keyring (mfa-exec/testAccount) in the Secret Service keyring: it is locked and could not be unlocked (no answer in 2 s; it may be waiting for an unlock prompt nobody can see); the move stands: ~/.aws/config no longer says mfa_exec_keys = keyring and [testAccount] of ~/.aws/credentials holds the keys (key id AKIA************MPLE); the removal may still land, so keyring (mfa-exec/testAccount) in the Secret Service keyring may still hold a copy of them\nhint: once the keyring answers, run this move again: it removes the copy\n"
+    );
+    assert_eq!(env.read_config(), SEED_CONFIG);
+    assert_eq!(
+        env.read_credentials(),
+        format!(
+            "# long-term keys\n\n{}",
+            &SEED_CREDENTIALS["# long-term keys\n".len()..]
+        )
+    );
+    let again = run(&env, &["keys", "move", "testAccount", "--to", "file"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr_of(&again));
+    assert_eq!(ss.lookup("testAccount"), None);
+}
+
+/// The removal from the keyring in `keys move --to file` gets no answer in
+/// time and nothing else fails (review: putting the entry and the config back
+/// and taking the keys out of the file would leave them nowhere once the
+/// removal lands): the move stands, the keys are in the file the config now
+/// names, and running the move again removes the copy.
+#[test]
+fn move_to_file_with_an_unanswered_removal_does_not_roll_back() {
+    let ss = crate::secret_service!();
+    let env = ss.attach(TestEnv::seeded());
+    ss.clear("testAccount");
+    let moved = run(&env, &["keys", "move", "testAccount", "--to", "keyring"]);
+    assert_eq!(moved.status.code(), Some(0), "{}", stderr_of(&moved));
+    let out = env
+        .cmd(&["keys", "move", "testAccount", "--to", "file"])
+        .env("MFA_EXEC_TEST_KEYRING_TIMEOUT_MS", "2000")
+        .env("MFA_EXEC_TEST_PAUSE", "keyring-delete-call:2500")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        stderr_of(&out),
+        "mfa-exec: test-hook: pause at keyring-delete-call\nmfa-exec: error: cannot remove keyring (mfa-exec/testAccount) in the Secret Service keyring: it is locked and could not be unlocked (no answer in 2 s; it may be waiting for an unlock prompt nobody can see); the move stands: ~/.aws/config no longer says mfa_exec_keys = keyring and [testAccount] of ~/.aws/credentials holds the keys (key id AKIA************MPLE); the removal may still land, so keyring (mfa-exec/testAccount) in the Secret Service keyring may still hold a copy of them\nhint: once the keyring answers, run this move again: it removes the copy\n"
     );
     assert_eq!(env.read_config(), SEED_CONFIG);
     assert_eq!(
@@ -458,4 +494,88 @@ fn rotate_with_a_keyring_write_that_does_not_answer() {
         entry.contains(SEED_KEY_ID) || entry.contains(NEW_KEY_ID),
         "{entry}"
     );
+}
+
+/// Review: `configure --keyring` whose credentials-file write fails and
+/// whose removal of the new entry (the put-back) fails too: the error says
+/// the entry holds the new keys, never only that the files are unchanged.
+#[test]
+fn configure_keyring_undo_that_fails_says_the_entry_holds_the_new_keys() {
+    let ss = crate::secret_service!();
+    let env = ss.attach(TestEnv::new());
+    ss.clear("dev-long-term");
+    let env = env.with_env("MFA_EXEC_TEST_FAULT", "create#1,keyring-delete#1");
+    let out = configure_with_secret(
+        &env,
+        &[
+            "configure",
+            "dev",
+            "--access-key-id",
+            SEED_KEY_ID,
+            "--secret-from-stdin",
+            "--mfa-serial",
+            SEED_SERIAL,
+            "--keyring",
+            "--yes",
+            "--no-input",
+        ],
+        SEED_SECRET,
+    );
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("; putting the keyring entry back failed too (cannot remove keyring (mfa-exec/dev-long-term) in the Secret Service keyring: "),
+        "{err}"
+    );
+    assert!(
+        err.contains("): keyring (mfa-exec/dev-long-term) holds the new keys (key id AKIA************MPLE)\n"),
+        "{err}"
+    );
+    assert!(!err.contains(SEED_SECRET));
+    assert_eq!(ss.lookup("dev-long-term").as_deref(), Some(SEED_JSON));
+    assert!(!env.config_path().exists(), "no config written");
+}
+
+/// Review: `configure --keyring` whose keyring write gets no answer in time:
+/// neither file is written, and the error says the write may still land.
+#[test]
+fn configure_keyring_write_without_an_answer_says_it_may_land() {
+    let ss = crate::secret_service!();
+    let env = ss.attach(TestEnv::new());
+    ss.clear("dev-long-term");
+    let env = env
+        .with_env("MFA_EXEC_TEST_KEYRING_TIMEOUT_MS", "2000")
+        .with_env("MFA_EXEC_TEST_PAUSE", "keyring-set-call:2500");
+    let out = configure_with_secret(
+        &env,
+        &[
+            "configure",
+            "dev",
+            "--access-key-id",
+            SEED_KEY_ID,
+            "--secret-from-stdin",
+            "--mfa-serial",
+            SEED_SERIAL,
+            "--keyring",
+            "--yes",
+            "--no-input",
+        ],
+        SEED_SECRET,
+    );
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr_of(&out);
+    // The preview (no terminal: on stderr), then the error.
+    let (preview, rest) = err
+        .split_once("mfa-exec: test-hook: pause at keyring-set-call\n")
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        preview.starts_with("~/.aws/config:\n  + [profile dev]\n"),
+        "{err}"
+    );
+    assert_eq!(
+        rest,
+        "mfa-exec: error: cannot write keyring (mfa-exec/dev-long-term) in the Secret Service keyring: it is locked and could not be unlocked (no answer in 2 s; it may be waiting for an unlock prompt nobody can see); neither file was changed, but the write may still land, so keyring (mfa-exec/dev-long-term) may then hold the new keys (key id AKIA************MPLE)\nhint: once the keyring answers, run configure again (its preview shows what the entry holds)\n"
+    );
+    assert!(!env.config_path().exists());
+    assert!(!env.credentials_path().exists());
 }

@@ -627,7 +627,7 @@ fn refusing_proxy() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
 }
 
 /// A proxy on 127.0.0.1 that records each request line and answers `reply`
-/// (nothing: it closes the connection).
+/// (nothing: it closes the connection; `RST`: it resets it).
 fn answering_proxy(
     reply: &'static [u8],
 ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
@@ -642,6 +642,24 @@ fn answering_proxy(
             let mut line = String::new();
             let _ = std::io::BufReader::new(&conn).read_line(&mut line);
             log.lock().unwrap().push(line.trim_end().to_string());
+            if reply == b"RST" {
+                // SO_LINGER 0: the close sends a reset.
+                let linger = libc::linger {
+                    l_onoff: 1,
+                    l_linger: 0,
+                };
+                // SAFETY: setsockopt on an open socket with a valid struct.
+                unsafe {
+                    libc::setsockopt(
+                        std::os::fd::AsRawFd::as_raw_fd(&conn),
+                        libc::SOL_SOCKET,
+                        libc::SO_LINGER,
+                        &linger as *const libc::linger as *const libc::c_void,
+                        std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                    );
+                }
+                continue;
+            }
             let _ = conn.write_all(reply);
         }
     });
@@ -841,11 +859,11 @@ fn login_role_404_says_the_url_is_wrong() {
 }
 
 /// Issue 21: the proxy's own answer to CONNECT (407, another refusal, a
-/// closed connection) names the proxy and what it did, never "the endpoint is
+/// closed or reset connection) names the proxy and what it did, never "the endpoint is
 /// unreachable"; exit 125, nothing on stdout, one CONNECT sent.
 #[test]
 fn login_names_the_proxy_that_refuses_connect() {
-    let cases: [(&[u8], &str); 3] = [
+    let cases: [(&[u8], &str); 4] = [
         (
             b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\nContent-Length: 0\r\n\r\n",
             "asks for credentials (HTTP 407)",
@@ -855,6 +873,7 @@ fn login_names_the_proxy_that_refuses_connect() {
             "refused to open a tunnel",
         ),
         (b"", "closed the connection instead of opening a tunnel"),
+        (b"RST", "could not open a tunnel"),
     ];
     for (reply, what) in cases {
         let sts = FakeSts::start();

@@ -1252,3 +1252,148 @@ fn explain_names_the_renewal_dialog() {
     );
     assert!(!text.contains("dialog ("), "{text}");
 }
+
+/// A seeded env whose PATH starts with a stand-in `zenity` (a display is
+/// named, none is needed): it appends its pid to `zenity.log`, then runs
+/// `then` (shell). Renewals retry every 200 ms.
+fn stand_in_dialog(then: &str) -> (TestEnv, PathBuf) {
+    let env = TestEnv::seeded();
+    let bin = env.home().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = env.home().join("zenity.log");
+    let zenity = bin.join("zenity");
+    std::fs::write(
+        &zenity,
+        format!("#!/bin/sh\necho $$ >> '{}'\n{then}\n", log.display()),
+    )
+    .unwrap();
+    let mut perm = std::fs::metadata(&zenity).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&zenity, perm).unwrap();
+    let env = env
+        .with_env("PATH", &format!("{}:/usr/bin:/bin", bin.display()))
+        .with_env("DISPLAY", ":97")
+        .with_env("MFA_EXEC_TEST_RENEW_RETRY_MS", "200");
+    (env, log)
+}
+
+fn runs_of(log: &Path) -> Vec<u32> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect()
+}
+
+/// Review: a dialog whose program fails (or whose code does not give a
+/// session) is not opened again every retry: one dialog per renewal, then
+/// one line naming the other terminal.
+#[test]
+fn a_renewal_dialog_that_fails_is_not_opened_again() {
+    let sts = FakeSts::start();
+    let (env, log) = stand_in_dialog("echo 'cannot open display' >&2; exit 2");
+    let s = Served::start(
+        &env,
+        &sts,
+        &["test", "-t", "123456", "--duration", "940", "--server"],
+        &waiting_child(0),
+    );
+    let first = s.creds();
+    let start = Instant::now();
+    while runs_of(&log).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(60), "no dialog");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Fifteen retries' worth.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(runs_of(&log).len(), 1, "one dialog per renewal");
+    assert_eq!(sts.count(), 1, "nothing sent");
+    let (code, err) = s.finish();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "mfa-exec: warning: could not renew the session of test with a code from the dialog: zenity ({}) failed (exit status 2): cannot open display; nothing was sent; the session ends at {}; run 'mfa-exec test -f -- true' in another terminal\n",
+            env.home().join("bin/zenity").display(),
+            first["Expiration"].as_str().unwrap()
+        )
+    );
+}
+
+/// Review: `--no-input` keeps renewal dialogs away too (a CI job under Xvfb
+/// must not hold the lock behind an invisible dialog).
+#[test]
+fn no_input_keeps_renewal_dialogs_away() {
+    let sts = FakeSts::start();
+    let (env, log) = stand_in_dialog("exit 1");
+    let s = Served::start(
+        &env,
+        &sts,
+        &[
+            "test",
+            "-t",
+            "123456",
+            "--duration",
+            "940",
+            "--no-input",
+            "--server",
+        ],
+        &waiting_child(0),
+    );
+    let first = s.creds();
+    // The renewal is due 20 s after the session was issued; then polls.
+    std::thread::sleep(Duration::from_secs(24));
+    assert_eq!(
+        runs_of(&log),
+        Vec::<u32>::new(),
+        "no dialog under --no-input"
+    );
+    let (code, err) = s.finish();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "mfa-exec: warning: the session of test ends at {} and renewing it needs an MFA code; run 'mfa-exec test -f -- true' in another terminal\n",
+            first["Expiration"].as_str().unwrap()
+        )
+    );
+}
+
+/// Review: while a renewal dialog is open, a SIGTERM sent to mfa-exec with
+/// `kill` still goes to the command (the dialog's own handlers must not
+/// replace the forwarding): the command exits with its trap's status, which
+/// mfa-exec returns, and the dialog is closed.
+#[test]
+fn a_signal_during_a_renewal_dialog_still_reaches_the_command() {
+    let sts = FakeSts::start();
+    let (env, log) = stand_in_dialog("exec sleep 600");
+    let script = format!("trap 'exit 9' TERM; {}", waiting_child(0));
+    let s = Served::start(
+        &env,
+        &sts,
+        &["test", "-t", "123456", "--duration", "940", "--server"],
+        &script,
+    );
+    let start = Instant::now();
+    while runs_of(&log).is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(60), "no dialog");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let dialog = runs_of(&log)[0];
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: plain kill(2) of the mfa-exec this test started.
+    unsafe { libc::kill(s.child.id() as i32, libc::SIGTERM) };
+    let mut s = s;
+    let status = wait_child(&mut s.child, Duration::from_secs(30));
+    assert_eq!(status, 9, "the command's trap ran and its status came back");
+    // SAFETY: kill(pid, 0) only checks the process exists.
+    let start = Instant::now();
+    while unsafe { libc::kill(dialog as i32, 0) } == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "dialog left open"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(sts.count(), 1);
+}

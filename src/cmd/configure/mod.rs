@@ -306,18 +306,34 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
         (Some(k), Some(had)) => Some(store_in_keyring(&ring, &ans.source, k, had)?),
         _ => None,
     };
-    // A failed file write puts the keyring entry back as it was.
+    // A failed file write puts the keyring entry back as it was; when that
+    // fails too, the error says the entry holds the new keys.
     let undo = |e: anyhow::Error| {
-        match &stored {
-            Some(Some(None)) => {
-                let _ = ring.delete(&ans.source);
+        let (back, doing) = match &stored {
+            Some(Some(None)) => (ring.delete(&ans.source), "remove"),
+            Some(Some(Some(old))) => (ring.set(&ans.source, old), "write"),
+            _ => return e,
+        };
+        match back {
+            Ok(()) => e,
+            Err(ke) => {
+                let new_id = keyring
+                    .as_ref()
+                    .map(|k| crate::secret::mask_key_id(&k.access_key_id))
+                    .unwrap_or_default();
+                let (code, hint) = crate::error::exit_status(&e);
+                let f = fail(format!(
+                    "{e:#}; putting the keyring entry back failed too ({}): {} holds the new keys (key id {new_id})",
+                    crate::keys::keyring_fail(&ring, doing, &ans.source, &ke).message,
+                    crate::keys::keyring_place(&ans.source)
+                ))
+                .code(code);
+                match hint {
+                    Some(h) => f.hint(h).into(),
+                    None => f.into(),
+                }
             }
-            Some(Some(Some(old))) => {
-                let _ = ring.set(&ans.source, old);
-            }
-            _ => {}
         }
-        e
     };
     let config_store = Store::new(
         app.files.config.path.clone(),
@@ -400,8 +416,20 @@ fn store_in_keyring(
     {
         return Ok(None);
     }
-    ring.set(account, &k.to_json())
-        .map_err(|e| crate::keys::keyring_fail(ring, "write", account, &e))?;
+    ring.set(account, &k.to_json()).map_err(|e| {
+        let f = crate::keys::keyring_fail(ring, "write", account, &e);
+        if !e.timed_out() {
+            return f;
+        }
+        // The write may still land (the keyring thread cannot be stopped).
+        fail(format!(
+            "{}; neither file was changed, but the write may still land, so {} may then hold the new keys (key id {})",
+            f.message,
+            crate::keys::keyring_place(account),
+            crate::secret::mask_key_id(&k.access_key_id)
+        ))
+        .hint("once the keyring answers, run configure again (its preview shows what the entry holds)")
+    })?;
     if crate::keys::load(ring, account).ok().as_ref() != Some(k) {
         return Err(fail(format!(
             "{} reads back different keys than were written; nothing else was changed",

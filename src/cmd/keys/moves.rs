@@ -491,8 +491,21 @@ fn to_file(app: &App, ring: &dyn Keyring, p: &str, account: &str) -> Result<i32>
     if let Err(e) = step("keys-config") {
         return Err(roll_back(e, vec![cfg_undo, file_undo], p, "file"));
     }
-    let deleted = ring
-        .delete(account)
+    let removed = ring.delete(account);
+    // A removal without an answer may still land (the keyring thread cannot
+    // be stopped, and a daemon holding a confirmation prompt acts when it is
+    // answered): putting the entry back and the config back would leave the
+    // keys in neither place once it lands. The move stands instead; running
+    // it again removes the entry if it is still there.
+    if let Some(ke) = removed.as_ref().err().filter(|ke| ke.timed_out()) {
+        return Err(fail(format!(
+            "{}; the move stands: {config_shown} no longer says {KEY_SETTING} = keyring and {file_place} holds the keys (key id {id}); the removal may still land, so {entry} may still hold a copy of them",
+            keyring_fail(ring, "remove", account, ke)
+        ))
+        .hint("once the keyring answers, run this move again: it removes the copy")
+        .into());
+    }
+    let deleted = removed
         .map_err(|e| keyring_fail(ring, "remove", account, &e).into())
         .and_then(|()| step("keys-removed"));
     if let Err(e) = deleted {
