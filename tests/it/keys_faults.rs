@@ -579,3 +579,45 @@ fn configure_keyring_write_without_an_answer_says_it_may_land() {
     assert!(!env.config_path().exists());
     assert!(!env.credentials_path().exists());
 }
+
+/// Review: `keys move --to keyring` of keys held in the config, whose config
+/// step fails after another program edited the config (so the undo cannot put
+/// the old bytes back and edits instead): the edit puts the keys back too,
+/// not only the setting, before the keyring entry is removed.
+#[test]
+fn move_of_config_held_keys_rolled_back_over_an_edit_keeps_the_keys() {
+    let ss = crate::secret_service!();
+    let env = ss.attach(TestEnv::new());
+    ss.clear("cfgk");
+    let config = format!(
+        "[profile cfgk]\naws_access_key_id = {SEED_KEY_ID}\naws_secret_access_key = {SEED_SECRET}\nmfa_serial = {SEED_SERIAL}\n"
+    );
+    env.write_config(&config);
+    let mut cmd = env.std_cmd(&["keys", "move", "cfgk", "--to", "keyring"]);
+    cmd.env("MFA_EXEC_TEST_PAUSE", "keys-config:3000,keys-config:fail")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    while !env.read_config().contains("mfa_exec_keys = keyring") {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "no config write"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Another program's edit while mfa-exec pauses after its config write.
+    let edited = format!("{}# added by an editor\n", env.read_config());
+    std::fs::write(env.config_path(), &edited).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(125), "{}", stderr_of(&out));
+    let after = env.read_config();
+    assert!(after.contains("# added by an editor"), "{after}");
+    assert!(!after.contains("mfa_exec_keys"), "{after}");
+    assert!(
+        after.contains(&format!("aws_access_key_id = {SEED_KEY_ID}"))
+            && after.contains(&format!("aws_secret_access_key = {SEED_SECRET}")),
+        "the keys are back in the config:\n{after}"
+    );
+    assert_eq!(ss.lookup("cfgk"), None, "the keyring entry was removed");
+}

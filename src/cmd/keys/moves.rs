@@ -300,7 +300,15 @@ fn to_keyring(app: &App, ring: &dyn Keyring, src: &KeySource, pair: &LongTermKey
         }
         Ok(())
     };
-    let restore = |doc: &mut Document| restore_setting(doc, p, &was);
+    // Putting the config back when it changed meanwhile (the undo's
+    // fallback edit): the setting, and keys that lived in the config.
+    let restore = |doc: &mut Document| -> Result<()> {
+        restore_setting(doc, p, &was)?;
+        if in_config && keys::pair_in(doc, &section).is_none() {
+            keys::put_pair(doc, &section, pair)?;
+        }
+        Ok(())
+    };
     let cfg_done = match apply(&config, &config_edit) {
         Ok(d) => d,
         Err(e) => return Err(roll_back(e, vec![ring_undo(true)], p, "keyring")),
