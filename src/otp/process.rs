@@ -72,6 +72,14 @@ impl CodeSource {
     /// configured timeout).
     fn run_process(&self, limit: Duration, shown: u64) -> Result<String> {
         let cmd = self.process.as_ref().expect("origin is Process");
+        if closing() {
+            // The `--server` command it was for has ended.
+            return Err(fail(format!(
+                "mfa_process ({}) was not run: the command has ended; nothing was sent",
+                cmd.origin
+            ))
+            .into());
+        }
         let tty_in = OpenOptions::new().read(true).open("/dev/tty").ok();
         let tty_err = OpenOptions::new().write(true).open("/dev/tty").ok();
         // While it runs, `mfa_process` is a job of its own: its own process
@@ -129,9 +137,11 @@ impl CodeSource {
         let _relay = SignalRelay::arm(child.id(), back.as_ref().map(|b| b.tty.as_raw_fd()));
         drop(held);
         // Under --server, ended by `close_jobs` when the command exits.
-        let _registered = Registered::new(child.id());
+        let registered = Registered::new(child.id());
         let stdout = child.stdout.take().expect("piped");
-        let collected = match collect(&mut child, stdout, limit, OUTPUT_MAX) {
+        let collected = collect(&mut child, stdout, limit, OUTPUT_MAX);
+        drop(registered);
+        let collected = match collected {
             Ok(c) => c,
             Err(e) => {
                 kill_group(child.id());
@@ -203,7 +213,15 @@ fn countdown(r: &Reuse, wait: Duration, ui: &Ui) {
             "the code from mfa_process was {}; waiting for it",
             r.describe()
         ));
-        std::thread::sleep(wait);
+        // In slices: a `--server` command that exits meanwhile ends the wait.
+        let end = Instant::now() + wait;
+        while !closing() {
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(100)));
+        }
         return;
     };
     let start = Instant::now();

@@ -23,9 +23,12 @@
 //! source session runs out, a direct role longer than an hour), a desktop
 //! dialog asks for it when one can open ([`otp::dialog::for_renewal`]: never
 //! the terminal, which is the child's), its first line saying which session
-//! ends when; one dialog per renewal (also when what followed it failed: its
-//! program, STS refusing the codes), closed when the child exits, none under
-//! the run's `--no-input`. The dialog or `mfa_process` leaves the signal
+//! ends when; closed when the child exits, none under the run's
+//! `--no-input`. One dialog per renewal when it is declined; when what
+//! followed it failed (its program, STS refusing the codes, the network after
+//! the code was sent, which a new code may get past) the renewal is retried
+//! like any failure, with at most [`MAX_DIALOGS`] dialogs in all, never one
+//! every retry. The dialog or `mfa_process` leaves the signal
 //! handlers alone (`otp::serving_signals`): a signal sent to mfa-exec still
 //! goes to the child. When none can open, or it gave no session, one line on
 //! stderr says when the served session ends and to run `mfa-exec P -f -- true`
@@ -156,7 +159,7 @@ pub fn attempt(app: &App, plan: &Plan, lead: u64, dialog: Option<String>) -> Out
         Err(_) if codes.declined.get() => Outcome::Declined,
         // A dialog was shown, and what followed failed (no code after three
         // tries, STS refused it, the dialog program failed, the network
-        // after the code was sent): no second dialog for this renewal.
+        // after the code was sent): counted against MAX_DIALOGS.
         Err(e) if codes.shown.get() => Outcome::DialogFailed(e),
         Err(e) if otp::needed_input(&e) => Outcome::NeedsCode,
         Err(e) => Outcome::Failed(e),
@@ -216,7 +219,13 @@ pub struct Renewer<'a> {
     dialog: bool,
     /// The run's `--no-input`: no dialog either.
     no_input: bool,
+    /// Dialogs opened for this renewal that gave no session.
+    dialogs: u32,
 }
+
+/// At most this many dialogs per renewal when each was answered but the
+/// renewal failed after it (a declined one ends them at once).
+pub const MAX_DIALOGS: u32 = 3;
 
 impl<'a> Renewer<'a> {
     pub fn new(app: &'a App, plan: &'a Plan, served: &Session, no_input: bool) -> Renewer<'a> {
@@ -231,6 +240,7 @@ impl<'a> Renewer<'a> {
             file: Stamp(None),
             dialog: true,
             no_input,
+            dialogs: 0,
         }
     }
 
@@ -277,6 +287,7 @@ impl<'a> Renewer<'a> {
         match outcome {
             Outcome::Fresh(s) => {
                 self.dialog = true;
+                self.dialogs = 0;
                 if s.expires > served.expires {
                     ui.info(&format!(
                         "serving a renewed session of {profile}, which ends at {}",
@@ -329,6 +340,20 @@ impl<'a> Renewer<'a> {
                 self.file = current;
                 self.next =
                     Utc::now() + chrono::Duration::from_std(retry_every(POLL)).unwrap_or_default();
+            }
+            Outcome::DialogFailed(e) if self.dialogs + 1 < MAX_DIALOGS => {
+                // Retried like any failure, with a dialog again.
+                self.dialogs += 1;
+                if !self.told {
+                    ui.warn(&format!(
+                        "could not renew the session of {profile}: {e:#}; still serving the current one, which ends at {}, and retrying",
+                        served.expires_rfc3339()
+                    ));
+                    self.told = true;
+                }
+                self.state = State::Failing;
+                self.next =
+                    Utc::now() + chrono::Duration::from_std(retry_every(RETRY)).unwrap_or_default();
             }
             Outcome::DialogFailed(e) => {
                 self.dialog = false;

@@ -420,8 +420,16 @@ fn move_to_file_with_a_removal_that_lands_late() {
             &SEED_CREDENTIALS["# long-term keys\n".len()..]
         )
     );
+    // The removal had not landed when mfa-exec gave up (it stops with the
+    // process here): the copy is there, and the rerun removes it.
+    assert!(ss.lookup("testAccount").is_some(), "the copy is left");
     let again = run(&env, &["keys", "move", "testAccount", "--to", "file"]);
     assert_eq!(again.status.code(), Some(0), "{}", stderr_of(&again));
+    assert!(
+        stderr_of(&again).contains("removed the copy left in keyring (mfa-exec/testAccount)"),
+        "{}",
+        stderr_of(&again)
+    );
     assert_eq!(ss.lookup("testAccount"), None);
 }
 
@@ -456,8 +464,16 @@ fn move_to_file_with_an_unanswered_removal_does_not_roll_back() {
             &SEED_CREDENTIALS["# long-term keys\n".len()..]
         )
     );
+    // The removal had not landed when mfa-exec gave up (it stops with the
+    // process here): the copy is there, and the rerun removes it.
+    assert!(ss.lookup("testAccount").is_some(), "the copy is left");
     let again = run(&env, &["keys", "move", "testAccount", "--to", "file"]);
     assert_eq!(again.status.code(), Some(0), "{}", stderr_of(&again));
+    assert!(
+        stderr_of(&again).contains("removed the copy left in keyring (mfa-exec/testAccount)"),
+        "{}",
+        stderr_of(&again)
+    );
     assert_eq!(ss.lookup("testAccount"), None);
 }
 

@@ -322,10 +322,18 @@ pub fn run(env: Env, ui: Ui, a: &ConfigureArgs) -> Result<i32> {
                     .map(|k| crate::secret::mask_key_id(&k.access_key_id))
                     .unwrap_or_default();
                 let (code, hint) = crate::error::exit_status(&e);
+                let place = crate::keys::keyring_place(&ans.source);
+                let why = crate::keys::keyring_fail(&ring, doing, &ans.source, &ke).message;
+                // A put-back without an answer may still land.
+                let state = if !ke.timed_out() {
+                    format!("{place} holds the new keys (key id {new_id})")
+                } else if doing == "remove" {
+                    format!("{place} holds the new keys (key id {new_id}) until the removal lands, then nothing")
+                } else {
+                    format!("{place} holds the new keys (key id {new_id}) until the write of the old ones lands")
+                };
                 let f = fail(format!(
-                    "{e:#}; putting the keyring entry back failed too ({}): {} holds the new keys (key id {new_id})",
-                    crate::keys::keyring_fail(&ring, doing, &ans.source, &ke).message,
-                    crate::keys::keyring_place(&ans.source)
+                    "{e:#}; putting the keyring entry back failed too ({why}): {state}"
                 ))
                 .code(code);
                 match hint {
