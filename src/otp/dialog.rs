@@ -37,7 +37,7 @@
 //! Never reads the terminal, and never sends or stores a code.
 
 use super::process::{
-    closing, collect, kill_group, unhold_in_child, HeldSignals, Registered, SignalRelay,
+    closing, collect, kill_group, stop_job, unhold_in_child, HeldSignals, Registered, SignalRelay,
 };
 use super::{normalize, CodeSource, TRIES};
 use crate::env::Env;
@@ -319,12 +319,6 @@ pub fn for_renewal(mode: PromptMode, desktop: &Desktop) -> Option<(Program, Path
     }
 }
 
-/// Closes the dialog (or `mfa_process`) a `--server` renewal has open, if
-/// any, and keeps any other from opening (the command it was for has ended).
-pub fn close_open() {
-    super::process::close_jobs();
-}
-
 /// How one dialog ended.
 enum Outcome {
     Answer(String),
@@ -341,12 +335,10 @@ impl CodeSource {
         retry: bool,
         claim: &dyn Fn(&str) -> Claim,
     ) -> Result<String> {
+        let ask = format!("MFA code for {} ({}):", self.profile, self.serial);
         let base = match &self.renewal {
-            Some(context) => format!(
-                "{context}\n\nMFA code for {} ({}):",
-                self.profile, self.serial
-            ),
-            None => format!("MFA code for {} ({}):", self.profile, self.serial),
+            Some(context) => format!("{context}\n\n{ask}"),
+            None => ask,
         };
         let mut note = retry.then(|| {
             "STS rejected that code (wrong or already used); wait for the next one".to_string()
@@ -446,24 +438,18 @@ impl CodeSource {
         let collected = match collect(&mut child, stdout, left, ANSWER_MAX + 1) {
             Ok(c) => c,
             Err(e) => {
-                kill_group(child.id());
-                let _ = child.kill();
-                let _ = child.wait();
+                stop_job(&mut child);
                 return Err(e);
             }
         };
         drop(registered);
         if closing() {
-            // The command it was opened for has ended (see `close_open`).
-            kill_group(child.id());
-            let _ = child.kill();
-            let _ = child.wait();
+            // The command it was opened for has ended (see `close_jobs`).
+            stop_job(&mut child);
             return Ok(Outcome::Cancelled);
         }
         let Some((status, out, held_open)) = collected else {
-            kill_group(child.id());
-            let _ = child.kill();
-            let _ = child.wait();
+            stop_job(&mut child);
             self.declined.set(true);
             let hint = if budget {
                 format!(

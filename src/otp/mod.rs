@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 pub mod dialog;
 mod process;
-pub use process::serving_signals;
+pub use process::{close_jobs, serving_signals};
 mod prompt;
 
 use dialog::{Choice, Desktop};

@@ -144,18 +144,14 @@ impl CodeSource {
         let collected = match collected {
             Ok(c) => c,
             Err(e) => {
-                kill_group(child.id());
-                let _ = child.kill();
-                let _ = child.wait();
+                stop_job(&mut child);
                 return Err(e);
             }
         };
         let (status, out, held_open) = match collected {
             Some(done) => done,
             None => {
-                kill_group(child.id());
-                let _ = child.kill();
-                let _ = child.wait();
+                stop_job(&mut child);
                 return Err(fail(format!(
                     "mfa_process ({}) gave no code within {shown}s; it was stopped",
                     cmd.origin
@@ -553,6 +549,13 @@ extern "C" fn on_job_signal(sig: libc::c_int) {
         libc::signal(sig, libc::SIG_DFL);
         libc::raise(sig);
     }
+}
+
+/// Ends a job: SIGKILL to its process group, then to the child, and reaps it.
+pub(super) fn stop_job(child: &mut std::process::Child) {
+    kill_group(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// SIGKILL to the process group `pgid` (an `mfa_process` or a dialog run in

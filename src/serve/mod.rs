@@ -77,8 +77,8 @@ pub fn run(
             let status = child.wait();
             signals::clear_child();
             ep.stop();
-            // A renewal's dialog waits for nobody now.
-            crate::otp::dialog::close_open();
+            // A renewal's dialog or mfa_process waits for nobody now.
+            crate::otp::close_jobs();
             let _ = tx.send(status);
         })
         .context("cannot start the thread that waits for the command")?;

@@ -214,12 +214,10 @@ pub struct Renewer<'a> {
     next: DateTime<Utc>,
     told: bool,
     file: Stamp,
-    /// A desktop dialog may ask for a code (until one was opened and gave
-    /// no session; again after the next renewal).
-    dialog: bool,
     /// The run's `--no-input`: no dialog either.
     no_input: bool,
-    /// Dialogs opened for this renewal that gave no session.
+    /// Dialogs opened for this renewal that gave no session; at
+    /// [`MAX_DIALOGS`] none opens until the next renewal.
     dialogs: u32,
 }
 
@@ -238,7 +236,6 @@ impl<'a> Renewer<'a> {
             next: served.expires - chrono::Duration::seconds(lead as i64),
             told: false,
             file: Stamp(None),
-            dialog: true,
             no_input,
             dialogs: 0,
         }
@@ -271,12 +268,12 @@ impl<'a> Renewer<'a> {
         }
         let served = endpoint.served();
         let ui = self.app.ui;
-        let profile = &self.plan.profile;
-        let dialog = (self.dialog && !self.no_input).then(|| {
-            format!(
-                "The session of {profile} that the running command uses ends at {}.",
-                served.expires_rfc3339()
-            )
+        let plan = self.plan;
+        let profile = &plan.profile;
+        let ends = served.expires_rfc3339();
+        let other = format!("run 'mfa-exec {profile} -f -- true' in another terminal");
+        let dialog = (self.dialogs < MAX_DIALOGS && !self.no_input).then(|| {
+            format!("The session of {profile} that the running command uses ends at {ends}.")
         });
         let outcome = attempt(self.app, self.plan, self.lead, dialog);
         if endpoint.stopped() {
@@ -286,7 +283,6 @@ impl<'a> Renewer<'a> {
         }
         match outcome {
             Outcome::Fresh(s) => {
-                self.dialog = true;
                 self.dialogs = 0;
                 if s.expires > served.expires {
                     ui.info(&format!(
@@ -315,71 +311,60 @@ impl<'a> Renewer<'a> {
                 }
             }
             Outcome::NeedsCode => {
-                if !self.told {
-                    ui.warn(&format!(
-                        "the session of {profile} ends at {} and renewing it needs an MFA code; run 'mfa-exec {profile} -f -- true' in another terminal",
-                        served.expires_rfc3339()
-                    ));
-                    self.told = true;
-                }
-                self.state = State::NeedsCode;
-                self.file = current;
-                self.next =
-                    Utc::now() + chrono::Duration::from_std(retry_every(POLL)).unwrap_or_default();
+                let line = (!self.told).then(|| {
+                    format!(
+                        "the session of {profile} ends at {ends} and renewing it needs an MFA code; {other}"
+                    )
+                });
+                self.wait_for_file(current, line);
             }
             Outcome::Declined => {
                 // One dialog per renewal: then the other terminal, as when
                 // no dialog can open.
-                self.dialog = false;
-                ui.warn(&format!(
-                    "the session of {profile} ends at {} and renewing it needs an MFA code, which the dialog did not give; run 'mfa-exec {profile} -f -- true' in another terminal",
-                    served.expires_rfc3339()
-                ));
-                self.told = true;
-                self.state = State::NeedsCode;
-                self.file = current;
-                self.next =
-                    Utc::now() + chrono::Duration::from_std(retry_every(POLL)).unwrap_or_default();
+                self.dialogs = MAX_DIALOGS;
+                self.wait_for_file(current, Some(format!(
+                    "the session of {profile} ends at {ends} and renewing it needs an MFA code, which the dialog did not give; {other}"
+                )));
             }
             Outcome::DialogFailed(e) if self.dialogs + 1 < MAX_DIALOGS => {
                 // Retried like any failure, with a dialog again.
                 self.dialogs += 1;
-                if !self.told {
-                    ui.warn(&format!(
-                        "could not renew the session of {profile}: {e:#}; still serving the current one, which ends at {}, and retrying",
-                        served.expires_rfc3339()
-                    ));
-                    self.told = true;
-                }
-                self.state = State::Failing;
-                self.next =
-                    Utc::now() + chrono::Duration::from_std(retry_every(RETRY)).unwrap_or_default();
+                self.retry_later(&e, &ends);
             }
             Outcome::DialogFailed(e) => {
-                self.dialog = false;
-                ui.warn(&format!(
-                    "could not renew the session of {profile} with a code from the dialog: {e:#}; the session ends at {}; run 'mfa-exec {profile} -f -- true' in another terminal",
-                    served.expires_rfc3339()
-                ));
-                self.told = true;
-                self.state = State::NeedsCode;
-                self.file = current;
-                self.next =
-                    Utc::now() + chrono::Duration::from_std(retry_every(POLL)).unwrap_or_default();
+                self.dialogs = MAX_DIALOGS;
+                self.wait_for_file(current, Some(format!(
+                    "could not renew the session of {profile} with a code from the dialog: {e:#}; the session ends at {ends}; {other}"
+                )));
             }
-            Outcome::Failed(e) => {
-                if !self.told {
-                    ui.warn(&format!(
-                        "could not renew the session of {profile}: {e:#}; still serving the current one, which ends at {}, and retrying",
-                        served.expires_rfc3339()
-                    ));
-                    self.told = true;
-                }
-                self.state = State::Failing;
-                self.next =
-                    Utc::now() + chrono::Duration::from_std(retry_every(RETRY)).unwrap_or_default();
-            }
+            Outcome::Failed(e) => self.retry_later(&e, &ends),
         }
+    }
+
+    /// Says `line`, if any, then waits for another run to write a fresher
+    /// session (polled every [`POLL`]).
+    fn wait_for_file(&mut self, current: Stamp, line: Option<String>) {
+        if let Some(line) = line {
+            self.app.ui.warn(&line);
+        }
+        self.told = true;
+        self.state = State::NeedsCode;
+        self.file = current;
+        self.next = Utc::now() + chrono::Duration::from_std(retry_every(POLL)).unwrap_or_default();
+    }
+
+    /// Keeps serving and retries in [`RETRY`]; the failure is said once
+    /// until a renewal succeeds again.
+    fn retry_later(&mut self, e: &anyhow::Error, ends: &str) {
+        if !self.told {
+            self.app.ui.warn(&format!(
+                "could not renew the session of {}: {e:#}; still serving the current one, which ends at {ends}, and retrying",
+                self.plan.profile
+            ));
+            self.told = true;
+        }
+        self.state = State::Failing;
+        self.next = Utc::now() + chrono::Duration::from_std(retry_every(RETRY)).unwrap_or_default();
     }
 }
 

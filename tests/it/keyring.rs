@@ -438,30 +438,7 @@ fn move_with_the_keyring_unreachable_changes_nothing() {
 fn configure_keyring_stores_new_keys_there() {
     let ss = secret_service!();
     let env = ss.attach(TestEnv::new());
-    let mut cmd = env.std_cmd(&[
-        "configure",
-        "dev",
-        "--access-key-id",
-        SEED_KEY_ID,
-        "--secret-from-stdin",
-        "--mfa-serial",
-        SEED_SERIAL,
-        "--keyring",
-        "--yes",
-        "--no-input",
-    ]);
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{SEED_SECRET}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = configure_dev_keyring(&env);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     assert!(!stderr_of(&out).contains(SEED_SECRET));
     assert_eq!(ss.lookup("dev-long-term").as_deref(), Some(SEED_JSON));
@@ -504,30 +481,7 @@ fn configure_keyring_changes_a_setting_in_the_credentials_file() {
     let ss = secret_service!();
     let env = ss.attach(TestEnv::new());
     env.write_credentials("[dev-long-term]\nmfa_exec_keys = file\n");
-    let mut cmd = env.std_cmd(&[
-        "configure",
-        "dev",
-        "--access-key-id",
-        SEED_KEY_ID,
-        "--secret-from-stdin",
-        "--mfa-serial",
-        SEED_SERIAL,
-        "--keyring",
-        "--yes",
-        "--no-input",
-    ]);
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{SEED_SECRET}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = configure_dev_keyring(&env);
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     assert!(
         stderr_of(&out).contains("~/.aws/credentials:\n  [dev-long-term]\n  - mfa_exec_keys = file\n  + mfa_exec_keys = keyring\n"),
@@ -882,6 +836,27 @@ fn move_to_keyring_with_another_setting_in_the_section_keeps_the_profile_usable(
         )),
         "{creds}"
     );
+}
+
+/// `configure dev` with new keys (SEED_KEY_ID, the secret on stdin) for the
+/// keyring, `--yes --no-input`.
+pub(crate) fn configure_dev_keyring(env: &TestEnv) -> std::process::Output {
+    configure_with_secret(
+        env,
+        &[
+            "configure",
+            "dev",
+            "--access-key-id",
+            SEED_KEY_ID,
+            "--secret-from-stdin",
+            "--mfa-serial",
+            SEED_SERIAL,
+            "--keyring",
+            "--yes",
+            "--no-input",
+        ],
+        SEED_SECRET,
+    )
 }
 
 pub(crate) fn configure_with_secret(

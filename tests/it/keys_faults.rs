@@ -387,94 +387,57 @@ fn move_to_keyring_with_a_write_that_lands_late() {
     assert_eq!(ss.lookup("testAccount").as_deref(), Some(json.as_str()));
 }
 
-/// The removal from the keyring in `keys move --to file` answers late (it
-/// lands 2.5 s after it was asked for; a write would not answer either): no
-/// roll-back is tried (no write is asked for), the move stands, the entry may
-/// still hold a copy, and running the move again removes it.
-#[test]
-fn move_to_file_with_a_removal_that_lands_late() {
-    let ss = crate::secret_service!();
-    let env = ss.attach(TestEnv::seeded());
-    ss.clear("testAccount");
-    let moved = run(&env, &["keys", "move", "testAccount", "--to", "keyring"]);
-    assert_eq!(moved.status.code(), Some(0), "{}", stderr_of(&moved));
-    let out = env
-        .cmd(&["keys", "move", "testAccount", "--to", "file"])
-        .env("MFA_EXEC_TEST_KEYRING_TIMEOUT_MS", "2000")
-        .env(
-            "MFA_EXEC_TEST_PAUSE",
-            "keyring-delete-call:2500,keyring-set-call:20000",
-        )
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(125));
-    assert_eq!(
-        stderr_of(&out),
-        "mfa-exec: test-hook: pause at keyring-delete-call\nmfa-exec: error: cannot remove keyring (mfa-exec/testAccount) in the Secret Service keyring: it is locked and could not be unlocked (no answer in 2 s; it may be waiting for an unlock prompt nobody can see); the move stands: ~/.aws/config no longer says mfa_exec_keys = keyring and [testAccount] of ~/.aws/credentials holds the keys (key id AKIA************MPLE); the removal may still land, so keyring (mfa-exec/testAccount) in the Secret Service keyring may still hold a copy of them\nhint: once the keyring answers, run this move again: it removes the copy\n"
-    );
-    assert_eq!(env.read_config(), SEED_CONFIG);
-    assert_eq!(
-        env.read_credentials(),
-        format!(
-            "# long-term keys\n\n{}",
-            &SEED_CREDENTIALS["# long-term keys\n".len()..]
-        )
-    );
-    // The removal had not landed when mfa-exec gave up (it stops with the
-    // process here): the copy is there, and the rerun removes it.
-    assert!(ss.lookup("testAccount").is_some(), "the copy is left");
-    let again = run(&env, &["keys", "move", "testAccount", "--to", "file"]);
-    assert_eq!(again.status.code(), Some(0), "{}", stderr_of(&again));
-    assert!(
-        stderr_of(&again).contains("removed the copy left in keyring (mfa-exec/testAccount)"),
-        "{}",
-        stderr_of(&again)
-    );
-    assert_eq!(ss.lookup("testAccount"), None);
-}
-
 /// The removal from the keyring in `keys move --to file` gets no answer in
-/// time and nothing else fails (review: putting the entry and the config back
-/// and taking the keys out of the file would leave them nowhere once the
-/// removal lands): the move stands, the keys are in the file the config now
-/// names, and running the move again removes the copy.
+/// time (it would land 2.5 s after it was asked for, past the 2 s timeout),
+/// alone or with a keyring that would not answer a write either. Review:
+/// putting the entry and the config back and taking the keys out of the file
+/// would leave them nowhere once the removal lands. So no roll-back is tried
+/// (no write is asked for: no pause at keyring-set-call), the move stands,
+/// the keys are in the file the config now names, and running the move
+/// again removes the copy.
 #[test]
 fn move_to_file_with_an_unanswered_removal_does_not_roll_back() {
-    let ss = crate::secret_service!();
-    let env = ss.attach(TestEnv::seeded());
-    ss.clear("testAccount");
-    let moved = run(&env, &["keys", "move", "testAccount", "--to", "keyring"]);
-    assert_eq!(moved.status.code(), Some(0), "{}", stderr_of(&moved));
-    let out = env
-        .cmd(&["keys", "move", "testAccount", "--to", "file"])
-        .env("MFA_EXEC_TEST_KEYRING_TIMEOUT_MS", "2000")
-        .env("MFA_EXEC_TEST_PAUSE", "keyring-delete-call:2500")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(125));
-    assert_eq!(
-        stderr_of(&out),
-        "mfa-exec: test-hook: pause at keyring-delete-call\nmfa-exec: error: cannot remove keyring (mfa-exec/testAccount) in the Secret Service keyring: it is locked and could not be unlocked (no answer in 2 s; it may be waiting for an unlock prompt nobody can see); the move stands: ~/.aws/config no longer says mfa_exec_keys = keyring and [testAccount] of ~/.aws/credentials holds the keys (key id AKIA************MPLE); the removal may still land, so keyring (mfa-exec/testAccount) in the Secret Service keyring may still hold a copy of them\nhint: once the keyring answers, run this move again: it removes the copy\n"
-    );
-    assert_eq!(env.read_config(), SEED_CONFIG);
-    assert_eq!(
-        env.read_credentials(),
-        format!(
-            "# long-term keys\n\n{}",
-            &SEED_CREDENTIALS["# long-term keys\n".len()..]
-        )
-    );
-    // The removal had not landed when mfa-exec gave up (it stops with the
-    // process here): the copy is there, and the rerun removes it.
-    assert!(ss.lookup("testAccount").is_some(), "the copy is left");
-    let again = run(&env, &["keys", "move", "testAccount", "--to", "file"]);
-    assert_eq!(again.status.code(), Some(0), "{}", stderr_of(&again));
-    assert!(
-        stderr_of(&again).contains("removed the copy left in keyring (mfa-exec/testAccount)"),
-        "{}",
-        stderr_of(&again)
-    );
-    assert_eq!(ss.lookup("testAccount"), None);
+    for pauses in [
+        "keyring-delete-call:2500",
+        "keyring-delete-call:2500,keyring-set-call:20000",
+    ] {
+        let ss = crate::secret_service!();
+        let env = ss.attach(TestEnv::seeded());
+        ss.clear("testAccount");
+        let moved = run(&env, &["keys", "move", "testAccount", "--to", "keyring"]);
+        assert_eq!(moved.status.code(), Some(0), "{}", stderr_of(&moved));
+        let out = env
+            .cmd(&["keys", "move", "testAccount", "--to", "file"])
+            .env("MFA_EXEC_TEST_KEYRING_TIMEOUT_MS", "2000")
+            .env("MFA_EXEC_TEST_PAUSE", pauses)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(125), "{pauses}");
+        assert_eq!(
+            stderr_of(&out),
+            "mfa-exec: test-hook: pause at keyring-delete-call\nmfa-exec: error: cannot remove keyring (mfa-exec/testAccount) in the Secret Service keyring: it is locked and could not be unlocked (no answer in 2 s; it may be waiting for an unlock prompt nobody can see); the move stands: ~/.aws/config no longer says mfa_exec_keys = keyring and [testAccount] of ~/.aws/credentials holds the keys (key id AKIA************MPLE); the removal may still land, so keyring (mfa-exec/testAccount) in the Secret Service keyring may still hold a copy of them\nhint: once the keyring answers, run this move again: it removes the copy\n",
+            "{pauses}"
+        );
+        assert_eq!(env.read_config(), SEED_CONFIG);
+        assert_eq!(
+            env.read_credentials(),
+            format!(
+                "# long-term keys\n\n{}",
+                &SEED_CREDENTIALS["# long-term keys\n".len()..]
+            )
+        );
+        // The removal had not landed when mfa-exec gave up (it stops with
+        // the process here): the copy is there, and the rerun removes it.
+        assert!(ss.lookup("testAccount").is_some(), "the copy is left");
+        let again = run(&env, &["keys", "move", "testAccount", "--to", "file"]);
+        assert_eq!(again.status.code(), Some(0), "{}", stderr_of(&again));
+        assert!(
+            stderr_of(&again).contains("removed the copy left in keyring (mfa-exec/testAccount)"),
+            "{}",
+            stderr_of(&again)
+        );
+        assert_eq!(ss.lookup("testAccount"), None);
+    }
 }
 
 /// `keys rotate` of keyring-held keys whose write of the new pair gets no
@@ -521,22 +484,7 @@ fn configure_keyring_undo_that_fails_says_the_entry_holds_the_new_keys() {
     let env = ss.attach(TestEnv::new());
     ss.clear("dev-long-term");
     let env = env.with_env("MFA_EXEC_TEST_FAULT", "create#1,keyring-delete#1");
-    let out = configure_with_secret(
-        &env,
-        &[
-            "configure",
-            "dev",
-            "--access-key-id",
-            SEED_KEY_ID,
-            "--secret-from-stdin",
-            "--mfa-serial",
-            SEED_SERIAL,
-            "--keyring",
-            "--yes",
-            "--no-input",
-        ],
-        SEED_SECRET,
-    );
+    let out = configure_dev_keyring(&env);
     assert_eq!(out.status.code(), Some(125));
     let err = stderr_of(&out);
     assert!(
@@ -550,6 +498,33 @@ fn configure_keyring_undo_that_fails_says_the_entry_holds_the_new_keys() {
     assert!(!err.contains(SEED_SECRET));
     assert_eq!(ss.lookup("dev-long-term").as_deref(), Some(SEED_JSON));
     assert!(!env.config_path().exists(), "no config written");
+    assert!(!env.credentials_path().exists(), "no credentials written");
+}
+
+/// The same, with a put-back (the removal of the new entry) that gets no
+/// answer in time: it may still land, and the message says until when the
+/// entry holds the new keys.
+#[test]
+fn configure_keyring_undo_without_an_answer_says_until_when() {
+    let ss = crate::secret_service!();
+    let env = ss.attach(TestEnv::new());
+    ss.clear("dev-long-term");
+    let env = env
+        .with_env("MFA_EXEC_TEST_FAULT", "create#1")
+        .with_env("MFA_EXEC_TEST_KEYRING_TIMEOUT_MS", "2000")
+        .with_env("MFA_EXEC_TEST_PAUSE", "keyring-delete-call:2500");
+    let out = configure_dev_keyring(&env);
+    assert_eq!(out.status.code(), Some(125));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("; putting the keyring entry back failed too (cannot remove keyring (mfa-exec/dev-long-term) in the Secret Service keyring: it is locked and could not be unlocked (no answer in 2 s; it may be waiting for an unlock prompt nobody can see)): keyring (mfa-exec/dev-long-term) holds the new keys (key id AKIA************MPLE) until the removal lands, then nothing\n"),
+        "{err}"
+    );
+    assert!(!err.contains(SEED_SECRET));
+    // The removal stops with the process here, so the entry holds the new keys.
+    assert_eq!(ss.lookup("dev-long-term").as_deref(), Some(SEED_JSON));
+    assert!(!env.config_path().exists(), "no config written");
+    assert!(!env.credentials_path().exists(), "no credentials written");
 }
 
 /// Review: `configure --keyring` whose keyring write gets no answer in time:
@@ -562,22 +537,7 @@ fn configure_keyring_write_without_an_answer_says_it_may_land() {
     let env = env
         .with_env("MFA_EXEC_TEST_KEYRING_TIMEOUT_MS", "2000")
         .with_env("MFA_EXEC_TEST_PAUSE", "keyring-set-call:2500");
-    let out = configure_with_secret(
-        &env,
-        &[
-            "configure",
-            "dev",
-            "--access-key-id",
-            SEED_KEY_ID,
-            "--secret-from-stdin",
-            "--mfa-serial",
-            SEED_SERIAL,
-            "--keyring",
-            "--yes",
-            "--no-input",
-        ],
-        SEED_SECRET,
-    );
+    let out = configure_dev_keyring(&env);
     assert_eq!(out.status.code(), Some(125));
     let err = stderr_of(&out);
     // The preview (no terminal: on stderr), then the error.

@@ -1155,12 +1155,7 @@ fn a_cancelled_renewal_dialog_falls_back_to_the_other_terminal() {
     let d = x.find_dialog(Duration::from_secs(60));
     x.key("Escape");
     // The poll runs every 200 ms: a second dialog would be up by now.
-    let start = Instant::now();
-    // SAFETY: kill(pid, 0) only checks the process exists.
-    while unsafe { libc::kill(d.pid as i32, 0) } == 0 {
-        assert!(start.elapsed() < Duration::from_secs(30), "dialog stayed");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(gone_within(d.pid, Duration::from_secs(30)), "dialog stayed");
     assert!(
         x.try_find_dialog(Duration::from_secs(3)).is_none(),
         "one dialog per renewal"
@@ -1223,17 +1218,8 @@ fn the_renewal_dialog_closes_when_the_command_exits() {
 /// `explain` names the dialog a renewal would open, and `terminal` none.
 #[test]
 fn explain_names_the_renewal_dialog() {
-    let env = TestEnv::seeded().with_env("DISPLAY", ":97");
-    let bin = env.home().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let zenity = bin.join("zenity");
-    std::fs::write(&zenity, "#!/bin/sh\nexit 1\n").unwrap();
-    let mut perm = std::fs::metadata(&zenity).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-    std::fs::set_permissions(&zenity, perm).unwrap();
-    let env = env
-        .with_env("PATH", &format!("{}:/usr/bin:/bin", bin.display()))
-        .with_env("MFA_EXEC_SERVER", "1");
+    let (env, _) = stand_in_dialog("exit 1");
+    let env = env.with_env("MFA_EXEC_SERVER", "1");
     let explain = |extra: &[&str]| -> String {
         let mut args = vec!["explain", "test"];
         args.extend_from_slice(extra);
@@ -1277,6 +1263,31 @@ fn stand_in_dialog(then: &str) -> (TestEnv, PathBuf) {
     (env, log)
 }
 
+/// Whether process `pid` is gone within `timeout`.
+fn gone_within(pid: u32, timeout: Duration) -> bool {
+    let start = Instant::now();
+    // SAFETY: kill(pid, 0) only checks the process exists.
+    while unsafe { libc::kill(pid as i32, 0) } == 0 {
+        if start.elapsed() > timeout {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
+
+/// Waits (at most 60 s) until the stand-in dialog ran `n` times.
+fn wait_for_runs(log: &Path, n: usize) {
+    let start = Instant::now();
+    while runs_of(log).len() < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{n} dialog(s) not run"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn runs_of(log: &Path) -> Vec<u32> {
     std::fs::read_to_string(log)
         .unwrap_or_default()
@@ -1300,11 +1311,7 @@ fn a_renewal_dialog_that_fails_is_not_opened_again() {
         &waiting_child(0),
     );
     let first = s.creds();
-    let start = Instant::now();
-    while runs_of(&log).len() < 3 {
-        assert!(start.elapsed() < Duration::from_secs(60), "no third dialog");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_runs(&log, 3);
     // Fifteen retries' worth.
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(runs_of(&log).len(), 3, "three dialogs per renewal at most");
@@ -1381,11 +1388,7 @@ fn a_signal_during_a_renewal_dialog_still_reaches_the_command() {
         &["test", "-t", "123456", "--duration", "940", "--server"],
         &script,
     );
-    let start = Instant::now();
-    while runs_of(&log).is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(60), "no dialog");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_runs(&log, 1);
     let dialog = runs_of(&log)[0];
     std::thread::sleep(Duration::from_millis(300));
     // SAFETY: plain kill(2) of the mfa-exec this test started.
@@ -1393,14 +1396,9 @@ fn a_signal_during_a_renewal_dialog_still_reaches_the_command() {
     let mut s = s;
     let status = wait_child(&mut s.child, Duration::from_secs(30));
     assert_eq!(status, 9, "the command's trap ran and its status came back");
-    // SAFETY: kill(pid, 0) only checks the process exists.
-    let start = Instant::now();
-    while unsafe { libc::kill(dialog as i32, 0) } == 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "dialog left open"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(
+        gone_within(dialog, Duration::from_secs(10)),
+        "dialog left open"
+    );
     assert_eq!(sts.count(), 1);
 }
